@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -123,10 +124,73 @@ def cmd_db_stop(args: argparse.Namespace) -> None:
     emit({"pgdata": str(settings.pgdata), "stopped": was_running}, args.json)
 
 
+# --- detect ------------------------------------------------------------------------------------
+
+def _print_table(rows: list[dict], columns: list[tuple[str, str, str]], limit: int = 50) -> None:
+    """A readable table of result rows: (key, heading, format) per column."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold")
+    for _, heading, _ in columns:
+        table.add_column(heading, justify="right")
+    for row in rows[:limit]:
+        table.add_row(*(format(row[key], fmt) for key, _, fmt in columns))
+    Console().print(table)
+    if len(rows) > limit:
+        print(f"... {len(rows) - limit} more (use --json for all)")
+
+
+HIT_COLUMNS = [("coarse_channel", "coarse", "d"), ("f_center_mhz", "f_center_mhz", ".6f"),
+               ("snr", "snr", ".1f"), ("drift_rate_hz_s", "drift_hz_s", ".3f"), ("statistic", "K2", ".0f")]
+
+
+def cmd_detect(args: argparse.Namespace) -> None:
+    import time
+
+    from rficat import detect
+    from rficat.io import read_header
+    from rficat.progress import byte_progress
+
+    width = args.coarse_channel_width or _settings().coarse_channel_width
+    header = read_header(args.file, width)
+    stats = detect.DetectionStats()
+    hits: list[dict] = []
+    started = time.perf_counter()
+    total = header.n_coarse_channels * header.coarse_channel_width * header.n_integrations * 4
+    with byte_progress(f"detect {args.file.name}", total) as advance:
+        for _, _, result in detect.detect_file(args.file, args.threshold, args.noise, width, advance):
+            n_noise = sum(not h.is_signal for h in result.hits)
+            stats.add(result, n_noise)
+            hits += [h.to_dict() for h in result.hits]
+    seconds = time.perf_counter() - started
+    summary = {
+        "file": str(args.file), "source_name": header.source_name,
+        "f_min_mhz": header.f_min_mhz, "f_max_mhz": header.f_max_mhz,
+        "coarse_channels": stats.n_coarse_channels, "coarse_channel_width": header.coarse_channel_width,
+        "windows": stats.n_windows, "nonfinite_windows_skipped": stats.n_nonfinite_windows,
+        "hits": stats.n_hits, "noise_windows": stats.n_noise, "threshold": args.threshold,
+        "seconds": round(seconds, 3), "mb_per_s": round(total / 1e6 / seconds, 1) if seconds else None,
+    }
+    if args.json:
+        emit({"summary": summary, "hits": hits}, True)
+        return
+    emit(summary, False)
+    if hits:
+        print()
+        _print_table(hits, HIT_COLUMNS)
+
+
 # --- parser ------------------------------------------------------------------------------------
 
 def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print only JSON on stdout")
+
+
+def _add_coarse_width(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--coarse-channel-width", type=int, default=None, metavar="N",
+                        help="fine channels per coarse channel when the header has no nfpc "
+                             "(default: RFICAT_COARSE_CHANNEL_WIDTH, else the GBT 2.9296875 MHz rule)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,6 +215,20 @@ def build_parser() -> argparse.ArgumentParser:
     url_parser.add_argument("--libpq", action="store_true", help="print the psql / psycopg form")
     _add_json(url_parser)
     url_parser.set_defaults(handler=cmd_db_url)
+
+    from pathlib import Path
+
+    from rficat.detect import DEFAULT_THRESHOLD
+
+    detect_parser = commands.add_parser("detect", help="energy detection on one filterbank file")
+    detect_parser.add_argument("file", type=Path, help=".fil or .h5 filterbank file")
+    detect_parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                               help=f"D'Agostino-Pearson K^2 above which a window is a hit (default {DEFAULT_THRESHOLD:g})")
+    detect_parser.add_argument("--noise", type=int, default=0, metavar="N",
+                               help="also return N noise windows per coarse channel (training data)")
+    _add_coarse_width(detect_parser)
+    _add_json(detect_parser)
+    detect_parser.set_defaults(handler=cmd_detect)
     return parser
 
 
@@ -167,6 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RficatError as exc:
         print(f"rficat: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `rficat ... | head`: the reader left, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("rficat: interrupted", file=sys.stderr)
         return 130

@@ -64,3 +64,20 @@ def fresh_engine(fresh_db_url: str) -> Iterator[sa.Engine]:
     engine = db.make_engine(fresh_db_url)
     yield engine
     engine.dispose()
+
+
+# --- synthetic observations ----------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def observation(tmp_path_factory):
+    """A 4-coarse-channel GBT-like observation with 40 signals (SNR 20-70), as .h5 and .fil."""
+    import numpy as np
+
+    from rficat import synth
+
+    directory = tmp_path_factory.mktemp("obs")
+    spec = synth.ObservationSpec(n_coarse_channels=4, seed=3)
+    signals = synth.random_signals(spec, 40, np.random.default_rng(5))
+    truth = synth.write_observation(directory / "obs.h5", spec, signals)
+    synth.write_observation(directory / "obs.fil", spec, signals)
+    return {"h5": directory / "obs.h5", "fil": directory / "obs.fil", "truth": truth, "spec": spec}

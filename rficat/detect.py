@@ -1,0 +1,382 @@
+"""Energy detection (Ma et al. 2023, sec. 2.2; FX196/SETI-Energy-Detection), vectorised.
+
+Per coarse channel (a (16, W) block of one file):
+
+1. Repair the DC spike at the coarse channel's centre (the paper's rule: replace the two
+   centre channels with means of their neighbours).
+2. Collapse time and fit the bandpass: a least-squares cubic spline with 16 pieces, fitted to
+   the medians of 256 channel groups (medians ignore narrowband signals; the paper fitted all
+   2^20 points, which costs seconds per coarse channel for the same curve). Sixteen pieces
+   follow the PFB roll-off of coarse channels of 2^16 channels or more; in narrower coarse
+   channels (small cut-outs) the steep edges are not followed and the outermost windows may
+   be reported as hits.
+3. Remove it by **division**: ``x = block / bandpass - 1``. Radiometer noise scales with the
+   bandpass, so dividing leaves unit-mean, equal-variance noise across the coarse channel,
+   which makes SNRs comparable and snippets look alike whatever their position on the
+   roll-off. (The normality statistic itself is invariant to a per-window offset and scale,
+   so subtraction and division give nearly the same windows.)
+4. Windows of 256 channels, stride 128 (half overlap, as the paper's code), over all 16
+   integrations. Each window's D'Agostino-Pearson K^2 statistic is computed from power sums
+   of 128-channel blocks: a window is two adjacent blocks, so every sample is raised to a
+   power once instead of twice, and no window is ever copied. The K^2 formula is scipy's
+   ``normaltest`` (checked against it in the tests).
+5. Windows with K^2 above the threshold are hits; runs of adjacent hit windows belong to one
+   signal and become one snippet centred on the signal's peak (long runs, e.g. broadband RFI,
+   are split into pieces of at most ``MAX_HIT_SPAN`` channels).
+6. The inverse selection: windows with K^2 below ``noise_max_statistic`` are noise windows,
+   drawn at random, non-overlapping, as training data.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy import interpolate, ndimage, stats
+
+from rficat.io import FilterbankHeader
+
+log = logging.getLogger(__name__)
+
+WINDOW = 256
+STRIDE = 128
+MAX_HIT_SPAN = 1024
+BANDPASS_PIECES = 16
+BANDPASS_GROUP = 256
+
+DEFAULT_THRESHOLD = 512.0
+"""K^2 above which a window holds a signal. See benchmarks/RESULTS.md for the measurement."""
+
+DEFAULT_NOISE_MAX_STATISTIC = 64.0
+"""K^2 below which a window counts as noise for training. Chi-squared radiometer noise is
+slightly skewed, so even pure noise sits well above the Gaussian K^2 ~ 2 with 4096 samples."""
+
+
+@dataclass
+class Hit:
+    """One detected signal (or noise) window. Channel indices are file channel indices."""
+
+    coarse_channel: int
+    chan_start: int
+    chan_stop: int
+    f_start_mhz: float
+    f_stop_mhz: float
+    f_center_mhz: float
+    statistic: float
+    snr: float
+    drift_rate_hz_s: float
+    is_signal: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class DetectionResult:
+    """Hits of one block with the cleaned spectrogram they were cut from."""
+
+    hits: list[Hit]
+    snippets: np.ndarray  # (n, 16, 256) float32: data / bandpass (unit mean), not yet normalised
+    n_windows: int = 0
+    n_nonfinite_windows: int = 0
+
+
+@dataclass
+class DetectionStats:
+    n_coarse_channels: int = 0
+    n_windows: int = 0
+    n_nonfinite_windows: int = 0
+    n_hits: int = 0
+    n_noise: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def add(self, result: DetectionResult, n_noise: int) -> None:
+        self.n_coarse_channels += 1
+        self.n_windows += result.n_windows
+        self.n_nonfinite_windows += result.n_nonfinite_windows
+        self.n_hits += len(result.hits) - n_noise
+        self.n_noise += n_noise
+
+
+# --- bandpass --------------------------------------------------------------------------------
+
+def repair_dc_spike(block: np.ndarray) -> None:
+    """Replace the two centre channels of a coarse channel in place (FFT DC bin)."""
+    dc = block.shape[1] // 2
+    block[:, dc] = (block[:, dc + 1] + block[:, dc - 3]) / 2
+    block[:, dc - 1] = (block[:, dc + 2] + block[:, dc - 2]) / 2
+
+
+def fit_bandpass(spectrum: np.ndarray, pieces: int = BANDPASS_PIECES, group: int = BANDPASS_GROUP) -> np.ndarray:
+    """Smooth bandpass of a time-collapsed coarse channel: a cubic spline through group medians."""
+    n = spectrum.size
+    group = max(1, min(group, n // (4 * pieces)))
+    n_groups = n // group
+    medians = np.nanmedian(spectrum[: n_groups * group].reshape(n_groups, group), axis=1)
+    x = (np.arange(n_groups) + 0.5) * group - 0.5
+    good = np.isfinite(medians)
+    if good.sum() < 8:
+        return np.full(n, np.nanmedian(spectrum) if np.isfinite(spectrum).any() else 1.0)
+    x, medians = x[good], medians[good]
+    knots = np.linspace(x[0], x[-1], pieces + 1)[1:-1]
+    try:
+        spline = interpolate.LSQUnivariateSpline(x, medians, knots, k=3)
+        fit = spline(np.arange(n))
+    except ValueError:  # too few points between knots (heavily flagged data)
+        fit = np.interp(np.arange(n), x, medians)
+    floor = np.nanmax(np.abs(medians)) * 1e-6 or 1e-30
+    return np.where(np.abs(fit) < floor, floor, fit).astype(np.float32)
+
+
+def clean_block(block: np.ndarray) -> np.ndarray:
+    """Bandpass-divided block, centred on zero: ``block / bandpass - 1`` (modifies ``block``)."""
+    repair_dc_spike(block)
+    if np.isfinite(block).all():
+        spectrum = block.mean(axis=0)
+    else:
+        with warnings.catch_warnings():  # all-NaN channels are expected here; they stay NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            spectrum = np.nanmean(block, axis=0)
+    bandpass = fit_bandpass(spectrum)
+    block /= bandpass
+    block -= 1.0
+    return block
+
+
+# --- the normality statistic -------------------------------------------------------------------
+
+def _k2_from_moments(n: float, m2: np.ndarray, m3: np.ndarray, m4: np.ndarray) -> np.ndarray:
+    """D'Agostino-Pearson K^2 from central moments (the formulas of scipy.stats.normaltest)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        skew = m3 / m2**1.5
+        y = skew * np.sqrt(((n + 1) * (n + 3)) / (6.0 * (n - 2)))
+        beta2 = 3.0 * (n**2 + 27 * n - 70) * (n + 1) * (n + 3) / ((n - 2.0) * (n + 5) * (n + 7) * (n + 9))
+        w2 = -1 + np.sqrt(2 * (beta2 - 1))
+        delta = 1 / np.sqrt(0.5 * np.log(w2))
+        alpha = np.sqrt(2.0 / (w2 - 1))
+        y = np.where(y == 0, 1.0, y)
+        z_skew = delta * np.log(y / alpha + np.sqrt((y / alpha) ** 2 + 1))
+
+        b2 = m4 / m2**2
+        mean_b2 = 3.0 * (n - 1) / (n + 1)
+        var_b2 = 24.0 * n * (n - 2) * (n - 3) / ((n + 1) * (n + 1.0) * (n + 3) * (n + 5))
+        x = (b2 - mean_b2) / np.sqrt(var_b2)
+        sqrt_beta1 = 6.0 * (n * n - 5 * n + 2) / ((n + 7) * (n + 9)) * np.sqrt(
+            (6.0 * (n + 3) * (n + 5)) / (n * (n - 2) * (n - 3)))
+        a = 6.0 + 8.0 / sqrt_beta1 * (2.0 / sqrt_beta1 + np.sqrt(1 + 4.0 / sqrt_beta1**2))
+        term1 = 1 - 2 / (9.0 * a)
+        denom = 1 + x * np.sqrt(2 / (a - 4.0))
+        term2 = np.sign(denom) * np.where(denom == 0.0, np.nan, ((1 - 2.0 / a) / np.abs(denom)) ** (1 / 3))
+        z_kurt = (term1 - term2) / np.sqrt(2 / (9.0 * a))
+    return z_skew**2 + z_kurt**2
+
+
+def window_statistics(x: np.ndarray, window: int = WINDOW, stride: int = STRIDE) -> tuple[np.ndarray, np.ndarray]:
+    """K^2 of every (time x window) window at the given stride, and which windows are finite.
+
+    ``x`` is a cleaned (T, N) block. Window ``i`` covers channels ``[i*stride, i*stride+window)``.
+    """
+    if window % stride:
+        raise ValueError("window must be a multiple of stride")
+    per = window // stride
+    t, n = x.shape
+    n_blocks = n // stride
+    blocks = x[:, : n_blocks * stride].reshape(t, n_blocks, stride)
+    finite_blocks = np.isfinite(blocks).all(axis=(0, 2))
+    if not finite_blocks.all():
+        blocks = np.where(np.isfinite(blocks), blocks, 0.0).astype(np.float32)
+    x1 = blocks
+    x2 = x1 * x1
+    sums = [
+        x1.sum(axis=(0, 2), dtype=np.float64),
+        x2.sum(axis=(0, 2), dtype=np.float64),
+        (x2 * x1).sum(axis=(0, 2), dtype=np.float64),
+        (x2 * x2).sum(axis=(0, 2), dtype=np.float64),
+    ]
+    kernel = np.ones(per)
+    s1, s2, s3, s4 = (np.convolve(s, kernel, mode="valid") for s in sums)
+    count = float(t * window)
+    mean = s1 / count
+    e2, e3, e4 = s2 / count, s3 / count, s4 / count
+    m2 = e2 - mean**2
+    m3 = e3 - 3 * mean * e2 + 2 * mean**3
+    m4 = e4 - 4 * mean * e3 + 6 * mean**2 * e2 - 3 * mean**4
+    k2 = _k2_from_moments(count, m2, m3, m4)
+    finite = np.convolve(finite_blocks.astype(np.int8), np.ones(per, dtype=np.int8), mode="valid") == per
+    k2 = np.where(finite & np.isfinite(k2), k2, np.where(finite, np.inf, np.nan))
+    return k2, finite
+
+
+# --- hits --------------------------------------------------------------------------------------
+
+def _runs(indices: np.ndarray, max_windows: int) -> list[tuple[int, int]]:
+    """Group sorted window indices into runs of adjacent windows, each at most max_windows long."""
+    if indices.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(indices) > 1) + 1
+    runs = []
+    for run in np.split(indices, breaks):
+        for start in range(0, run.size, max_windows):
+            piece = run[start:start + max_windows]
+            runs.append((int(piece[0]), int(piece[-1])))
+    return runs
+
+
+def _centre_windows(collapsed: np.ndarray, runs: list[tuple[int, int]], n: int, noise_std: float) -> np.ndarray:
+    """Start channel of a 256-channel window centred on each run's signal.
+
+    The centre is the centroid of the time-collapsed power above 3 sigma, so a drifting
+    signal (a plateau after collapsing) is centred on the middle of its track, not on
+    whichever end happens to peak.
+    """
+    starts = np.empty(len(runs), dtype=np.int64)
+    for i, (first, last) in enumerate(runs):
+        lo, hi = first * STRIDE, last * STRIDE + WINDOW
+        excess = np.clip(collapsed[lo:hi] - 3 * noise_std, 0, None)
+        if excess.sum() > 0:
+            centre = lo + int(round(float(np.dot(excess, np.arange(hi - lo)) / excess.sum())))
+        else:
+            centre = lo + int(np.argmax(collapsed[lo:hi]))
+        starts[i] = min(max(centre - WINDOW // 2, 0), n - WINDOW)
+    return starts
+
+
+def _drop_overlapping(starts: np.ndarray) -> np.ndarray:
+    """Keep one of any two centred windows that overlap by more than half (one signal, one snippet)."""
+    if starts.size < 2:
+        return starts
+    starts = np.sort(starts)
+    keep = [starts[0]]
+    for start in starts[1:]:
+        if start - keep[-1] >= STRIDE:
+            keep.append(start)
+    return np.asarray(keep, dtype=np.int64)
+
+
+def cut_windows(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """(k, T, 256) windows of a (T, N) block starting at the given channels (one gather)."""
+    columns = starts[:, None] + np.arange(WINDOW)[None, :]
+    return np.ascontiguousarray(np.moveaxis(x[:, columns], 1, 0))
+
+
+def drift_slopes(windows: np.ndarray) -> np.ndarray:
+    """Drift in channels per integration: a weighted line through each integration's peak."""
+    t = windows.shape[1]
+    smooth = ndimage.uniform_filter1d(windows, size=5, axis=2, mode="nearest")
+    peaks = smooth.argmax(axis=2).astype(np.float64)  # (k, t)
+    weights = np.clip(smooth.max(axis=2), 1e-12, None)
+    times = np.arange(t, dtype=np.float64)
+    wsum = weights.sum(axis=1)
+    t_mean = (weights * times).sum(axis=1) / wsum
+    p_mean = (weights * peaks).sum(axis=1) / wsum
+    cov = (weights * (times - t_mean[:, None]) * (peaks - p_mean[:, None])).sum(axis=1)
+    var = (weights * (times - t_mean[:, None]) ** 2).sum(axis=1)
+    return np.where(var > 0, cov / var, 0.0)
+
+
+def dedrifted_snr(windows: np.ndarray, slopes: np.ndarray, noise_std: float) -> np.ndarray:
+    """Peak of the time-collapsed window after shifting each integration back along the drift,
+    over the noise of a time-collapsed channel (setigen's SNR convention)."""
+    k, t, w = windows.shape
+    shifts = np.rint(slopes[:, None] * (np.arange(t) - (t - 1) / 2)).astype(np.int64)  # (k, t)
+    columns = np.clip(np.arange(w)[None, None, :] + shifts[:, :, None], 0, w - 1)
+    aligned = np.take_along_axis(windows, columns, axis=2)
+    return aligned.mean(axis=1).max(axis=1) / noise_std
+
+
+def detect_block(
+    x: np.ndarray,
+    header: FilterbankHeader,
+    coarse_channel: int,
+    threshold: float = DEFAULT_THRESHOLD,
+    n_noise: int = 0,
+    noise_max_statistic: float = DEFAULT_NOISE_MAX_STATISTIC,
+    rng: np.random.Generator | None = None,
+) -> DetectionResult:
+    """Hits (and optionally noise windows) of one cleaned coarse-channel block."""
+    t, n = x.shape
+    k2, finite = window_statistics(x)
+    signal_windows = np.flatnonzero(finite & (k2 > threshold))
+    runs = _runs(signal_windows, MAX_HIT_SPAN // STRIDE - 1)
+    collapsed = np.where(np.isfinite(x), x, 0.0).mean(axis=0)
+    noise_std = float(np.median(np.abs(collapsed - np.median(collapsed)))) * 1.4826 or 1e-12
+    starts = _drop_overlapping(_centre_windows(collapsed, runs, n, noise_std))
+    is_signal = np.ones(len(starts), dtype=bool)
+
+    if n_noise:
+        rng = rng or np.random.default_rng(coarse_channel)
+        quiet = finite & (k2 < noise_max_statistic)
+        quiet[1::WINDOW // STRIDE] = False  # even windows only: chosen ones never overlap
+        # keep clear of signals: a noise window may not touch a hit window
+        near_signal = np.zeros_like(quiet)
+        for offset in range(-2, 3):  # and 128 channels clear of any hit window
+            near_signal[np.clip(signal_windows + offset, 0, quiet.size - 1)] = True
+        candidates = np.flatnonzero(quiet & ~near_signal)
+        chosen = np.sort(rng.choice(candidates, size=min(n_noise, candidates.size), replace=False))
+        starts = np.concatenate([starts, chosen * STRIDE])
+        is_signal = np.concatenate([is_signal, np.zeros(chosen.size, dtype=bool)])
+
+    if starts.size == 0:
+        return DetectionResult([], np.empty((0, t, WINDOW), np.float32), k2.size, int((~finite).sum()))
+
+    windows = cut_windows(x, starts)
+    statistic = stats.normaltest(windows.reshape(len(starts), -1), axis=1).statistic
+    slopes = drift_slopes(windows)
+    snr = dedrifted_snr(windows, slopes, noise_std)
+    # foff is signed (negative in GBT files), so this is the drift in frequency, not channel, order
+    drift = slopes * header.foff_mhz * 1e6 / header.tsamp_s
+    offset = coarse_channel * header.coarse_channel_width
+    chan_start = starts + offset
+    f_start = header.frequency_mhz(chan_start)
+    f_stop = header.frequency_mhz(chan_start + WINDOW - 1)
+    f_center = header.frequency_mhz(chan_start + (WINDOW - 1) / 2)
+    hits = [
+        Hit(coarse_channel, int(c), int(c) + WINDOW, float(a), float(b), float(m), float(s),
+            float(r), float(d), bool(sig))
+        for c, a, b, m, s, r, d, sig in zip(chan_start, f_start, f_stop, f_center, statistic, snr, drift, is_signal)
+    ]
+    windows += 1.0  # back to data / bandpass: positive, as snippet normalisation needs
+    return DetectionResult(hits, windows, k2.size, int((~finite).sum()))
+
+
+def detect_blocks(
+    blocks: Iterable[tuple[int, np.ndarray]],
+    header: FilterbankHeader,
+    threshold: float = DEFAULT_THRESHOLD,
+    n_noise_per_channel: int = 0,
+    seed: int = 0,
+) -> Iterable[tuple[int, DetectionResult]]:
+    """Clean and detect each (coarse channel, raw block) in turn."""
+    for index, block in blocks:
+        x = clean_block(block)
+        rng = np.random.default_rng([seed, index])
+        yield index, detect_block(x, header, index, threshold, n_noise_per_channel, rng=rng)
+
+
+def detect_file(
+    path,
+    threshold: float = DEFAULT_THRESHOLD,
+    n_noise_per_channel: int = 0,
+    coarse_channel_width: int | None = None,
+    progress=None,
+    seed: int = 0,
+) -> Iterable[tuple[FilterbankHeader, int, DetectionResult]]:
+    """Stream a file through detection, one coarse channel at a time.
+
+    ``progress``, if given, is called with the number of bytes of spectrogram just processed.
+    """
+    from rficat.io import FilterbankReader
+
+    with FilterbankReader(path, coarse_channel_width) as reader:
+        header = reader.header
+        block_bytes = header.n_integrations * header.coarse_channel_width * 4
+        for index, result in detect_blocks(reader.coarse_channels(), header, threshold,
+                                           n_noise_per_channel, seed):
+            if progress is not None:
+                progress(block_bytes)
+            yield header, index, result

@@ -1,0 +1,23 @@
+"""Progress bars on stderr (rich), shown only when stderr is a terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+
+@contextmanager
+def byte_progress(description: str, total_bytes: int) -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(n_bytes)``; draws a bar with throughput on a terminal, nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total_bytes)
+        yield lambda n: bar.advance(task, n)

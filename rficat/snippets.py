@@ -1,0 +1,47 @@
+"""Snippet normalisation and compact storage.
+
+A snippet is a (16, 256) window of bandpass-divided power. The model sees it as the paper
+did: log, shifted positive, min-max scaled to [0, 1], per snippet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rficat.schema import SNIPPET_SHAPE
+
+STORAGE_DTYPE = np.dtype("<f2")
+_TINY = np.float32(1e-12)
+
+
+def normalise(windows: np.ndarray) -> np.ndarray:
+    """Per-snippet log, shift positive, min-max to [0, 1]; input (n, 16, 256) or (16, 256).
+
+    Non-positive values are clipped to a tiny positive number before the log; non-finite
+    values become the snippet's minimum; a constant snippet becomes all zeros.
+    """
+    x = np.asarray(windows, dtype=np.float32)
+    single = x.ndim == 2
+    if single:
+        x = x[None]
+    if x.shape[1:] != SNIPPET_SHAPE:
+        raise ValueError(f"snippets must have shape (n, 16, 256), got {x.shape}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = np.log(np.clip(x, _TINY, None))
+    finite = np.isfinite(x)
+    lo = np.where(finite, x, np.inf).min(axis=(1, 2), keepdims=True)
+    lo = np.where(np.isfinite(lo), lo, 0.0)
+    x = np.where(finite, x, lo) - lo
+    span = x.max(axis=(1, 2), keepdims=True)
+    x = np.divide(x, span, out=np.zeros_like(x), where=span > 0)
+    return x[0] if single else x
+
+
+def to_bytes(snippet: np.ndarray) -> bytes:
+    """One normalised (16, 256) snippet as float16 little-endian bytes (8 KiB)."""
+    return np.ascontiguousarray(snippet, dtype=STORAGE_DTYPE).tobytes()
+
+
+def from_bytes(data: bytes) -> np.ndarray:
+    """The inverse of :func:`to_bytes`, as float32."""
+    return np.frombuffer(data, dtype=STORAGE_DTYPE).reshape(SNIPPET_SHAPE).astype(np.float32)
