@@ -8,12 +8,14 @@ data directory is ``$RFICAT_HOME/pgdata``. It is started on first use and left r
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -254,3 +256,42 @@ def row_counts(engine: Engine) -> dict[str, int]:
             table: conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
             for table in CATALOGUE_TABLES
         }
+
+
+def register_model(engine: Engine, metadata) -> int:
+    """Record a model in ``models`` (its HNSW indexes are built by trigger); return its id.
+
+    Registering the same weights again returns the existing id. A different model under an
+    existing name and version is refused, so vectors never mix under one model id.
+    """
+    with engine.begin() as conn:
+        row = conn.execute(sa.text(
+            "SELECT id, latent_dim, fingerprint FROM models WHERE (name = :name AND version = :version)"
+            " OR fingerprint = :fingerprint"),
+            {"name": metadata.name, "version": metadata.version, "fingerprint": metadata.fingerprint}).first()
+        if row is not None:
+            if row.fingerprint != metadata.fingerprint or row.latent_dim != metadata.latent_dim:
+                raise RficatError(
+                    f"model {metadata.name} v{metadata.version} is already registered with latent dimension "
+                    f"{row.latent_dim} and other weights ({row.fingerprint[:19]}...); this one has "
+                    f"dimension {metadata.latent_dim}: save it under a new name or version"
+                )
+            return int(row.id)
+        return int(conn.execute(sa.text(
+            "INSERT INTO models (name, version, latent_dim, fingerprint, training)"
+            " VALUES (:name, :version, :latent_dim, :fingerprint, CAST(:training AS jsonb)) RETURNING id"),
+            {"name": metadata.name, "version": metadata.version, "latent_dim": metadata.latent_dim,
+             "fingerprint": metadata.fingerprint,
+             "training": json.dumps({**metadata.training, "beta": metadata.beta})}).scalar_one())
+
+
+def catalogue_snippet_arrays(engine: Engine, limit: int, seed: int = 0) -> np.ndarray:
+    """A random sample of stored snippets (signal and noise) as (n, 16, 256) float32."""
+    from rficat.snippets import from_bytes
+
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
+        rows = conn.execute(sa.text("SELECT data FROM snippets ORDER BY random() LIMIT :n"), {"n": limit}).scalars().all()
+    if not rows:
+        raise RficatError("the catalogue has no snippets to train on; ingest observations first")
+    return np.stack([from_bytes(r) for r in rows])

@@ -81,3 +81,31 @@ def observation(tmp_path_factory):
     truth = synth.write_observation(directory / "obs.h5", spec, signals)
     synth.write_observation(directory / "obs.fil", spec, signals)
     return {"h5": directory / "obs.h5", "fil": directory / "obs.fil", "truth": truth, "spec": spec}
+
+
+def _prefect_console_to_real_stderr() -> None:
+    """Prefect's console handler keeps the ``sys.stderr`` of its first configuration, which under
+    pytest is a capture stream that is closed later; point it at the process's stderr (fd 2, which
+    pytest still captures per test)."""
+    import logging
+    import sys
+
+    import prefect.main  # noqa: F401  (configures Prefect's logging, on first import only)
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for name in ("", "prefect"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.setStream(sys.__stderr__)
+                handler.console.file = sys.__stderr__
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect server (SQLite) for every flow test of the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    _prefect_console_to_real_stderr()
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
