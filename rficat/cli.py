@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rficat.errors import RficatError
@@ -135,7 +136,7 @@ def _print_table(rows: list[dict], columns: list[tuple[str, str, str]], limit: i
     for _, heading, _ in columns:
         table.add_column(heading, justify="right")
     for row in rows[:limit]:
-        table.add_row(*(format(row[key], fmt) for key, _, fmt in columns))
+        table.add_row(*("" if row.get(key) is None else format(row[key], fmt) for key, _, fmt in columns))
     Console().print(table)
     if len(rows) > limit:
         print(f"... {len(rows) - limit} more (use --json for all)")
@@ -181,6 +182,146 @@ def cmd_detect(args: argparse.Namespace) -> None:
         _print_table(hits, HIT_COLUMNS)
 
 
+# --- train -------------------------------------------------------------------------------------
+
+def cmd_train(args: argparse.Namespace) -> None:
+    import time
+
+    from rficat import corpus, db, model, train
+
+    settings = _settings()
+    families = tuple(args.families.split(",")) if args.families else corpus.FAMILIES
+    unknown = set(families) - set(corpus.FAMILIES)
+    if unknown:
+        raise RficatError(f"unknown morphology families: {', '.join(sorted(unknown))} (known: {', '.join(corpus.FAMILIES)})")
+    catalogue = db.open_catalogue(settings) if (args.from_db or args.register) else None
+    started = time.perf_counter()
+    if args.from_db:
+        arrays = db.catalogue_snippet_arrays(catalogue.engine, args.n, args.seed)
+        a, b = train.catalogue_pairs(arrays, args.seed)
+        description = f"{len(arrays)} catalogue snippets, augmented views"
+    else:
+        log.warning("generating %d synthetic emitter pairs (%s)", args.n, ", ".join(families))
+        a, b, _ = train.synthetic_pairs(args.n, families, args.seed)
+        description = f"{args.n} synthetic emitter pairs, families: {', '.join(families)}"
+    encoder, decoder, metadata = train.train_model(
+        a, b, objective=args.objective, latent_dim=args.latent_dim, beta=args.beta, epochs=args.epochs,
+        seed=args.seed, name=args.name, description=description)
+    versions = model.model_versions(settings.models_dir, args.name)
+    metadata.version = int(versions[-1].name[1:]) + 1 if versions else 1
+    metadata.training["train_seconds"] = round(time.perf_counter() - started, 1)
+    path = model.save_model(settings.models_dir / args.name / f"v{metadata.version}", encoder, metadata, decoder)
+    model_id = db.register_model(catalogue.engine, metadata) if args.register else None
+    if catalogue is not None:
+        catalogue.dispose()
+    emit({"name": metadata.name, "version": metadata.version, "path": str(path), "model_id": model_id,
+          "latent_dim": metadata.latent_dim, "beta": metadata.beta, "fingerprint": metadata.fingerprint,
+          "training": metadata.training}, args.json)
+
+
+# --- ingest and cadences ------------------------------------------------------------------------
+
+FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
+
+
+def load_flows(name: str):
+    """Import a module of ``flows/`` (kept beside the package, like ``migrations/``)."""
+    import importlib.util
+
+    # an observatory machine is often offline: no telemetry attempts (and their error lines)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    spec = importlib.util.spec_from_file_location(f"rficat_flows_{name}", FLOWS_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _expand_paths(paths: list[Path]) -> list[str]:
+    files: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(str(p) for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".h5", ".fil"))
+        elif path.exists():
+            files.append(str(path))
+        else:
+            raise RficatError(f"{path}: no such file or directory")
+    if not files:
+        raise RficatError(f"no .h5 or .fil files in {', '.join(map(str, paths))}")
+    return files
+
+
+INGEST_COLUMNS = [("path", "file", "s"), ("status", "status", "s"), ("n_signal", "signals", "d"),
+                  ("n_noise", "noise", "d")]
+
+
+def cmd_ingest(args: argparse.Namespace) -> None:
+    from rficat import db
+
+    files = _expand_paths(args.paths)
+    db.open_catalogue(_settings()).dispose()  # fail fast, with one line, before starting Prefect
+    flows = load_flows("ingest")
+    rows = flows.ingest_files(files, cadence=args.cadence, model=args.model, threshold=args.threshold,
+                              n_noise_per_channel=args.noise)
+    failed = [r for r in rows if r["status"] == "failed"]
+    if args.json:
+        emit(rows, True)
+    else:
+        _print_table([{**r, "n_signal": r.get("n_signal", 0), "n_noise": r.get("n_noise", 0)} for r in rows],
+                     INGEST_COLUMNS)
+    if failed:
+        raise RficatError(f"{len(failed)} of {len(rows)} files failed: "
+                          + "; ".join(f"{r['error']}" for r in failed))
+
+
+def cmd_cadence_add(args: argparse.Namespace) -> None:
+    from rficat import cadence, db
+
+    catalogue = db.open_catalogue(_settings())
+    try:
+        roles = args.roles.split(",") if args.roles else None
+        result = cadence.add_cadence(catalogue.engine, args.name, _expand_paths(args.paths), roles)
+    finally:
+        catalogue.dispose()
+    if args.json:
+        emit(result, True)
+    else:
+        print(f"cadence {result['name']}: {result['pattern']}")
+        _print_table(result["members"], [("position", "#", "d"), ("role", "role", "s"),
+                                         ("source_name", "source", "s"), ("path", "file", "s")])
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    import sqlalchemy as sa
+
+    from rficat import db, synth
+
+    settings = _settings()
+    directory = args.dir or settings.home / "demo"
+    log.warning("writing a synthetic ABACAD cadence to %s", directory)
+    scans = synth.demo_cadence(directory, seed=args.seed)
+    catalogue = db.init_catalogue(settings)
+    catalogue.dispose()
+    rows = load_flows("ingest").ingest_files([str(p) for p, _, _ in scans], cadence="demo",
+                                             n_noise_per_channel=args.noise)
+    catalogue = db.open_catalogue(settings)
+    with catalogue.engine.connect() as conn:
+        pattern = conn.execute(sa.text("SELECT pattern FROM cadences WHERE name = 'demo'")).scalar()
+    counts = db.row_counts(catalogue.engine)
+    catalogue.dispose()
+    result = {"directory": str(directory), "cadence": "demo", "pattern": pattern,
+              "files": [{"path": r["path"], "status": r["status"], "n_signal": r.get("n_signal"),
+                         "n_noise": r.get("n_noise")} for r in rows],
+              "catalogue_rows": counts, "database": db.libpq_url(catalogue.url)}
+    if args.json:
+        emit(result, True)
+        return
+    _print_table(result["files"], INGEST_COLUMNS)
+    print(f"\ncadence demo ({pattern}) is in the catalogue: {counts['snippets']} snippets, "
+          f"{counts['embeddings']} vectors.\nExplore it with: psql \"{result['database']}\"")
+
+
 # --- parser ------------------------------------------------------------------------------------
 
 def _add_json(parser: argparse.ArgumentParser) -> None:
@@ -216,8 +357,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(url_parser)
     url_parser.set_defaults(handler=cmd_db_url)
 
-    from pathlib import Path
-
     from rficat.detect import DEFAULT_THRESHOLD
 
     detect_parser = commands.add_parser("detect", help="energy detection on one filterbank file")
@@ -229,6 +368,49 @@ def build_parser() -> argparse.ArgumentParser:
     _add_coarse_width(detect_parser)
     _add_json(detect_parser)
     detect_parser.set_defaults(handler=cmd_detect)
+
+    from rficat.train import OBJECTIVES
+
+    train_parser = commands.add_parser("train", help="train a new encoder version (synthetic data or the catalogue)")
+    train_parser.add_argument("--from-db", action="store_true", help="train on the catalogue's stored snippets")
+    train_parser.add_argument("--n", type=int, default=20000, help="training pairs (or catalogue snippets)")
+    train_parser.add_argument("--epochs", type=int, default=20, help="at most this many epochs (early stopping)")
+    train_parser.add_argument("--latent-dim", type=int, default=8)
+    train_parser.add_argument("--beta", type=float, default=None, help="KL weight (default: 1e-3 contrastive, 1 vae)")
+    train_parser.add_argument("--objective", choices=OBJECTIVES, default="contrastive")
+    train_parser.add_argument("--families", default=None, help="comma-separated synthetic families (default: all)")
+    train_parser.add_argument("--name", default="custom", help="model name; each run saves the next version")
+    train_parser.add_argument("--seed", type=int, default=0)
+    train_parser.add_argument("--no-register", dest="register", action="store_false",
+                              help="do not record the model in the catalogue's models table")
+    _add_json(train_parser)
+    train_parser.set_defaults(handler=cmd_train)
+
+    ingest_parser = commands.add_parser("ingest", help="detect, encode and store observation files (a Prefect flow)")
+    ingest_parser.add_argument("paths", nargs="+", type=Path, metavar="FILE|DIR")
+    ingest_parser.add_argument("--cadence", default=None, help="record the files as (part of) this cadence")
+    ingest_parser.add_argument("--model", default=None, help="model name, NAME:vN or directory (default: shipped)")
+    ingest_parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    ingest_parser.add_argument("--noise", type=int, default=0, metavar="N",
+                               help="also store N noise windows per coarse channel (training data)")
+    _add_json(ingest_parser)
+    ingest_parser.set_defaults(handler=cmd_ingest)
+
+    cadence_parser = commands.add_parser("cadence", help="ON/OFF cadences")
+    cadence_commands = cadence_parser.add_subparsers(dest="cadence_command", required=True, metavar="ACTION")
+    add_parser = cadence_commands.add_parser("add", help="record ingested files as an ABACAD-style cadence")
+    add_parser.add_argument("name")
+    add_parser.add_argument("paths", nargs="+", type=Path, metavar="FILE")
+    add_parser.add_argument("--roles", default=None, help="override roles, e.g. ON,OFF,ON,OFF,ON,OFF")
+    _add_json(add_parser)
+    add_parser.set_defaults(handler=cmd_cadence_add)
+
+    demo_parser = commands.add_parser("demo", help="generate a synthetic ABACAD cadence and ingest it")
+    demo_parser.add_argument("--dir", type=Path, default=None, help="where to write it (default: $RFICAT_HOME/demo)")
+    demo_parser.add_argument("--noise", type=int, default=20, metavar="N", help="noise windows per coarse channel")
+    demo_parser.add_argument("--seed", type=int, default=1)
+    _add_json(demo_parser)
+    demo_parser.set_defaults(handler=cmd_demo)
     return parser
 
 

@@ -1,0 +1,108 @@
+"""Ingest throughput on a synthetic 6-scan cadence: end to end, per stage, and Prefect's share.
+
+Each scan: 4 coarse channels x 2^16 channels x 16 integrations with 250 signals, plus 100
+noise windows per coarse channel stored for training (650 snippets a file). The catalogue is a
+fresh database on the embedded server.
+
+1. Store stage alone: binary COPY of 20,000 snippets (8 KiB arrays) with their vectors,
+   one transaction, as ingest does.
+2. Direct: `rficat.ingest.ingest_file` on the 6 files, stage timings from its summary.
+3. Flow: the same files through the `ingest-files` Prefect flow (ephemeral API, already
+   started by a warm-up run), into a second fresh database; Prefect's overhead is the flow's
+   wall time minus the direct run's.
+
+    python benchmarks/bench_ingest.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "flows"))
+
+from rficat import db, ingest, model, synth  # noqa: E402
+from rficat.config import load_settings  # noqa: E402
+from rficat.detect import Hit  # noqa: E402
+
+
+def fresh_database(server_url: str) -> str:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    db.migrate(db.make_engine(url))
+    return url
+
+
+def store_only(url: str, n: int = 20_000) -> float:
+    """Snippets/s of the COPY stage alone."""
+    engine = db.make_engine(url)
+    encoder = model.resolve_model(None)
+    model_id = db.register_model(engine, encoder.metadata)
+    rng = np.random.default_rng(0)
+    arrays = rng.random((n, 16, 256), dtype=np.float32)
+    latent = rng.normal(size=(n, encoder.latent_dim)).astype(np.float32)
+    hits = [Hit(0, i * 256, i * 256 + 256, 2000.0, 1999.9, 1999.95, 1000.0, 20.0, 0.5) for i in range(n)]
+    with ingest.raw_connection(engine) as conn, conn.cursor() as cur:
+        obs = cur.execute("INSERT INTO observations (path, fingerprint, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz,"
+                          " tsamp_s, n_channels, n_integrations, header) VALUES ('x', 'store-bench', 1, 2, 2, -1,"
+                          " 1, 1, 16, '{}') RETURNING id").fetchone()[0]
+        t = time.perf_counter()
+        ingest._copy_block(cur, obs, model_id, hits, arrays, latent, latent)
+        conn.commit()
+        seconds = time.perf_counter() - t
+    engine.dispose()
+    return n / seconds
+
+
+def main() -> None:
+    settings = load_settings()
+    server = db._with_database(db.start_embedded(settings), "postgres")
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = synth.ObservationSpec(n_coarse_channels=4, seed=3)
+        scans = synth.demo_cadence(tmp, spec=spec, n_rfi=250, n_eti=0, seed=3)
+        files = [str(p) for p, _, _ in scans]
+        store_rate = store_only(fresh_database(server))
+
+        engine = db.make_engine(fresh_database(server))
+        t = time.perf_counter()
+        summaries = [ingest.ingest_file(engine, f, n_noise_per_channel=100) for f in files]
+        direct_s = time.perf_counter() - t
+        engine.dispose()
+        stages = {k: sum(s.seconds[k] for s in summaries) for k in summaries[0].seconds}
+        n_snippets = sum(s.n_snippets for s in summaries)
+
+        import os
+
+        from ingest import ingest_files
+
+        os.environ["RFICAT_DATABASE_URL"] = fresh_database(server)
+        ingest_files(files[:1])  # warm-up: starts Prefect's ephemeral API, loads the model
+        os.environ["RFICAT_DATABASE_URL"] = fresh_database(server)
+        t = time.perf_counter()
+        rows = ingest_files(files, n_noise_per_channel=100)
+        flow_s = time.perf_counter() - t
+        assert sum(r["n_signal"] + r["n_noise"] for r in rows) == n_snippets
+
+    print(json.dumps({
+        "files": len(files), "snippets": n_snippets,
+        "direct_seconds": round(direct_s, 2), "files_per_s": round(len(files) / direct_s, 2),
+        "snippets_per_s": round(n_snippets / direct_s), "stage_seconds": {k: round(v, 2) for k, v in stages.items()},
+        "store_stage_snippets_per_s_in_ingest": round(n_snippets / stages["store"]),
+        "store_only_snippets_per_s_20k": round(store_rate),
+        "flow_seconds": round(flow_s, 2), "prefect_overhead_fraction": round((flow_s - direct_s) / flow_s, 3),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

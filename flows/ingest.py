@@ -1,0 +1,122 @@
+"""Prefect flows: ingest one observation, or every new file of a landing directory.
+
+Thin wrappers: the work is ``rficat.ingest.ingest_file`` (one transaction per file); Prefect
+adds retries on lost database connections, logs, a summary artifact, and scheduling
+(``flows/serve.py``). Tasks are per file, never per window or snippet.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import psycopg
+import sqlalchemy as sa
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+
+# flows/ is not a package: make `python flows/ingest.py` and `prefect deploy` find rficat alike
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rficat import cadence as cadences  # noqa: E402
+from rficat import db  # noqa: E402
+from rficat.config import load_settings  # noqa: E402
+from rficat.detect import DEFAULT_THRESHOLD  # noqa: E402
+from rficat.ingest import IngestSummary, ingest_file  # noqa: E402
+
+FILE_SUFFIXES = (".h5", ".fil")
+
+
+def lost_connection(task, task_run, state) -> bool:
+    """Retry only when the database connection dropped, not when the file is bad."""
+    try:
+        state.result()
+    except (psycopg.OperationalError, sa.exc.OperationalError):
+        return True
+    except Exception:  # noqa: BLE001 - anything else is not worth retrying
+        return False
+    return False
+
+
+@task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=lost_connection,
+      task_run_name="ingest {path}")
+def ingest_file_task(path: str, model: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+                     n_noise_per_channel: int = 0) -> dict:
+    catalogue = db.open_catalogue(load_settings())
+    try:
+        summary: IngestSummary = ingest_file(catalogue.engine, path, model=model, threshold=threshold,
+                                             n_noise_per_channel=n_noise_per_channel)
+    finally:
+        catalogue.dispose()
+    get_run_logger().info("%s: %s, %d signal + %d noise snippets, %s", path, summary.status,
+                          summary.n_signal, summary.n_noise, summary.seconds)
+    return summary.to_dict()
+
+
+@task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=lost_connection)
+def record_cadence_task(name: str, paths: list[str], roles: list[str] | None = None) -> dict:
+    catalogue = db.open_catalogue(load_settings())
+    try:
+        return cadences.add_cadence(catalogue.engine, name, paths, roles)
+    finally:
+        catalogue.dispose()
+
+
+def _artifact(rows: list[dict], key: str) -> None:
+    table = [{k: r.get(k) for k in ("path", "status", "n_signal", "n_noise", "observation_id", "error")}
+             | {f"{stage}_s": r.get("seconds", {}).get(stage) for stage in ("read", "detect", "encode", "store")}
+             for r in rows]
+    create_table_artifact(table=table, key=key, description="rficat ingest summary")
+
+
+@flow(name="ingest-observation", log_prints=True)
+def ingest_observation(path: str, cadence: str | None = None, model: str | None = None,
+                       threshold: float = DEFAULT_THRESHOLD, n_noise_per_channel: int = 0) -> dict:
+    """Ingest one .h5 / .fil file; with ``cadence``, append it to that cadence."""
+    summary = ingest_file_task(str(path), model, threshold, n_noise_per_channel)
+    if cadence:
+        record_cadence_task(cadence, [str(path)], None)
+    _artifact([summary], "ingest-observation")
+    return summary
+
+
+@flow(name="ingest-files", log_prints=True)
+def ingest_files(paths: list[str], cadence: str | None = None, model: str | None = None,
+                 threshold: float = DEFAULT_THRESHOLD, n_noise_per_channel: int = 0) -> list[dict]:
+    """Ingest several files; a file that fails is reported and does not stop the others."""
+    logger = get_run_logger()
+    rows = []
+    for path in paths:
+        state = ingest_file_task(str(path), model, threshold, n_noise_per_channel, return_state=True)
+        if state.is_completed():
+            rows.append(state.result())
+        else:
+            try:
+                state.result()
+            except Exception as exc:  # noqa: BLE001 - reported per file
+                error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            logger.error("%s: %s", path, error)
+            rows.append({"path": str(path), "status": "failed", "error": error})
+    if cadence:
+        ingested = [r["path"] for r in rows if r["status"] != "failed"]
+        if ingested:
+            record_cadence_task(cadence, ingested, None)
+    _artifact(rows, "ingest-files")
+    return rows
+
+
+def new_files(directory: Path) -> list[str]:
+    return sorted(str(p) for p in directory.iterdir() if p.is_file() and p.suffix.lower() in FILE_SUFFIXES)
+
+
+@flow(name="ingest-directory", log_prints=True)
+def ingest_directory(path: str, model: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+                     n_noise_per_channel: int = 0) -> list[dict]:
+    """Ingest every .h5 / .fil file of a landing directory (already ingested ones are skipped)."""
+    return ingest_files(new_files(Path(path)), None, model, threshold, n_noise_per_channel)
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(ingest_directory(sys.argv[1]), indent=2, default=str))

@@ -1,0 +1,55 @@
+"""Re-encode the catalogue with a newly registered model, from stored snippet arrays only.
+
+Resumable: each observation is encoded and committed on its own, and a rerun only visits
+observations that still lack the model's vectors.
+
+    python flows/reencode.py MODEL        # a model name, NAME:vN, or a model directory
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rficat import db, ingest  # noqa: E402
+from rficat.config import load_settings  # noqa: E402
+from rficat.model import resolve_model  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest import lost_connection  # noqa: E402
+
+
+@task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=lost_connection,
+      task_run_name="encode observations {first}..{last}")
+def reencode_batch(observation_ids: list[int], model: str | None, first: int, last: int) -> int:
+    catalogue = db.open_catalogue(load_settings())
+    try:
+        return sum(ingest.reencode_observation(catalogue.engine, oid, model) for oid in observation_ids)
+    finally:
+        catalogue.dispose()
+
+
+@flow(name="reencode-catalogue", log_prints=True)
+def reencode_catalogue(model: str | None = None, observations_per_task: int = 50) -> dict:
+    """Compute `model`'s vectors for every stored snippet that lacks them."""
+    logger = get_run_logger()
+    catalogue = db.open_catalogue(load_settings())
+    try:
+        model_id = db.register_model(catalogue.engine, resolve_model(model).metadata)
+        todo = ingest.observations_missing_model(catalogue.engine, model_id)
+    finally:
+        catalogue.dispose()
+    logger.info("model %s (id %d): %d observations to encode", model or "default", model_id, len(todo))
+    encoded = 0
+    for start in range(0, len(todo), observations_per_task):
+        batch = todo[start:start + observations_per_task]
+        encoded += reencode_batch(batch, model, batch[0], batch[-1])
+    return {"model_id": model_id, "observations": len(todo), "snippets_encoded": encoded}
+
+
+if __name__ == "__main__":
+    print(reencode_catalogue(sys.argv[1] if len(sys.argv) > 1 else None))

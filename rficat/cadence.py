@@ -1,0 +1,93 @@
+"""Cadences: ordered ON/OFF scans (e.g. ABACAD) of ingested observations.
+
+Roles are inferred when not given: scans are ordered by start time, the first scan's source
+is the target, scans of the target are ON (letter A) and every other source is an OFF
+position with its own letter (B, C, D, ... in order of appearance). Members must overlap in
+frequency: a cadence compares the same band across scans.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from rficat.errors import RficatError
+from rficat.io import fingerprint
+
+ROLES = ("ON", "OFF")
+
+
+def infer_roles(source_names: Sequence[str | None]) -> list[str]:
+    """Roles of scans in time order: the first scan's source is the target (ON)."""
+    return ["ON" if name == source_names[0] else "OFF" for name in source_names]
+
+
+def pattern_of(source_names: Sequence[str | None], roles: Sequence[str]) -> str:
+    """ON scans are A; each OFF source gets the next letter (B, C, D, ...)."""
+    letters: dict[str | None, str] = {}
+    pattern = ""
+    for name, role in zip(source_names, roles):
+        if role == "ON":
+            pattern += "A"
+            continue
+        if name not in letters:
+            letters[name] = string.ascii_uppercase[min(len(letters) + 1, 25)]
+        pattern += letters[name]
+    return pattern
+
+
+def _observations(conn, paths: Sequence[str | Path]) -> list[dict]:
+    rows = []
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            raise RficatError(f"{path}: no such file")
+        row = conn.execute(sa.text(
+            "SELECT id, path, source_name, mjd_start, f_min_mhz, f_max_mhz FROM observations"
+            " WHERE fingerprint = :fp AND status = 'complete'"), {"fp": fingerprint(path)}).mappings().first()
+        if row is None:
+            raise RficatError(f"{path}: not in the catalogue; ingest it first")
+        rows.append(dict(row))
+    return rows
+
+
+def add_cadence(engine: Engine, name: str, paths: Sequence[str | Path], roles: Sequence[str] | None = None) -> dict:
+    """Create the cadence or append scans to it; returns the cadence with its members."""
+    if roles is not None:
+        roles = [r.upper() for r in roles]
+        if len(roles) != len(paths) or set(roles) - set(ROLES):
+            raise RficatError(f"--roles needs one of ON/OFF per file ({len(paths)} files), got {','.join(roles)}")
+    with engine.begin() as conn:
+        new = _observations(conn, paths)
+        cadence_id = conn.execute(sa.text("SELECT id FROM cadences WHERE name = :n FOR UPDATE"), {"n": name}).scalar()
+        existing = [] if cadence_id is None else [dict(r) for r in conn.execute(sa.text(
+            "SELECT o.id, o.path, o.source_name, o.mjd_start, o.f_min_mhz, o.f_max_mhz, m.role FROM cadence_members m"
+            " JOIN observations o ON o.id = m.observation_id WHERE m.cadence_id = :c ORDER BY m.position"),
+            {"c": cadence_id}).mappings()]
+        known = {r["id"] for r in existing}
+        given_roles = dict(zip((r["id"] for r in new), roles)) if roles else {}
+        members = existing + [r for r in new if r["id"] not in known]
+        members.sort(key=lambda r: (r["mjd_start"] is None, r["mjd_start"] or 0, r["id"]))
+        lo, hi = max(r["f_min_mhz"] for r in members), min(r["f_max_mhz"] for r in members)
+        if lo >= hi:
+            raise RficatError(f"cadence {name}: the scans do not overlap in frequency")
+        names = [r["source_name"] for r in members]
+        for member, role in zip(members, infer_roles(names)):
+            member["role"] = given_roles.get(member["id"], member["role"] if member["id"] in known else role)
+        pattern = pattern_of(names, [m["role"] for m in members])
+        if cadence_id is None:
+            cadence_id = conn.execute(sa.text("INSERT INTO cadences (name, pattern) VALUES (:n, :p) RETURNING id"),
+                                      {"n": name, "p": pattern}).scalar_one()
+        else:
+            conn.execute(sa.text("UPDATE cadences SET pattern = :p WHERE id = :c"), {"p": pattern, "c": cadence_id})
+            conn.execute(sa.text("DELETE FROM cadence_members WHERE cadence_id = :c"), {"c": cadence_id})
+        conn.execute(sa.text(
+            "INSERT INTO cadence_members (cadence_id, position, observation_id, role) VALUES (:c, :p, :o, :r)"),
+            [{"c": cadence_id, "p": i, "o": m["id"], "r": m["role"]} for i, m in enumerate(members)])
+    return {"name": name, "pattern": pattern, "members": [
+        {"position": i, "observation_id": m["id"], "path": m["path"], "source_name": m["source_name"],
+         "role": m["role"]} for i, m in enumerate(members)]}

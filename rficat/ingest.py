@@ -1,0 +1,209 @@
+"""Ingest: observation file -> detection -> encoding -> catalogue, in one transaction.
+
+The whole observation is written inside one PostgreSQL transaction (snippets and embeddings
+by binary ``COPY``), so a reader never sees half an observation, and a process killed
+mid-ingest leaves nothing behind: rerunning does the whole file again. Concurrent ingests of
+the same file serialise on an advisory lock keyed by the file's fingerprint, and the unique
+fingerprint keeps one copy. An observation already in the catalogue is skipped when it has
+vectors of the requested model, and only encoded (from its stored snippets, never the file)
+when it has not.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+from sqlalchemy.engine import Engine
+
+from rficat import db, detect, embedding, snippets
+from rficat.io import FilterbankHeader, FilterbankReader, fingerprint
+from rficat.model import Encoder, resolve_model
+
+log = logging.getLogger(__name__)
+
+SNIPPET_COLUMNS = ("id", "observation_id", "coarse_channel", "chan_start", "chan_stop", "f_start_mhz",
+                   "f_stop_mhz", "f_center_mhz", "statistic", "snr", "drift_rate_hz_s", "is_signal", "data")
+SNIPPET_TYPES = ("int8", "int8", "int4", "int8", "int8", "float8", "float8", "float8", "float8", "float8",
+                 "float8", "bool", "bytea")
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest did, with per-stage wall-clock seconds."""
+
+    path: str
+    status: str  # ingested | skipped | encoded
+    observation_id: int | None = None
+    model_id: int | None = None
+    n_signal: int = 0
+    n_noise: int = 0
+    n_coarse_channels: int = 0
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(("read", "detect", "encode", "store"), 0.0))
+
+    @property
+    def n_snippets(self) -> int:
+        return self.n_signal + self.n_noise
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "n_snippets": self.n_snippets,
+                "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
+
+
+def raw_connection(engine: Engine) -> psycopg.Connection:
+    """A psycopg 3 connection (binary COPY, pgvector types) to the catalogue."""
+    url = db.libpq_url(engine.url.render_as_string(hide_password=False))
+    conn = psycopg.connect(url, autocommit=False)
+    register_vector(conn)
+    return conn
+
+
+def _header_row(header: FilterbankHeader, path: Path, fp: str) -> dict:
+    return {"path": str(path.resolve()), "fingerprint": fp, "source_name": header.source_name,
+            "telescope": header.telescope, "mjd_start": header.mjd_start, "f_min_mhz": header.f_min_mhz,
+            "f_max_mhz": header.f_max_mhz, "fch1_mhz": header.fch1_mhz, "foff_mhz": header.foff_mhz,
+            "tsamp_s": header.tsamp_s, "n_channels": header.n_channels, "n_integrations": header.n_integrations,
+            "n_coarse_channels": header.n_coarse_channels, "header": psycopg.types.json.Jsonb(header.raw)}
+
+
+def _copy_block(cur: psycopg.Cursor, observation_id: int, model_id: int, hits: list[detect.Hit],
+                arrays: np.ndarray, latent: np.ndarray, freq_vectors: np.ndarray) -> None:
+    ids = [r[0] for r in cur.execute("SELECT nextval('snippets_id_seq') FROM generate_series(1, %s)",
+                                     (len(hits),)).fetchall()]
+    with cur.copy(f"COPY snippets ({', '.join(SNIPPET_COLUMNS)}) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        copy.set_types(SNIPPET_TYPES)
+        for sid, hit, array in zip(ids, hits, arrays):
+            copy.write_row((sid, observation_id, hit.coarse_channel, hit.chan_start, hit.chan_stop,
+                            hit.f_start_mhz, hit.f_stop_mhz, hit.f_center_mhz, hit.statistic, hit.snr,
+                            hit.drift_rate_hz_s, hit.is_signal, snippets.to_bytes(array)))
+    _copy_embeddings(cur, ids, model_id, latent, freq_vectors)
+
+
+def _copy_embeddings(cur: psycopg.Cursor, ids, model_id: int, latent: np.ndarray, freq_vectors: np.ndarray) -> None:
+    with cur.copy("COPY embeddings (snippet_id, model_id, latent, freq_vector) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        copy.set_types(("int8", "int4", "vector", "vector"))
+        for sid, z, f in zip(ids, latent, freq_vectors):
+            copy.write_row((sid, model_id, z, f))
+
+
+def _lock_and_find(cur: psycopg.Cursor, fp: str) -> int | None:
+    # one ingest of a given file at a time; the lock is released at commit / rollback / death
+    cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (fp,))
+    row = cur.execute("SELECT id FROM observations WHERE fingerprint = %s", (fp,)).fetchone()
+    return row[0] if row else None
+
+
+def encode_stored(cur: psycopg.Cursor, observation_id: int, model_id: int, encoder: Encoder,
+                  freq_embedding: embedding.FrequencyEmbedding, batch: int = 4096) -> int:
+    """Vectors for an observation's stored snippets that lack this model's; returns how many."""
+    rows = cur.execute(
+        "SELECT s.id, s.f_center_mhz, s.data FROM snippets s WHERE s.observation_id = %s AND NOT EXISTS"
+        " (SELECT 1 FROM embeddings e WHERE e.snippet_id = s.id AND e.model_id = %s) ORDER BY s.id",
+        (observation_id, model_id)).fetchall()
+    for start in range(0, len(rows), batch):
+        chunk = rows[start:start + batch]
+        arrays = np.stack([snippets.from_bytes(r[2]) for r in chunk])
+        latent = encoder.encode(arrays)
+        freqs = freq_embedding.apply(latent, [r[1] for r in chunk])
+        _copy_embeddings(cur, [r[0] for r in chunk], model_id, latent, freqs)
+    return len(rows)
+
+
+def _timed(iterable, timings: dict[str, float], key: str):
+    """Yield from an iterable, adding the time spent producing each item to timings[key]."""
+    iterator = iter(iterable)
+    while True:
+        t = time.perf_counter()
+        item = next(iterator, None)
+        timings[key] += time.perf_counter() - t
+        if item is None:
+            return
+        yield item
+
+
+def ingest_file(engine: Engine, path: str | Path, *, model=None, threshold: float = detect.DEFAULT_THRESHOLD,
+                n_noise_per_channel: int = 0, coarse_channel_width: int | None = None,
+                freq_embedding: embedding.FrequencyEmbedding = embedding.DEFAULT,
+                progress: Callable[[int], None] | None = None) -> IngestSummary:
+    """Ingest one file (see the module docstring for the guarantees)."""
+    path = Path(path)
+    timings = dict.fromkeys(("read", "detect", "encode", "store"), 0.0)
+    t = time.perf_counter()
+    with FilterbankReader(path, coarse_channel_width) as reader:
+        header = reader.header
+        fp = fingerprint(path)
+        timings["read"] += time.perf_counter() - t
+        encoder = resolve_model(model)
+        model_id = db.register_model(engine, encoder.metadata)
+        summary = IngestSummary(str(path), "ingested", model_id=model_id, seconds=timings)
+        with raw_connection(engine) as conn, conn.cursor() as cur:
+            existing = _lock_and_find(cur, fp)
+            if existing is not None:
+                summary.observation_id = existing
+                t = time.perf_counter()
+                n = encode_stored(cur, existing, model_id, encoder, freq_embedding)
+                timings["encode"] += time.perf_counter() - t
+                summary.status = "encoded" if n else "skipped"
+                conn.commit()
+                return summary
+            row = _header_row(header, path, fp)
+            summary.observation_id = cur.execute(
+                f"INSERT INTO observations ({', '.join(row)}, status, ingested_at)"
+                f" VALUES ({', '.join(['%s'] * len(row))}, 'complete', now()) RETURNING id",
+                list(row.values())).fetchone()[0]
+            block_bytes = header.n_integrations * header.coarse_channel_width * 4
+            results = detect.detect_blocks(_timed(reader.coarse_channels(), timings, "read"), header,
+                                           threshold, n_noise_per_channel)
+            while True:
+                t, read_before = time.perf_counter(), timings["read"]
+                item = next(results, None)
+                if item is None:
+                    break
+                index, result = item
+                arrays = snippets.normalise(result.snippets)
+                timings["detect"] += time.perf_counter() - t - (timings["read"] - read_before)
+                summary.n_coarse_channels += 1
+                if result.hits:
+                    t = time.perf_counter()
+                    latent = encoder.encode(arrays)
+                    freqs = freq_embedding.apply(latent, [h.f_center_mhz for h in result.hits])
+                    timings["encode"] += time.perf_counter() - t
+                    t = time.perf_counter()
+                    _copy_block(cur, summary.observation_id, model_id, result.hits, arrays, latent, freqs)
+                    timings["store"] += time.perf_counter() - t
+                    n_noise = sum(not h.is_signal for h in result.hits)
+                    summary.n_noise += n_noise
+                    summary.n_signal += len(result.hits) - n_noise
+                if progress is not None:
+                    progress(block_bytes)
+            t = time.perf_counter()
+            conn.commit()
+            timings["store"] += time.perf_counter() - t
+    return summary
+
+
+def observations_missing_model(engine: Engine, model_id: int) -> list[int]:
+    """Complete observations with at least one snippet that has no vector of this model."""
+    with raw_connection(engine) as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT DISTINCT s.observation_id FROM snippets s JOIN observations o ON o.id = s.observation_id"
+            " WHERE o.status = 'complete' AND NOT EXISTS (SELECT 1 FROM embeddings e"
+            " WHERE e.snippet_id = s.id AND e.model_id = %s) ORDER BY 1", (model_id,)).fetchall()]
+
+
+def reencode_observation(engine: Engine, observation_id: int, model=None,
+                         freq_embedding: embedding.FrequencyEmbedding = embedding.DEFAULT) -> int:
+    """Vectors of one observation's stored snippets under a model, in one transaction."""
+    encoder = resolve_model(model)
+    model_id = db.register_model(engine, encoder.metadata)
+    with raw_connection(engine) as conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (observation_id,))
+        n = encode_stored(cur, observation_id, model_id, encoder, freq_embedding)
+        conn.commit()
+    return n

@@ -1,0 +1,138 @@
+"""Prefect flows and the `rficat ingest` / `rficat cadence add` commands, on the real catalogue."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from rficat import synth
+from rficat.cli import load_flows, main
+
+
+@pytest.fixture(scope="module")
+def cadence_files(tmp_path_factory):
+    spec = synth.ObservationSpec(n_coarse_channels=2, seed=5)
+    return synth.demo_cadence(tmp_path_factory.mktemp("cadence"), spec=spec, n_rfi=6, n_eti=2, seed=7)
+
+
+@pytest.fixture
+def catalogue_url(fresh_db_url, monkeypatch):
+    monkeypatch.setenv("RFICAT_DATABASE_URL", fresh_db_url)
+    assert main(["db", "init"]) == 0
+    return fresh_db_url
+
+
+def test_ingest_cli_with_cadence(prefect_harness, catalogue_url, cadence_files, capsys):
+    capsys.readouterr()
+    paths = [str(p) for p, _, _ in cadence_files]
+    assert main(["ingest", *paths, "--cadence", "demo", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["status"] for r in rows] == ["ingested"] * 6
+    for row, (_, role, truth) in zip(rows, cadence_files):
+        assert row["n_signal"] == len(truth)
+    engine = sa.create_engine(catalogue_url)
+    with engine.connect() as conn:
+        pattern = conn.execute(sa.text("SELECT pattern FROM cadences WHERE name = 'demo'")).scalar_one()
+        roles = conn.execute(sa.text("SELECT role FROM cadence_members ORDER BY position")).scalars().all()
+    engine.dispose()
+    assert pattern == "ABACAD"
+    assert roles == [role for _, role, _ in cadence_files]
+    # again: everything is skipped, nothing duplicated
+    assert main(["ingest", *paths, "--json"]) == 0
+    assert {r["status"] for r in json.loads(capsys.readouterr().out)} == {"skipped"}
+
+
+def test_a_corrupt_file_fails_alone(prefect_harness, catalogue_url, cadence_files, tmp_path, capsys):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    good = cadence_files[0][0]
+    (landing / good.name).write_bytes(good.read_bytes())
+    (landing / "broken.h5").write_bytes(b"\x89HDF\r\n" + b"\x00" * 64)
+    rows = load_flows("ingest").ingest_directory(str(landing))
+    by_name = {r["path"].split("/")[-1]: r for r in rows}
+    assert by_name[good.name]["status"] == "ingested"
+    assert by_name["broken.h5"]["status"] == "failed" and "broken.h5" in by_name["broken.h5"]["error"]
+    capsys.readouterr()
+    assert main(["ingest", str(landing)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("rficat: error: 1 of 2 files failed") and "broken.h5" in err[-1]
+
+
+def test_cadence_roles_can_be_overridden(catalogue_url, cadence_files, capsys):
+    paths = [str(p) for p, _, _ in cadence_files[:2]]
+    engine = sa.create_engine(catalogue_url)
+    from rficat import ingest
+    for path in paths:
+        ingest.ingest_file(engine, path)
+    engine.dispose()
+    assert main(["cadence", "add", "pair", *paths, "--roles", "OFF,ON", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [m["role"] for m in result["members"]] == ["OFF", "ON"] and result["pattern"] == "BA"
+    assert main(["cadence", "add", "bad", *paths, "--roles", "ON"]) == 1
+    assert "--roles" in capsys.readouterr().err
+
+
+def test_scheduled_landing_deployment_picks_up_a_new_file(prefect_harness, catalogue_url, cadence_files, tmp_path):
+    import importlib.util
+    import sys
+    from datetime import timedelta
+
+    from rficat.cli import FLOWS_DIR
+
+    sys.path.insert(0, str(FLOWS_DIR))
+    spec = importlib.util.spec_from_file_location("rficat_flows_serve", FLOWS_DIR / "serve.py")
+    serve = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(serve)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    deployment = serve.landing_deployment(str(landing), 5)
+    assert deployment.schedules[0].schedule.interval == timedelta(minutes=5)
+    assert deployment.parameters["path"] == str(landing.resolve())
+
+    from prefect import get_client
+
+    deployment_id = deployment.apply()  # registered on the (test) Prefect server with its schedule
+    with get_client(sync_client=True) as client:
+        stored = client.read_deployment(deployment_id)
+    assert stored.schedules[0].schedule.interval == timedelta(minutes=5)
+    assert stored.parameters == deployment.parameters
+
+    def scheduled_run():  # what the worker runs on each tick
+        return serve.ingest_directory(**stored.parameters)
+
+    (landing / cadence_files[1][0].name).write_bytes(cadence_files[1][0].read_bytes())
+    assert [r["status"] for r in scheduled_run()] == ["ingested"]
+    (landing / cadence_files[2][0].name).write_bytes(cadence_files[2][0].read_bytes())  # a new file lands
+    statuses = {r["path"].split("/")[-1]: r["status"] for r in scheduled_run()}
+    assert statuses == {cadence_files[1][0].name: "skipped", cadence_files[2][0].name: "ingested"}
+
+
+def test_reencode_flow_is_resumable(prefect_harness, catalogue_url, cadence_files, tmp_path):
+    from rficat import db, ingest, model
+
+    engine = db.make_engine(catalogue_url)
+    for path, _, _ in cadence_files[:3]:
+        ingest.ingest_file(engine, path)
+    other = model.save_model(tmp_path / "other", model.build_encoder(3), model.ModelMetadata("other", latent_dim=3))
+    model_id = db.register_model(engine, model.load_model(other).metadata)
+    first = ingest.observations_missing_model(engine, model_id)
+    assert len(first) == 3
+    ingest.reencode_observation(engine, first[0], str(other))  # as if a previous run stopped after one
+    result = load_flows("reencode").reencode_catalogue(str(other))
+    with engine.connect() as conn:
+        snippets = conn.execute(sa.text("SELECT count(*) FROM snippets")).scalar()
+        vectors = conn.execute(sa.text("SELECT count(*) FROM embeddings WHERE model_id = :m"), {"m": model_id}).scalar()
+    engine.dispose()
+    assert result["observations"] == 2 and vectors == snippets
+    assert load_flows("reencode").reencode_catalogue(str(other))["observations"] == 0
+
+
+def test_demo(prefect_harness, tmp_path, monkeypatch, capsys, catalogue_url):
+    capsys.readouterr()
+    assert main(["demo", "--dir", str(tmp_path / "demo"), "--noise", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["pattern"] == "ABACAD"
+    assert [f["status"] for f in result["files"]] == ["ingested"] * 6
+    assert result["catalogue_rows"]["snippets"] == result["catalogue_rows"]["embeddings"] > 0
