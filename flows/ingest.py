@@ -2,12 +2,14 @@
 
 Thin wrappers: the work is ``rficat.ingest.ingest_file`` (one transaction per file); Prefect
 adds retries on lost database connections, logs, a summary artifact, and scheduling
-(``flows/serve.py``). Tasks are per file, never per window or snippet.
+(``flows/serve.py``). Tasks are per file, never per window or snippet, plus one task that moves
+the new vectors into the HNSW indexes once the files are committed (search sees them before).
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -62,6 +64,20 @@ def record_cadence_task(name: str, paths: list[str], roles: list[str] | None = N
         catalogue.dispose()
 
 
+@task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=lost_connection)
+def index_vectors_task() -> dict:
+    """Move the new vectors into the HNSW indexes, after the files are committed and searchable."""
+    catalogue = db.open_catalogue(load_settings())
+    t = time.perf_counter()
+    try:
+        n = db.index_pending(catalogue.engine)
+    finally:
+        catalogue.dispose()
+    seconds = time.perf_counter() - t
+    get_run_logger().info("indexed %d vectors in %.1f s", n, seconds)
+    return {"vectors": n, "seconds": round(seconds, 3)}
+
+
 def _artifact(rows: list[dict], key: str) -> None:
     table = [{k: r.get(k) for k in ("path", "status", "n_signal", "n_noise", "observation_id", "error")}
              | {f"{stage}_s": r.get("seconds", {}).get(stage) for stage in ("read", "detect", "encode", "store")}
@@ -76,6 +92,7 @@ def ingest_observation(path: str, cadence: str | None = None, model: str | None 
     summary = ingest_file_task(str(path), model, threshold, n_noise_per_channel)
     if cadence:
         record_cadence_task(cadence, [str(path)], None)
+    summary["seconds"]["index"] = index_vectors_task()["seconds"]
     _artifact([summary], "ingest-observation")
     return summary
 
@@ -101,6 +118,8 @@ def ingest_files(paths: list[str], cadence: str | None = None, model: str | None
         ingested = [r["path"] for r in rows if r["status"] != "failed"]
         if ingested:
             record_cadence_task(cadence, ingested, None)
+    if any(r["status"] != "failed" for r in rows):
+        index_vectors_task()
     _artifact(rows, "ingest-files")
     return rows
 

@@ -20,7 +20,7 @@ from rficat.config import load_settings  # noqa: E402
 from rficat.model import resolve_model  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import lost_connection  # noqa: E402
+from ingest import index_vectors_task, lost_connection  # noqa: E402
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=lost_connection,
@@ -48,6 +48,8 @@ def reencode_catalogue(model: str | None = None, observations_per_task: int = 50
     for start in range(0, len(todo), observations_per_task):
         batch = todo[start:start + observations_per_task]
         encoded += reencode_batch(batch, model, batch[0], batch[-1])
+    if encoded:
+        index_vectors_task()
     return {"model_id": model_id, "observations": len(todo), "snippets_encoded": encoded}
 
 

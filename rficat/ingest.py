@@ -22,7 +22,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 from sqlalchemy.engine import Engine
 
-from rficat import db, detect, embedding, snippets
+from rficat import db, detect, embedding, pgcopy, snippets
 from rficat.io import FilterbankHeader, FilterbankReader, fingerprint
 from rficat.model import Encoder, resolve_model
 
@@ -73,23 +73,23 @@ def _header_row(header: FilterbankHeader, path: Path, fp: str) -> dict:
 
 
 def _copy_block(cur: psycopg.Cursor, observation_id: int, model_id: int, hits: list[detect.Hit],
-                arrays: np.ndarray, latent: np.ndarray, freq_vectors: np.ndarray) -> None:
-    ids = [r[0] for r in cur.execute("SELECT nextval('snippets_id_seq') FROM generate_series(1, %s)",
-                                     (len(hits),)).fetchall()]
+                stored: np.ndarray, latent: np.ndarray, freq_vectors: np.ndarray) -> None:
+    """Snippets (``stored``: quantised, see snippets.quantise) and their vectors, by binary COPY.
+    The vectors arrive outside the HNSW indexes (indexed = false); see index_pending."""
+    ids = np.array([r[0] for r in cur.execute("SELECT nextval('snippets_id_seq') FROM generate_series(1, %s)",
+                                              (len(hits),)).fetchall()], dtype=np.int64)
+    attributes = [np.array([getattr(h, name) for h in hits]) for name in SNIPPET_COLUMNS[2:-1]]
     with cur.copy(f"COPY snippets ({', '.join(SNIPPET_COLUMNS)}) FROM STDIN WITH (FORMAT BINARY)") as copy:
-        copy.set_types(SNIPPET_TYPES)
-        for sid, hit, array in zip(ids, hits, arrays):
-            copy.write_row((sid, observation_id, hit.coarse_channel, hit.chan_start, hit.chan_stop,
-                            hit.f_start_mhz, hit.f_stop_mhz, hit.f_center_mhz, hit.statistic, hit.snr,
-                            hit.drift_rate_hz_s, hit.is_signal, snippets.to_bytes(array)))
+        pgcopy.copy_rows(copy, [("int8", ids), ("int8", np.full(len(hits), observation_id)),
+                                *zip(SNIPPET_TYPES[2:-1], attributes),
+                                ("bytea", stored.reshape(len(stored), -1), snippets.STORAGE_DTYPE)])
     _copy_embeddings(cur, ids, model_id, latent, freq_vectors)
 
 
 def _copy_embeddings(cur: psycopg.Cursor, ids, model_id: int, latent: np.ndarray, freq_vectors: np.ndarray) -> None:
     with cur.copy("COPY embeddings (snippet_id, model_id, latent, freq_vector) FROM STDIN WITH (FORMAT BINARY)") as copy:
-        copy.set_types(("int8", "int4", "vector", "vector"))
-        for sid, z, f in zip(ids, latent, freq_vectors):
-            copy.write_row((sid, model_id, z, f))
+        pgcopy.copy_rows(copy, [("int8", np.asarray(ids)), ("int4", np.full(len(ids), model_id)),
+                                ("vector", latent), ("vector", freq_vectors)])
 
 
 def _lock_and_find(cur: psycopg.Cursor, fp: str) -> int | None:
@@ -166,16 +166,16 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, threshold: floa
                 if item is None:
                     break
                 index, result = item
-                arrays = snippets.normalise(result.snippets)
+                stored = snippets.quantise(snippets.normalise(result.snippets))
                 timings["detect"] += time.perf_counter() - t - (timings["read"] - read_before)
                 summary.n_coarse_channels += 1
                 if result.hits:
                     t = time.perf_counter()
-                    latent = encoder.encode(arrays)
+                    latent = encoder.encode(snippets.dequantise(stored))
                     freqs = freq_embedding.apply(latent, [h.f_center_mhz for h in result.hits])
                     timings["encode"] += time.perf_counter() - t
                     t = time.perf_counter()
-                    _copy_block(cur, summary.observation_id, model_id, result.hits, arrays, latent, freqs)
+                    _copy_block(cur, summary.observation_id, model_id, result.hits, stored, latent, freqs)
                     timings["store"] += time.perf_counter() - t
                     n_noise = sum(not h.is_signal for h in result.hits)
                     summary.n_noise += n_noise

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from rficat import db
+from rficat import db, snippets
 from rficat.schema import Base
 
 USER_TABLES = set(db.CATALOGUE_TABLES)
@@ -98,12 +98,14 @@ def test_two_dimensions_indexed_and_searched(fresh_engine, use_frequency):
                 " SELECT s, :m, v::vector, v::vector FROM unnest(CAST(:s AS bigint[]), CAST(:v AS text[])) AS t(s, v)"),
                 {"s": ids, "m": model_id, "v": [str(v.tolist()) for v in vecs]})
             vectors[dim] = (model_id, vecs)
+    assert db.index_pending(fresh_engine, batch=3000) == 2 * len(ids)  # new vectors wait outside HNSW
+    assert db.index_pending(fresh_engine) == 0
 
     with fresh_engine.connect() as conn:
         conn.execute(sa.text("ANALYZE embeddings"))
         for dim, (model_id, vecs) in vectors.items():
             query = vecs[0] + 0.01
-            sql = (f"SELECT snippet_id FROM embeddings WHERE model_id = CAST(:m AS integer) "
+            sql = (f"SELECT snippet_id FROM embeddings WHERE model_id = CAST(:m AS integer) AND indexed "
                    f"ORDER BY ({column}::vector({dim})) <=> CAST(:q AS vector({dim})) LIMIT 5")
             params = {"m": model_id, "q": str(query.tolist())}
             plan = "\n".join(conn.execute(sa.text("EXPLAIN " + sql), params).scalars())
@@ -112,3 +114,23 @@ def test_two_dimensions_indexed_and_searched(fresh_engine, use_frequency):
             found = list(conn.execute(sa.text(sql), params).scalars())
             cosine = vecs @ query / (np.linalg.norm(vecs, axis=1) * np.linalg.norm(query))
             assert found[0] == ids[int(np.argmax(cosine))]
+
+
+def test_0002_converts_stored_snippets_both_ways(fresh_engine):
+    """float16 snippets of a 0001 catalogue become uint8 (and back) without losing a row."""
+    db.migrate(fresh_engine, "0001")
+    x = np.random.default_rng(3).random((3, 16, 256)).astype(np.float32)
+    with fresh_engine.begin() as conn:
+        ids = _insert_snippets(conn, 3)
+        for sid, snippet in zip(ids, x):
+            conn.execute(sa.text("UPDATE snippets SET data = :d WHERE id = :i"),
+                         {"d": snippet.astype("<f2").tobytes(), "i": sid})
+    db.migrate(fresh_engine, "head")
+    with fresh_engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT data FROM snippets ORDER BY id")).scalars().all()
+    np.testing.assert_allclose(np.stack([snippets.from_bytes(d) for d in stored]), x, atol=0.5 / 255 + 1e-3)
+    db.migrate(fresh_engine, "0001")
+    with fresh_engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT data FROM snippets ORDER BY id")).scalars().all()
+    assert [len(d) for d in stored] == [8192] * 3
+    np.testing.assert_allclose(np.stack([np.frombuffer(d, "<f2") for d in stored]).reshape(x.shape), x, atol=3e-3)
