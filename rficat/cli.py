@@ -137,7 +137,10 @@ def _print_table(rows: list[dict], columns: list[tuple[str, str, str]], limit: i
         table.add_column(heading, justify="right")
     for row in rows[:limit]:
         table.add_row(*("" if row.get(key) is None else format(row[key], fmt) for key, _, fmt in columns))
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # piped or captured: do not squeeze columns to 80 characters
+        console = Console(width=200)
+    console.print(table)
     if len(rows) > limit:
         print(f"... {len(rows) - limit} more (use --json for all)")
 
@@ -290,6 +293,168 @@ def cmd_cadence_add(args: argparse.Namespace) -> None:
                                          ("source_name", "source", "s"), ("path", "file", "s")])
 
 
+# --- search ------------------------------------------------------------------------------------
+
+EVENT_TABLE = [("rank", "#", "d"), ("snippet_id", "snippet", "d"), ("f_center_mhz", "f_center_mhz", ".6f"),
+               ("drift_rate_hz_s", "drift_hz_s", ".3f"), ("snr", "snr", ".1f"),
+               ("min_on_similarity", "ON sim", ".3f"), ("best_off_similarity", "best OFF sim", ".3f"),
+               ("n_lookalikes_elsewhere", "elsewhere", "d"), ("verdict", "verdict", "s")]
+
+
+def cmd_cadence_search(args: argparse.Namespace) -> None:
+    from rficat import cadence, db, search
+
+    catalogue = db.open_catalogue(_settings())
+    try:
+        events = cadence.search(catalogue.engine, args.name, model_id=args.model_id,
+                                on_similarity=args.on_similarity, off_similarity=args.off_similarity,
+                                common_similarity=args.common_similarity, common_min=args.common_min)
+        rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+                for r in events.to_dict("records")]
+        if args.plot and rows:
+            from rficat import plots
+
+            shown = rows[:8]
+            ids = [i for r in shown for i in r["on_snippet_ids"]]
+            titles = [f"#{r['rank']} {'RFI? ' if r['likely_rfi'] else ''}{r['f_center_mhz']:.6f} MHz"
+                      for r in shown for _ in r["on_snippet_ids"]]
+            plots.snippet_grid(args.plot, search.match_snippets(catalogue.engine, ids), titles,
+                               title=f"cadence {args.name}: events, ON scans left to right",
+                               columns=max(len(r["on_snippet_ids"]) for r in shown))
+            log.warning("wrote %s", args.plot)
+    finally:
+        catalogue.dispose()
+    if args.json:
+        emit(rows, True)
+        return
+    if not rows:
+        print(f"cadence {args.name}: no events (no ON-scan signal absent from the OFF scans)")
+        return
+    _print_table([{**r, "verdict": "likely RFI" if r["likely_rfi"] else "candidate"} for r in rows], EVENT_TABLE)
+    for row in rows[:10]:
+        print(f"#{row['rank']}: {row['explanation']}")
+
+MATCH_COLUMNS = [("rank", "#", "d"), ("similarity", "similarity", ".4f"), ("snippet_id", "snippet", "d"),
+                 ("f_center_mhz", "f_center_mhz", ".6f"), ("snr", "snr", ".1f"),
+                 ("drift_rate_hz_s", "drift_hz_s", ".3f"), ("n_grouped", "grouped", "d"), ("file", "file", "s")]
+
+
+def _filters(args: argparse.Namespace):
+    from rficat.search import Filters
+
+    return Filters(f_min_mhz=args.f_min, f_max_mhz=args.f_max, observation_id=args.observation,
+                   cadence=args.in_cadence, snr_min=args.snr_min, snr_max=args.snr_max,
+                   drift_min_hz_s=args.drift_min, drift_max_hz_s=args.drift_max, mjd_min=args.mjd_min,
+                   mjd_max=args.mjd_max, signals_only=not args.include_noise)
+
+
+def _show_matches(args: argparse.Namespace, engine, soi, results, header: dict) -> None:
+    from rficat import search
+
+    rows = [{"rank": i + 1, **{k: (None if v != v else v) for k, v in r.items()},
+             "file": Path(r["path"]).name} for i, r in enumerate(results.to_dict("records"))]
+    for row in rows:
+        row["n_grouped"] = None if row["n_grouped"] is None else int(row["n_grouped"])
+    if args.plot:
+        from rficat import plots
+
+        plots.lookalike_figure(args.plot, soi.snippet, soi.source, search.match_snippets(engine, results["snippet_id"]),
+                               results)
+        log.warning("wrote %s", args.plot)
+    if args.json:
+        emit({**header, "matches": [{k: v for k, v in r.items() if k != "file"} for r in rows]}, True)
+        return
+    print(" ".join(f"{k}={v}" for k, v in header.items()))
+    _print_table(rows, MATCH_COLUMNS)
+
+
+def _parse_soi(engine, text: str, coarse_channel_width: int | None):
+    from rficat import search
+
+    if text.isdigit():
+        return search.soi_from_catalogue(engine, int(text)), int(text)
+    path, sep, freq = text.rpartition("@")
+    try:
+        f_mhz = float(freq)
+    except ValueError:
+        f_mhz = None
+    if not sep or f_mhz is None:
+        raise RficatError(f"--soi {text!r}: give a snippet id or FILE@FREQ_MHZ")
+    if not Path(path).exists():
+        raise RficatError(f"{path}: no such file")
+    return search.soi_from_file(path, f_mhz, coarse_channel_width), None
+
+
+def cmd_query(args: argparse.Namespace) -> None:
+    from rficat import db, search
+
+    catalogue = db.open_catalogue(_settings())
+    try:
+        soi, snippet_id = _parse_soi(catalogue.engine, args.soi, args.coarse_channel_width)
+        options = dict(use_frequency=args.frequency, model_id=args.model_id, exact=args.exact,
+                       group_mhz=args.group_mhz, filters=_filters(args))
+        if snippet_id is not None:
+            results = search.lookalikes(catalogue.engine, snippet_id, args.k, **options)
+        else:
+            results = search.query(catalogue.engine, soi, args.k, **options)
+        header = {"soi": soi.source, "f_center_mhz": soi.f_center_mhz, "k": args.k,
+                  "use_frequency": args.frequency and soi.f_center_mhz is not None, "exact": args.exact}
+        _show_matches(args, catalogue.engine, soi, results, header)
+    finally:
+        catalogue.dispose()
+
+
+def cmd_template(args: argparse.Namespace) -> None:
+    from rficat import db, search
+
+    catalogue = db.open_catalogue(_settings())
+    try:
+        template = {"shape": args.shape, "drift_hz_s": args.drift, "width_hz": args.width, "snr": args.snr,
+                    "f_center_mhz": args.f_center}
+        snippet = search.template_snippet(args.shape, args.drift, args.width, args.snr)
+        soi = search.Soi(snippet, args.f_center, "template " + ", ".join(f"{k}={v}" for k, v in template.items()
+                                                                        if v is not None))
+        results = search.query(catalogue.engine, soi, args.k, model_id=args.model_id, exact=args.exact,
+                               group_mhz=args.group_mhz, filters=_filters(args))
+        search_id = search.save_template_search(catalogue.engine, template, soi, results, model_id=args.model_id)
+        _show_matches(args, catalogue.engine, soi, results, {"template_search_id": search_id, **template, "k": args.k})
+    finally:
+        catalogue.dispose()
+
+
+def cmd_db_index(args: argparse.Namespace) -> None:
+    from rficat import db
+
+    catalogue = db.open_catalogue(_settings())
+    try:
+        emit({"vectors_indexed": db.index_pending(catalogue.engine)}, args.json)
+    finally:
+        catalogue.dispose()
+
+
+def _add_search_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-k", type=int, default=10, help="number of matches (default 10)")
+    parser.add_argument("--exact", action="store_true", help="exact scan instead of the HNSW index")
+    parser.add_argument("--group-mhz", type=float, default=None, metavar="MHZ",
+                        help="fold matches within MHZ of a better one into it (one row per emitter)")
+    parser.add_argument("--model-id", type=int, default=None, help="search this model's vectors (default: current)")
+    group = parser.add_argument_group("filters")
+    group.add_argument("--f-min", type=float, default=None, metavar="MHZ")
+    group.add_argument("--f-max", type=float, default=None, metavar="MHZ")
+    group.add_argument("--observation", type=int, default=None, metavar="ID")
+    group.add_argument("--in-cadence", default=None, metavar="NAME", help="only matches in this cadence")
+    group.add_argument("--snr-min", type=float, default=None)
+    group.add_argument("--snr-max", type=float, default=None)
+    group.add_argument("--drift-min", type=float, default=None, metavar="HZ_S")
+    group.add_argument("--drift-max", type=float, default=None, metavar="HZ_S")
+    group.add_argument("--mjd-min", type=float, default=None)
+    group.add_argument("--mjd-max", type=float, default=None)
+    group.add_argument("--include-noise", action="store_true", help="also match stored noise windows")
+    parser.add_argument("--plot", type=Path, default=None, metavar="PNG",
+                        help="write the SOI, a grid of the matches and their frequency histogram")
+    _add_json(parser)
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -352,6 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub = db_commands.add_parser(name, help=help_text)
         _add_json(sub)
         sub.set_defaults(handler=handler)
+    index_parser = db_commands.add_parser("index", help="move vectors waiting outside the HNSW indexes into them")
+    _add_json(index_parser)
+    index_parser.set_defaults(handler=cmd_db_index)
     url_parser = db_commands.add_parser("url", help="print a connection URL for SQLAlchemy (or psql with --libpq)")
     url_parser.add_argument("--libpq", action="store_true", help="print the psql / psycopg form")
     _add_json(url_parser)
@@ -404,6 +572,42 @@ def build_parser() -> argparse.ArgumentParser:
     add_parser.add_argument("--roles", default=None, help="override roles, e.g. ON,OFF,ON,OFF,ON,OFF")
     _add_json(add_parser)
     add_parser.set_defaults(handler=cmd_cadence_add)
+
+    query_parser = commands.add_parser("query", help="lookalikes of a signal of interest")
+    query_parser.add_argument("--soi", required=True, metavar="SNIPPET_ID|FILE@FREQ_MHZ",
+                              help="a catalogue snippet id, or the window at FREQ_MHZ of any .h5/.fil file")
+    query_parser.add_argument("--no-frequency-embedding", dest="frequency", action="store_false",
+                              help="compare morphology only (latent vectors), wherever in frequency")
+    _add_coarse_width(query_parser)
+    _add_search_options(query_parser)
+    query_parser.set_defaults(handler=cmd_query)
+
+    from rficat.corpus import FAMILIES
+
+    template_parser = commands.add_parser("template", help="search for a synthetic (setigen) template signal")
+    template_parser.add_argument("--drift", type=float, default=0.0, metavar="HZ_S", help="drift rate, Hz/s")
+    template_parser.add_argument("--width", type=float, default=30.0, metavar="HZ", help="signal width, Hz")
+    template_parser.add_argument("--snr", type=float, default=30.0)
+    template_parser.add_argument("--shape", choices=FAMILIES, default="drifting")
+    template_parser.add_argument("--f-center", type=float, default=None, metavar="MHZ",
+                                 help="place the template at this frequency (adds the frequency embedding)")
+    _add_search_options(template_parser)
+    template_parser.set_defaults(handler=cmd_template)
+
+    search_parser = cadence_commands.add_parser("search", help="ON-only events of a cadence, ranked")
+    search_parser.add_argument("name")
+    search_parser.add_argument("--model-id", type=int, default=None)
+    search_parser.add_argument("--on-similarity", type=float, default=0.7,
+                               help="a signal must recur this similar in every ON scan (default 0.7)")
+    search_parser.add_argument("--off-similarity", type=float, default=0.7,
+                               help="a signal this similar near the drift-consistent OFF frequency vetoes (default 0.7)")
+    search_parser.add_argument("--common-similarity", type=float, default=0.95,
+                               help="similarity of a lookalike elsewhere in the catalogue (default 0.95)")
+    search_parser.add_argument("--common-min", type=int, default=3,
+                               help="this many lookalikes elsewhere mark an event likely RFI (default 3)")
+    search_parser.add_argument("--plot", type=Path, default=None, metavar="PNG", help="the events' ON snippets")
+    _add_json(search_parser)
+    search_parser.set_defaults(handler=cmd_cadence_search)
 
     demo_parser = commands.add_parser("demo", help="generate a synthetic ABACAD cadence and ingest it")
     demo_parser.add_argument("--dir", type=Path, default=None, help="where to write it (default: $RFICAT_HOME/demo)")

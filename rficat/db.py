@@ -29,7 +29,8 @@ from rficat.errors import RficatError
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-CATALOGUE_TABLES = ("observations", "cadences", "cadence_members", "snippets", "models", "embeddings")
+CATALOGUE_TABLES = ("observations", "cadences", "cadence_members", "snippets", "models", "embeddings",
+                    "template_searches", "template_matches")
 
 
 # --- the embedded server -------------------------------------------------------------------
@@ -277,12 +278,41 @@ def register_model(engine: Engine, metadata) -> int:
                     f"dimension {metadata.latent_dim}: save it under a new name or version"
                 )
             return int(row.id)
+        # the first model registered becomes the one searches use by default
         return int(conn.execute(sa.text(
-            "INSERT INTO models (name, version, latent_dim, fingerprint, training)"
-            " VALUES (:name, :version, :latent_dim, :fingerprint, CAST(:training AS jsonb)) RETURNING id"),
+            "INSERT INTO models (name, version, latent_dim, fingerprint, training, is_current)"
+            " VALUES (:name, :version, :latent_dim, :fingerprint, CAST(:training AS jsonb),"
+            " NOT EXISTS (SELECT 1 FROM models WHERE is_current)) RETURNING id"),
             {"name": metadata.name, "version": metadata.version, "latent_dim": metadata.latent_dim,
              "fingerprint": metadata.fingerprint,
              "training": json.dumps({**metadata.training, "beta": metadata.beta})}).scalar_one())
+
+
+def set_current_model(engine: Engine, model_id: int) -> None:
+    """Make a registered model the one searches use when none is named."""
+    with engine.begin() as conn:
+        if conn.execute(sa.text("SELECT 1 FROM models WHERE id = :m"), {"m": model_id}).first() is None:
+            raise RficatError(f"no model with id {model_id}")
+        conn.execute(sa.text("UPDATE models SET is_current = false WHERE is_current AND id <> :m"), {"m": model_id})
+        conn.execute(sa.text("UPDATE models SET is_current = true WHERE id = :m"), {"m": model_id})
+
+
+def index_pending(engine: Engine, batch: int = 20_000, progress=None) -> int:
+    """Move every vector still outside the HNSW indexes into them; returns how many.
+
+    Ingest stores vectors unindexed (HNSW maintenance costs ~1 ms a vector, 40 times the rest
+    of the store stage) and search scans those exactly, so this can run any time after
+    ingest: each batch is its own short transaction, and an interrupted run just resumes.
+    """
+    total = 0
+    while True:
+        with engine.begin() as conn:
+            n = conn.execute(sa.text("SELECT rficat_index_pending(:n)"), {"n": batch}).scalar_one()
+        total += n
+        if progress is not None and n:
+            progress(n)
+        if n < batch:
+            return total
 
 
 def catalogue_snippet_arrays(engine: Engine, limit: int, seed: int = 0) -> np.ndarray:

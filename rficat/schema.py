@@ -19,12 +19,15 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
     Text,
     UniqueConstraint,
+    false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -131,7 +134,8 @@ class Snippet(Base):
     drift_rate_hz_s: Mapped[float | None] = mapped_column(Double, comment="Drift-rate estimate, Hz/s.")
     is_signal: Mapped[bool] = mapped_column(Boolean, comment="True for a detected signal window, false for a noise window.")
     data: Mapped[bytes] = mapped_column(
-        LargeBinary, comment="Normalised 16 x 256 snippet, float16 little-endian, row-major (time, frequency)."
+        LargeBinary, comment="Normalised 16 x 256 snippet quantised to uint8 (value = byte / 255), row-major "
+                             "(time, frequency); 4 KiB, stored in the row."
     )
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), comment="When the snippet was stored."
@@ -142,6 +146,7 @@ class Model(Base):
     __tablename__ = "models"
     __table_args__ = (
         UniqueConstraint("name", "version", name="uq_models_name_version"),
+        Index("uq_models_current", "is_current", unique=True, postgresql_where=text("is_current")),
         {"comment": "An encoder model whose vectors are stored in embeddings."},
     )
 
@@ -153,6 +158,9 @@ class Model(Base):
         comment="Dimension of the latent (and frequency-embedded) vectors.",
     )
     fingerprint: Mapped[str] = mapped_column(Text, unique=True, comment="sha256 of the model weights.")
+    is_current: Mapped[bool] = mapped_column(
+        Boolean, server_default=false(), comment="True for the model searches use by default (at most one)."
+    )
     training: Mapped[dict[str, Any]] = mapped_column(
         JSONB, server_default="{}", comment="Training metadata: beta, data description, metrics, seed."
     )
@@ -163,7 +171,10 @@ class Model(Base):
 
 class Embedding(Base):
     __tablename__ = "embeddings"
-    __table_args__ = ({"comment": "Vectors of each snippet under each model. Each model has its own partial HNSW cosine indexes."},)
+    __table_args__ = (
+        Index("ix_embeddings_pending", "model_id", postgresql_where=text("NOT indexed")),
+        {"comment": "Vectors of each snippet under each model. Each model has its own partial HNSW cosine indexes."},
+    )
 
     snippet_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("snippets.id", ondelete="CASCADE"), primary_key=True, comment="Snippet id."
@@ -175,3 +186,45 @@ class Embedding(Base):
     freq_vector: Mapped[Any] = mapped_column(
         Vector(), comment="Latent vector plus the sinusoidal frequency embedding."
     )
+    indexed: Mapped[bool] = mapped_column(
+        Boolean, server_default=false(),
+        comment="True once the vector is in its model's HNSW indexes; false while it waits for "
+                "rficat_index_pending() (search scans those exactly).",
+    )
+
+
+class TemplateSearch(Base):
+    __tablename__ = "template_searches"
+    __table_args__ = ({"comment": "A synthetic template (setigen) encoded and searched against the catalogue."},)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, comment="Template search id.")
+    job: Mapped[str | None] = mapped_column(
+        Text, comment="Name of the batch job (template-search flow run) that made it, if any."
+    )
+    template: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, comment="Template parameters: shape, drift_hz_s, width_hz, snr, f_center_mhz."
+    )
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey("models.id", ondelete="CASCADE"), comment="Model that encoded the template."
+    )
+    vector: Mapped[Any] = mapped_column(
+        Vector(), comment="The template's vector (latent, or frequency-embedded when f_center_mhz was given)."
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), comment="When the search ran."
+    )
+
+
+class TemplateMatch(Base):
+    __tablename__ = "template_matches"
+    __table_args__ = ({"comment": "The best matches of each template search, kept for later SQL."},)
+
+    search_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("template_searches.id", ondelete="CASCADE"), primary_key=True,
+        comment="Template search id.",
+    )
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True, comment="1 for the best match.")
+    snippet_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("snippets.id", ondelete="CASCADE"), comment="Matching snippet."
+    )
+    similarity: Mapped[float] = mapped_column(Double, comment="Cosine similarity to the template.")

@@ -1,0 +1,68 @@
+"""Pictures people would rather look at than read: lookalike grids and frequency histograms (PNG)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; never needs a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def lookalike_figure(path: str | os.PathLike, soi: np.ndarray, soi_title: str, matches: np.ndarray,
+                     results: pd.DataFrame, columns: int = 5) -> None:
+    """The SOI, a grid of its best matches (similarity, frequency), and the matches' frequencies
+    (the paper's figures 7 and 8 in one PNG)."""
+    plt = _pyplot()
+    n = len(matches)
+    rows = max(1, int(np.ceil(n / columns)))
+    fig = plt.figure(figsize=(2.6 * columns, 1.5 * (rows + 2) + 0.6), layout="constrained")
+    grid = fig.add_gridspec(rows + 2, columns)
+    ax = fig.add_subplot(grid[0, : max(1, columns // 2)])
+    ax.imshow(soi, aspect="auto", cmap="viridis", interpolation="nearest")
+    ax.set_title(f"SOI: {soi_title}", fontsize=9)
+    ax.set_xlabel("channel", fontsize=7)
+    ax.set_ylabel("time bin", fontsize=7)
+    ax.tick_params(labelsize=6)
+    hist = fig.add_subplot(grid[0, max(1, columns // 2):])
+    if n:
+        hist.hist(results["f_center_mhz"], bins=min(40, max(5, n)), color="tab:orange")
+    hist.set_title(f"frequencies of the {n} matches", fontsize=9)
+    hist.set_xlabel("MHz", fontsize=7)
+    hist.tick_params(labelsize=6)
+    for i, (snippet, row) in enumerate(zip(matches, results.itertuples())):
+        ax = fig.add_subplot(grid[1 + i // columns, i % columns])
+        ax.imshow(snippet, aspect="auto", cmap="viridis", interpolation="nearest")
+        ax.set_title(f"#{i + 1} id {row.snippet_id}  sim {row.similarity:.3f}\n{row.f_center_mhz:.6f} MHz", fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def snippet_grid(path: str | os.PathLike, arrays: np.ndarray, titles: Sequence[str], title: str = "",
+                 columns: int = 6) -> None:
+    """A gallery of snippets with a caption each."""
+    plt = _pyplot()
+    n = max(1, len(arrays))
+    rows = int(np.ceil(n / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 1.5 * rows + 0.5), squeeze=False,
+                             layout="constrained")
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, snippet, caption in zip(axes.ravel(), arrays, titles):
+        ax.imshow(snippet, aspect="auto", cmap="viridis", interpolation="nearest")
+        ax.set_title(caption, fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,194 @@
+"""Lookalike, template and cadence search on a real catalogue built from synthetic ABACAD files."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from rficat import cadence, db, ingest, search, synth
+from rficat.cli import main
+
+
+@pytest.fixture(scope="module")
+def catalogue_db(server_url, tmp_path_factory):
+    """A database holding one ingested ABACAD cadence (RFI in all scans, 2 ETI-like ON-only signals).
+    Vectors are left unindexed, as right after ingest; tests that need HNSW call index_pending."""
+    name = f"s_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    engine = db.make_engine(url)
+    db.migrate(engine)
+    spec = synth.ObservationSpec(n_coarse_channels=2, seed=11)
+    scans = synth.demo_cadence(tmp_path_factory.mktemp("search"), spec=spec, n_rfi=10, n_eti=2, seed=4)
+    for path, _, _ in scans:
+        ingest.ingest_file(engine, path, n_noise_per_channel=5)
+    cadence.add_cadence(engine, "abacad", [p for p, _, _ in scans])
+    yield {"url": url, "engine": engine, "scans": scans}
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def cli_env(catalogue_db, monkeypatch, capsys):
+    monkeypatch.setenv("RFICAT_DATABASE_URL", catalogue_db["url"])
+    capsys.readouterr()
+    return capsys
+
+
+def _rfi_snippet(engine) -> dict:
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.text(
+            "SELECT s.id, s.f_center_mhz, s.observation_id FROM snippets s JOIN observations o ON o.id = s.observation_id"
+            " WHERE s.is_signal AND abs(s.drift_rate_hz_s) < 0.1 AND o.path LIKE '%scan0_%' ORDER BY s.snr DESC LIMIT 1")
+        ).mappings().one())
+
+
+def test_lookalikes_find_the_same_emitter_in_every_scan(catalogue_db):
+    engine = catalogue_db["engine"]
+    soi = _rfi_snippet(engine)
+    found = search.lookalikes(engine, soi["id"], k=5)
+    assert len(found) == 5 and soi["id"] not in set(found["snippet_id"])
+    assert list(found["similarity"]) == sorted(found["similarity"], reverse=True)
+    # the same stationary RFI recurs in the other 5 scans at the same frequency
+    assert (abs(found["f_center_mhz"] - soi["f_center_mhz"]) < 1e-3).all()
+    assert found["observation_id"].nunique() == 5
+
+
+def test_unindexed_vectors_are_searchable_and_hnsw_agrees_with_exact(catalogue_db):
+    engine = catalogue_db["engine"]
+    soi = _rfi_snippet(engine)
+    before = search.lookalikes(engine, soi["id"], k=10)  # right after ingest: the exact branch
+    assert db.index_pending(engine) > 0
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM embeddings WHERE NOT indexed")).scalar() == 0
+    after = search.lookalikes(engine, soi["id"], k=10)
+    exact = search.lookalikes(engine, soi["id"], k=10, exact=True)
+    assert list(before["snippet_id"]) == list(exact["snippet_id"])
+    assert len(set(after["snippet_id"]) & set(exact["snippet_id"])) >= 9
+    np.testing.assert_allclose(sorted(after["similarity"]), sorted(exact["similarity"]), atol=1e-5)
+
+
+def test_filters_hold_and_still_return_k_rows(catalogue_db):
+    engine = catalogue_db["engine"]
+    db.index_pending(engine)
+    soi = _rfi_snippet(engine)
+    filters = search.Filters(f_min_mhz=soi["f_center_mhz"] + 0.05, snr_min=15, drift_max_hz_s=0.1)
+    found = search.lookalikes(engine, soi["id"], k=8, filters=filters)
+    assert len(found) == 8  # iterative index scan: filtered queries still fill k
+    assert (found["f_center_mhz"] >= filters.f_min_mhz).all() and (found["snr"] >= 15).all()
+    assert (found["drift_rate_hz_s"] <= 0.1).all()
+    one = search.lookalikes(engine, soi["id"], k=3, filters=search.Filters(observation_id=soi["observation_id"]))
+    assert (one["observation_id"] == soi["observation_id"]).all()
+    none = search.lookalikes(engine, soi["id"], k=3, filters=search.Filters(cadence="no-such-cadence"))
+    assert none.empty
+
+
+def test_grouping_folds_near_duplicates(catalogue_db):
+    engine = catalogue_db["engine"]
+    soi = _rfi_snippet(engine)
+    grouped = search.lookalikes(engine, soi["id"], k=4, use_frequency=False, group_mhz=0.001)
+    centres = np.sort(grouped["f_center_mhz"].to_numpy())
+    assert len(grouped) == 4 and (np.diff(centres) > 0.001).all()
+    assert grouped["n_grouped"].iloc[0] >= 5  # the SOI's emitter in the other scans is one row
+
+
+def test_soi_from_a_file_matches_its_stored_snippet(catalogue_db):
+    engine = catalogue_db["engine"]
+    soi_row = _rfi_snippet(engine)
+    path = catalogue_db["scans"][0][0]
+    soi = search.soi_from_file(path, soi_row["f_center_mhz"])
+    found = search.query(engine, soi, k=1, filters=search.Filters(observation_id=soi_row["observation_id"]))
+    assert found["snippet_id"].iloc[0] == soi_row["id"] and found["similarity"].iloc[0] > 0.99
+
+
+def test_template_finds_the_drifting_signal(catalogue_db, cli_env):
+    eti = catalogue_db["scans"][0][2]
+    eti = [t for t in eti if t["label"] == "eti"][0]
+    assert main(["template", "--drift", str(eti["drift_hz_s"]), "--snr", "40", "--width", str(eti["width_hz"]),
+                 "-k", "3", "--json"]) == 0
+    result = json.loads(cli_env.readouterr().out)
+    top = result["matches"][0]
+    assert abs(top["drift_rate_hz_s"] - eti["drift_hz_s"]) < 0.2
+    with catalogue_db["engine"].connect() as conn:
+        stored = conn.execute(sa.text("SELECT snippet_id FROM template_matches WHERE search_id = :s ORDER BY rank"),
+                              {"s": result["template_search_id"]}).scalars().all()
+    assert stored == [m["snippet_id"] for m in result["matches"]]
+
+
+def test_query_cli_json_and_plot(catalogue_db, cli_env, tmp_path):
+    soi = _rfi_snippet(catalogue_db["engine"])
+    png = tmp_path / "q.png"
+    assert main(["query", "--soi", str(soi["id"]), "-k", "4", "--plot", str(png), "--json"]) == 0
+    result = json.loads(cli_env.readouterr().out)
+    assert [m["rank"] for m in result["matches"]] == [1, 2, 3, 4]
+    assert all("f_center_mhz" in m and "similarity" in m for m in result["matches"])
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    path = catalogue_db["scans"][2][0]
+    assert main(["query", "--soi", f"{path}@{soi['f_center_mhz']}", "-k", "2", "--json"]) == 0
+    assert len(json.loads(cli_env.readouterr().out)["matches"]) == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["query", "--soi", "987654321"], "no snippet 987654321"),
+    (["query", "--soi", "missing.h5@1500"], "missing.h5: no such file"),
+    (["query", "--soi", "1", "--model-id", "999"], "no vector of model 999"),
+    (["cadence", "search", "nope"], "no cadence nope"),
+])
+def test_bad_queries_fail_in_one_line(catalogue_db, cli_env, argv, message):
+    assert main(argv) == 1
+    err = cli_env.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("rficat: error:") and message in err[-1]
+
+
+def test_frequency_outside_the_file(catalogue_db, cli_env):
+    path = catalogue_db["scans"][0][0]
+    assert main(["query", "--soi", f"{path}@100.0"]) == 1
+    assert "outside the file's band" in cli_env.readouterr().err
+
+
+def test_empty_catalogue(fresh_db_url, monkeypatch, capsys):
+    monkeypatch.setenv("RFICAT_DATABASE_URL", fresh_db_url)
+    assert main(["db", "init"]) == 0
+    capsys.readouterr()
+    assert main(["template", "--drift", "1"]) == 1
+    assert "catalogue is empty" in capsys.readouterr().err
+
+
+def test_cadence_search_reports_the_on_only_signals(catalogue_db, cli_env):
+    scans = catalogue_db["scans"]
+    eti = [t for t in scans[0][2] if t["label"] == "eti"]
+    assert main(["cadence", "search", "abacad", "--json"]) == 0
+    events = json.loads(cli_env.readouterr().out)
+    assert len(events) == len(eti)  # every ETI-like signal, and not one of the RFI present in all scans
+    for event in events:
+        assert len(event["on_snippet_ids"]) == 3 and event["off_scans_checked"] == 3
+        assert min(abs(event["f_center_mhz"] - t["f_mid_mhz"]) for t in eti) < 0.002
+        assert "OFF scans checked" in event["explanation"]
+
+
+def test_reader_role_reads_but_cannot_write(catalogue_db):
+    engine = catalogue_db["engine"]
+    user = f"nb_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE ROLE {user} LOGIN IN ROLE rficat_reader"))
+    reader = db.make_engine(sa.engine.make_url(catalogue_db["url"]).set(username=user)
+                            .render_as_string(hide_password=False))
+    try:
+        with reader.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM snippet_catalogue")).scalar() > 0
+            sid = conn.execute(sa.text("SELECT min(snippet_id) FROM snippet_catalogue WHERE is_signal")).scalar()
+            assert len(conn.execute(sa.text("SELECT * FROM rficat_lookalikes(:s, 3)"), {"s": sid}).all()) == 3
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), reader.begin() as conn:
+            conn.execute(sa.text("DELETE FROM snippets"))
+    finally:
+        reader.dispose()
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP OWNED BY {user}; DROP ROLE {user}"))
