@@ -185,6 +185,10 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, threshold: floa
             t = time.perf_counter()
             conn.commit()
             timings["store"] += time.perf_counter() - t
+            # a catalogue of a few dozen observations never reaches autovacuum's threshold, and
+            # without statistics the planner joins before using the HNSW index (25x slower)
+            conn.execute("ANALYZE observations")
+            conn.commit()
     return summary
 
 

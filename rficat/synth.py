@@ -237,7 +237,9 @@ class _H5Writer:
         chunk = (spec.n_integrations, 1, min(spec.coarse_channel_width, 1 << 16))
         self.data = self.file.create_dataset(
             "data", shape=(spec.n_integrations, 1, spec.n_channels), dtype="float32", chunks=chunk, **kwargs)
-        for key, value in {**spec.header(), "nfpc": spec.coarse_channel_width}.items():
+        # sky position as GBT .h5 files carry it (degrees); turboSETI refuses files without one
+        position = {"src_raj": 0.0, "src_dej": 0.0}
+        for key, value in {**spec.header(), **position, "nfpc": spec.coarse_channel_width}.items():
             self.data.attrs[key] = value
 
     def write(self, lo: int, data: np.ndarray) -> None:

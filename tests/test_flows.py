@@ -136,3 +136,16 @@ def test_demo(prefect_harness, tmp_path, monkeypatch, capsys, catalogue_url):
     assert result["pattern"] == "ABACAD"
     assert [f["status"] for f in result["files"]] == ["ingested"] * 6
     assert result["catalogue_rows"]["snippets"] == result["catalogue_rows"]["embeddings"] > 0
+
+
+def test_every_prefect_yaml_deployment_points_at_a_flow():
+    import yaml
+    from prefect import Flow
+
+    from rficat.cli import FLOWS_DIR
+
+    spec = yaml.safe_load((FLOWS_DIR.parent / "prefect.yaml").read_text())
+    assert {d["name"] for d in spec["deployments"]} >= {"landing", "reencode", "template-search"}
+    for deployment in spec["deployments"]:
+        path, function = deployment["entrypoint"].split(":")
+        assert isinstance(getattr(load_flows(path.removeprefix("flows/").removesuffix(".py")), function), Flow)

@@ -192,3 +192,17 @@ def test_reader_role_reads_but_cannot_write(catalogue_db):
         reader.dispose()
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP OWNED BY {user}; DROP ROLE {user}"))
+
+
+def test_template_search_flow_keeps_results_for_sql(prefect_harness, catalogue_db, monkeypatch):
+    from rficat.cli import load_flows
+
+    monkeypatch.setenv("RFICAT_DATABASE_URL", catalogue_db["url"])
+    templates = [{"shape": "drifting", "drift_hz_s": d, "snr": 40.0} for d in (-1.0, 0.5, 1.2)]
+    rows = load_flows("template_search").template_search(templates, k=5, job="drift-survey")
+    assert [r["drift_hz_s"] for r in rows] == [-1.0, 0.5, 1.2]
+    with catalogue_db["engine"].connect() as conn:
+        counts = conn.execute(sa.text(
+            "SELECT t.id, count(m.rank) FROM template_searches t JOIN template_matches m ON m.search_id = t.id"
+            " WHERE t.job = 'drift-survey' GROUP BY t.id ORDER BY t.id")).all()
+    assert [c for _, c in counts] == [5, 5, 5] and [i for i, _ in counts] == [r["search_id"] for r in rows]

@@ -1,0 +1,181 @@
+"""Cadence search quality: rficat's ON/OFF events against turboSETI's on the same cadences.
+
+Each synthetic ABACAD cadence (rficat.synth, setigen) carries
+- 20 stationary narrowband RFI carriers and 6 intermittent, slowly drifting RFI carriers in
+  every scan (the catalogue's common morphologies);
+- 3 ON-only RFI: intermittent, slowly drifting carriers switched on during the ON scans only
+  (a common morphology that happens to follow the cadence);
+- 3 ETI-like signals: narrowband, drifting 0.3-1.5 Hz/s either way, only in the ON scans and
+  continuing their drift from scan to scan, as a distant transmitter would.
+
+rficat: every file ingested (direct, no Prefect), cadence recorded, `rficat_cadence_events`.
+turboSETI (turbo-seti, `pip install -e .[bench]`): FindDoppler (max drift 4 Hz/s, SNR 10) on
+every file, then `find_event_pipeline` at filter levels 2 and 3.
+
+Reported for each: ETI-like signals recovered, RFI events (events that are not an injected
+ETI-like signal), and the share of detected signals removed as RFI.
+
+    python benchmarks/bench_cadence.py [--cadences 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import inspect
+import json
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+from rficat import cadence, db, ingest, synth
+from rficat.config import load_settings
+
+MATCH_MHZ = 0.003
+
+
+def make_cadence(directory: Path, index: int) -> tuple[list[Path], list[float], list[float]]:
+    """Six scans; returns their paths, the ETI-like and the ON-only-RFI frequencies (first ON scan)."""
+    spec = synth.ObservationSpec(n_coarse_channels=2, seed=1000 + index)
+    rng = np.random.default_rng(index)
+    base = synth.random_signals(spec, 32, rng, drift=(-0.05, 0.05), min_separation=3000)
+    half = spec.obs_length_s / 2 * 1e-6
+
+    def with_drift(signal, drift, **fields):
+        f_mid = signal.f_start_mhz + signal.drift_hz_s * half
+        return replace(signal, f_start_mhz=f_mid - drift * half, drift_hz_s=drift, **fields)
+
+    slow = [with_drift(s, rng.choice([-1, 1]) * rng.uniform(0.1, 0.25), t_profile="intermittent", period_s=120)
+            for s in base[20:29]]
+    rfi = base[:20] + slow[:6]
+    on_only_rfi = slow[6:]
+    eti = [with_drift(s, rng.choice([-1, 1]) * rng.uniform(0.3, 1.5), label="eti") for s in base[29:32]]
+    paths = []
+    for position, letter in enumerate("ABACAD"):
+        on = letter == "A"
+        scan_spec = replace(spec, source_name=f"TARGET_{index}" if on else f"OFF_{index}_{letter}",
+                            mjd_start=spec.mjd_start + index + position * spec.obs_length_s / 86400,
+                            seed=spec.seed * 10 + position)
+        elapsed = position * spec.obs_length_s
+        signals = list(rfi)
+        if on:
+            signals += on_only_rfi
+            signals += [replace(s, f_start_mhz=s.f_start_mhz + s.drift_hz_s * elapsed * 1e-6) for s in eti]
+        path = directory / f"c{index}_scan{position}_{letter}.h5"
+        synth.write_observation(path, scan_spec, signals)
+        paths.append(path)
+    mid = lambda s: s.f_start_mhz + s.drift_hz_s * half  # noqa: E731
+    return paths, [mid(s) for s in eti], [mid(s) for s in on_only_rfi]
+
+
+def score(event_freqs: list[float], eti: list[float], n_signals: int) -> dict:
+    found = sum(any(abs(f - e) < MATCH_MHZ for f in event_freqs) for e in eti)
+    rfi_events = sum(not any(abs(f - e) < MATCH_MHZ for e in eti) for f in event_freqs)
+    return {"eti_recovered": found, "eti_injected": len(eti), "rfi_events": rfi_events,
+            "signals_detected": n_signals, "rfi_removed": round(1 - rfi_events / max(n_signals, 1), 4)}
+
+
+def run_rficat(cadences: list, server: str) -> tuple[dict, dict, float]:
+    name = f"bench_cadence_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
+    engine = db.make_engine(url)
+    try:
+        db.migrate(engine)
+        t = time.perf_counter()
+        for i, (paths, _, _) in enumerate(cadences):
+            for path in paths:
+                ingest.ingest_file(engine, path)
+            cadence.add_cadence(engine, f"c{i}", paths)
+        db.index_pending(engine)
+        ingest_s = time.perf_counter() - t
+        t = time.perf_counter()
+        events, eti, n_signals, on_only = [], [], 0, {"reported": 0, "flagged_rfi": 0}
+        kept = []
+        for i, (_, eti_f, on_rfi_f) in enumerate(cadences):
+            found = cadence.search(engine, f"c{i}")
+            events += list(found["f_center_mhz"])
+            kept += list(found.loc[~found["likely_rfi"], "f_center_mhz"])
+            eti += eti_f
+            for f, rfi_flag in zip(found["f_center_mhz"], found["likely_rfi"]):
+                if any(abs(f - r) < MATCH_MHZ for r in on_rfi_f):
+                    on_only["reported"] += 1
+                    on_only["flagged_rfi"] += int(rfi_flag)
+        search_s = time.perf_counter() - t
+        with engine.connect() as conn:
+            n_signals = conn.execute(sa.text("SELECT count(*) FROM snippets WHERE is_signal")).scalar()
+        return ({"on_off_only": score(events, eti, n_signals),
+                 "with_morphology_commonness": score(kept, eti, n_signals), "on_only_rfi": on_only},
+                {"ingest_s": round(ingest_s, 1), "search_s": round(search_s, 2)}, n_signals)
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def patched_find_doppler():
+    """turbo-seti 2.3.2 formats a numpy array with %i in a debug line, which numpy 2 refuses;
+    the one-line fix is applied to its module source, nothing else changes."""
+    import turbo_seti.find_doppler.find_doppler as module
+
+    source = inspect.getsource(module).replace('" is: %i" % max_val.total_n_hits)',
+                                               '" is: %i" % int(max_val.total_n_hits[0]))')
+    exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102
+    return module.FindDoppler
+
+
+def run_turboseti(cadences: list, workdir: Path) -> tuple[dict, float]:
+    from turbo_seti.find_event.find_event_pipeline import find_event_pipeline
+
+    find_doppler = patched_find_doppler()
+    t = time.perf_counter()
+    out = {2: [], 3: []}
+    eti, n_hits = [], 0
+    for i, (paths, eti_f, _) in enumerate(cadences):
+        dat_dir = workdir / f"dat{i}"
+        dat_dir.mkdir()
+        for path in paths:
+            find_doppler(str(path), max_drift=4, snr=10, out_dir=str(dat_dir), log_level_int=40,
+                         n_coarse_chan=2).search(n_partitions=1)
+        dats = sorted(glob.glob(str(dat_dir / "*.dat")))
+        n_hits += sum(1 for d in dats for line in open(d) if line.strip() and not line.startswith("#"))
+        (dat_dir / "dats.lst").write_text("\n".join(dats) + "\n")
+        (dat_dir / "h5s.lst").write_text("\n".join(str(p) for p in paths) + "\n")
+        for level in (2, 3):
+            df = find_event_pipeline(str(dat_dir / "dats.lst"), str(dat_dir / "h5s.lst"), filter_threshold=level,
+                                     number_in_cadence=6, saving=False, user_validation=False)
+            if df is not None and len(df):
+                # one event per candidate: its hit in the first ON table
+                out[level] += list(df.loc[df["status"] == "on_table_1", "Freq"])
+        eti += eti_f
+    seconds = time.perf_counter() - t
+    return {f"filter_level_{k}": score(v, eti, n_hits) for k, v in out.items()}, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cadences", type=int, default=4)
+    args = parser.parse_args()
+    server = db._with_database(db.start_embedded(load_settings()), "postgres")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        cadences = [make_cadence(tmp, i) for i in range(args.cadences)]
+        print(f"{args.cadences} cadences written", file=sys.stderr)
+        ours, our_times, _ = run_rficat(cadences, server)
+        print(json.dumps(ours), file=sys.stderr)
+        theirs, their_s = run_turboseti(cadences, tmp)
+    print(json.dumps({"cadences": args.cadences, "rficat": ours, "rficat_seconds": our_times,
+                      "turboseti": theirs, "turboseti_seconds": round(their_s, 1)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Lookalike search at scale: latency and recall of `rficat_lookalikes` as a notebook calls it.
+
+For each catalogue size (default 10^5 and 10^6 rows) a fresh database on the embedded server
+gets synthetic snippet rows and clustered 8-d vectors (2,000 morphology clusters of uneven
+size, like recurring RFI) by binary COPY, then its HNSW index by one bulk build. In the same
+run, for 200 random query snippets:
+
+- `SELECT * FROM rficat_lookalikes(id, 10, false)`: HNSW (ef_search 40, iterative scan);
+- the same with p_exact => true: pgvector's exact scan;
+- numpy brute force (cosine, argpartition) over all vectors held in memory;
+- recall@10 of HNSW against the exact top 10;
+- filtered queries (a 10 % and a 1 % frequency band, an SNR cut): rows returned and latency.
+
+Rows carry a 1-byte snippet array (the search never reads it), so the tables are smaller than a
+real catalogue's; the search touches ~ef_search rows per query either way.
+
+    python benchmarks/bench_search.py [--sizes 100000,1000000] [--queries 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+
+import numpy as np
+import sqlalchemy as sa
+
+from rficat import db, ingest, pgcopy
+from rficat.config import load_settings
+
+DIM = 8
+
+
+def clustered_vectors(n: int, rng: np.random.Generator, clusters: int = 2000) -> np.ndarray:
+    centres = rng.normal(size=(clusters, DIM)).astype(np.float32)
+    sizes = rng.zipf(1.5, clusters).astype(np.float64)
+    labels = rng.choice(clusters, size=n, p=sizes / sizes.sum())
+    return centres[labels] + 0.15 * rng.normal(size=(n, DIM)).astype(np.float32)
+
+
+def load(url: str, n: int, rng: np.random.Generator) -> tuple[int, np.ndarray, dict]:
+    engine = db.make_engine(url)
+    db.migrate(engine)
+    timings = {}
+    with engine.begin() as conn:
+        model_id = conn.execute(sa.text("INSERT INTO models (name, version, latent_dim, fingerprint, is_current)"
+                                        " VALUES ('bench', 1, :d, 'bench', true) RETURNING id"), {"d": DIM}).scalar_one()
+        conn.execute(sa.text(f"DROP INDEX embeddings_freq_hnsw_m{model_id}"))  # the bench searches latent only
+        conn.execute(sa.text(f"DROP INDEX embeddings_latent_hnsw_m{model_id}"))  # rebuilt in bulk below
+        obs = conn.execute(sa.text(
+            "INSERT INTO observations (path, fingerprint, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz, tsamp_s,"
+            " n_channels, n_integrations, header, mjd_start, status) VALUES ('bench', 'bench', 1000, 2000, 2000, -2.8e-6,"
+            " 18.25, 1, 16, '{}', 60000, 'complete') RETURNING id")).scalar_one()
+    vectors = clustered_vectors(n, rng)
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    f_center = rng.uniform(1000, 2000, n)
+    t = time.perf_counter()
+    with ingest.raw_connection(engine) as conn, conn.cursor() as cur:
+        with cur.copy(f"COPY snippets ({', '.join(ingest.SNIPPET_COLUMNS)}) FROM STDIN WITH (FORMAT BINARY)") as copy:
+            pgcopy.copy_rows(copy, [("int8", ids), ("int8", np.full(n, obs)), ("int4", np.zeros(n)),
+                                    ("int8", ids * 256), ("int8", ids * 256 + 256), ("float8", f_center - 3.5e-4),
+                                    ("float8", f_center + 3.5e-4), ("float8", f_center),
+                                    ("float8", rng.uniform(512, 1e5, n)), ("float8", rng.uniform(10, 100, n)),
+                                    ("float8", rng.uniform(-2, 2, n)), ("bool", np.ones(n, bool)),
+                                    ("bytea", np.zeros((n, 1), np.uint8))], chunk_rows=8192)
+        cur.execute("SELECT setval('snippets_id_seq', %s)", (n,))
+        with cur.copy("COPY embeddings (snippet_id, model_id, latent, freq_vector, indexed) FROM STDIN WITH (FORMAT BINARY)") as copy:
+            pgcopy.copy_rows(copy, [("int8", ids), ("int4", np.full(n, model_id)), ("vector", vectors),
+                                    ("vector", vectors), ("bool", np.ones(n, bool))], chunk_rows=8192)
+        conn.commit()
+    timings["copy_s"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("SET maintenance_work_mem = '2GB'"))
+        conn.execute(sa.text("SET max_parallel_maintenance_workers = 1"))
+        conn.execute(sa.text(
+            f"CREATE INDEX embeddings_latent_hnsw_m{model_id} ON embeddings USING hnsw"
+            f" ((latent::vector({DIM})) vector_cosine_ops) WHERE model_id = {model_id} AND indexed"))
+        conn.execute(sa.text("ANALYZE observations"))
+        conn.execute(sa.text("VACUUM ANALYZE snippets"))
+        conn.execute(sa.text("VACUUM ANALYZE embeddings"))
+    timings["hnsw_build_s"] = round(time.perf_counter() - t, 1)
+    engine.dispose()
+    return model_id, vectors, timings
+
+
+def _latencies(conn, sql: str, params: list[dict]) -> tuple[list[float], list[list]]:
+    times, results = [], []
+    for p in params:
+        t = time.perf_counter()
+        rows = conn.execute(sa.text(sql), p).all()
+        times.append((time.perf_counter() - t) * 1000)
+        results.append([r[0] for r in rows])
+    return times, results
+
+
+def pct(values: list[float]) -> dict:
+    return {"p50_ms": round(float(np.percentile(values, 50)), 2), "p99_ms": round(float(np.percentile(values, 99)), 2)}
+
+
+def measure(url: str, model_id: int, vectors: np.ndarray, n_queries: int, rng: np.random.Generator) -> dict:
+    engine = db.make_engine(url)
+    queries = rng.choice(len(vectors), n_queries, replace=False) + 1
+    params = [{"s": int(q)} for q in queries]
+    out = {}
+    with engine.connect() as conn:
+        hnsw_sql = "SELECT snippet_id FROM rficat_lookalikes(:s, 10, false)"
+        _latencies(conn, hnsw_sql, params[:20])  # warm the index and the function's plan cache
+        times, hnsw = _latencies(conn, hnsw_sql, params)
+        out["hnsw"] = pct(times)
+        exact_params = params[: min(50, n_queries)]
+        times, exact = _latencies(conn, "SELECT snippet_id FROM rficat_lookalikes(:s, 10, false, p_exact => true)",
+                                  exact_params)
+        out["pgvector_exact"] = pct(times)
+        out["recall_at_10"] = round(float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(hnsw, exact)])), 4)
+        filters = {
+            "band_10pct": "SELECT snippet_id FROM rficat_lookalikes(:s, 10, false, p_f_min_mhz => 1400, p_f_max_mhz => 1500)",
+            "band_1pct": "SELECT snippet_id FROM rficat_lookalikes(:s, 10, false, p_f_min_mhz => 1400, p_f_max_mhz => 1410)",
+            "snr_over_90": "SELECT snippet_id FROM rficat_lookalikes(:s, 10, false, p_snr_min => 90)",
+        }
+        for name, sql in filters.items():
+            times, rows = _latencies(conn, sql, params[:50])
+            out[f"filter_{name}"] = {**pct(times), "min_rows": min(len(r) for r in rows)}
+    engine.dispose()
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    times = []
+    for q in queries[:50]:
+        t = time.perf_counter()
+        sims = unit @ unit[q - 1]
+        top = np.argpartition(-sims, 11)[:11]
+        top[np.argsort(-sims[top])]
+        times.append((time.perf_counter() - t) * 1000)
+    out["numpy_brute_force"] = pct(times)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    server = db._with_database(db.start_embedded(load_settings()), "postgres")
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    results = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        rng = np.random.default_rng(n)
+        name = f"bench_search_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
+        try:
+            print(f"{n} rows: loading", file=sys.stderr)
+            model_id, vectors, timings = load(url, n, rng)
+            print(f"{n} rows: {timings}; querying", file=sys.stderr)
+            results.append({"rows": n, **timings, **measure(url, model_id, vectors, args.queries, rng)})
+            print(json.dumps(results[-1]), file=sys.stderr)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
