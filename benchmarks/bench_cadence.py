@@ -20,14 +20,18 @@ ETI-like signal), and the share of detected signals removed as RFI.
 
 from __future__ import annotations
 
+import logging
+import sys
+
+# before rficat pulls in setigen -> blimpy, whose import points the root logger at stdout
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
 import argparse
 import glob
 import inspect
 import json
-import sys
 import tempfile
 import time
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,9 +46,10 @@ MATCH_MHZ = 0.003
 
 def make_cadence(directory: Path, index: int) -> tuple[list[Path], list[float], list[float]]:
     """Six scans; returns their paths, the ETI-like and the ON-only-RFI frequencies (first ON scan)."""
-    spec = synth.ObservationSpec(n_coarse_channels=2, seed=1000 + index)
+    spec = synth.ObservationSpec(n_coarse_channels=4, seed=1000 + index)
     rng = np.random.default_rng(index)
     base = synth.random_signals(spec, 32, rng, drift=(-0.05, 0.05), min_separation=3000)
+    assert len(base) == 32, "not enough room for the signals"
     half = spec.obs_length_s / 2 * 1e-6
 
     def with_drift(signal, drift, **fields):
@@ -82,14 +87,8 @@ def score(event_freqs: list[float], eti: list[float], n_signals: int) -> dict:
 
 
 def run_rficat(cadences: list, server: str) -> tuple[dict, dict, float]:
-    name = f"bench_cadence_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
-    engine = db.make_engine(url)
-    try:
-        db.migrate(engine)
+    with db.scratch_database(server, "bench_cadence") as url:
+        engine = db.make_engine(url)
         t = time.perf_counter()
         for i, (paths, _, _) in enumerate(cadences):
             for path in paths:
@@ -112,14 +111,10 @@ def run_rficat(cadences: list, server: str) -> tuple[dict, dict, float]:
         search_s = time.perf_counter() - t
         with engine.connect() as conn:
             n_signals = conn.execute(sa.text("SELECT count(*) FROM snippets WHERE is_signal")).scalar()
+        engine.dispose()
         return ({"on_off_only": score(events, eti, n_signals),
                  "with_morphology_commonness": score(kept, eti, n_signals), "on_only_rfi": on_only},
                 {"ingest_s": round(ingest_s, 1), "search_s": round(search_s, 2)}, n_signals)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def patched_find_doppler():
@@ -145,7 +140,7 @@ def run_turboseti(cadences: list, workdir: Path) -> tuple[dict, float]:
         dat_dir.mkdir()
         for path in paths:
             find_doppler(str(path), max_drift=4, snr=10, out_dir=str(dat_dir), log_level_int=40,
-                         n_coarse_chan=2).search(n_partitions=1)
+                         n_coarse_chan=4).search(n_partitions=1)
         dats = sorted(glob.glob(str(dat_dir / "*.dat")))
         n_hits += sum(1 for d in dats for line in open(d) if line.strip() and not line.startswith("#"))
         (dat_dir / "dats.lst").write_text("\n".join(dats) + "\n")

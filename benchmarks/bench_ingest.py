@@ -17,32 +17,26 @@ fresh database on the embedded server.
 
 from __future__ import annotations
 
-import json
+import logging
 import sys
+
+# before rficat pulls in setigen -> blimpy, whose import points the root logger at stdout
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+import contextlib
+import json
+import os
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
-import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "flows"))
 
 from rficat import db, ingest, model, snippets, synth  # noqa: E402
 from rficat.config import load_settings  # noqa: E402
 from rficat.detect import Hit  # noqa: E402
-
-
-def fresh_database(server_url: str) -> str:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    db.migrate(db.make_engine(url))
-    return url
 
 
 def store_only(url: str, n: int = 20_000) -> float:
@@ -69,13 +63,16 @@ def store_only(url: str, n: int = 20_000) -> float:
 def main() -> None:
     settings = load_settings()
     server = db._with_database(db.start_embedded(settings), "postgres")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as databases:
+        def fresh_database() -> str:
+            return databases.enter_context(db.scratch_database(server, "bench_ingest"))
+
         spec = synth.ObservationSpec(n_coarse_channels=4, seed=3)
         scans = synth.demo_cadence(tmp, spec=spec, n_rfi=250, n_eti=0, seed=3)
         files = [str(p) for p, _, _ in scans]
-        store_rate = store_only(fresh_database(server))
+        store_rate = store_only(fresh_database())
 
-        engine = db.make_engine(fresh_database(server))
+        engine = db.make_engine(fresh_database())
         t = time.perf_counter()
         summaries = [ingest.ingest_file(engine, f, n_noise_per_channel=100) for f in files]
         ingest_s = time.perf_counter() - t
@@ -87,13 +84,11 @@ def main() -> None:
         stages = {k: sum(s.seconds[k] for s in summaries) for k in summaries[0].seconds}
         n_snippets = sum(s.n_snippets for s in summaries)
 
-        import os
-
         from ingest import ingest_files
 
-        os.environ["RFICAT_DATABASE_URL"] = fresh_database(server)
+        os.environ["RFICAT_DATABASE_URL"] = fresh_database()
         ingest_files(files[:1])  # warm-up: starts Prefect's ephemeral API, loads the model
-        os.environ["RFICAT_DATABASE_URL"] = fresh_database(server)
+        os.environ["RFICAT_DATABASE_URL"] = fresh_database()
         t = time.perf_counter()
         rows = ingest_files(files, n_noise_per_channel=100)
         flow_s = time.perf_counter() - t

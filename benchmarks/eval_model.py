@@ -24,9 +24,14 @@ family it never saw, next to PCA and pixels on the same set.
 
 from __future__ import annotations
 
+import logging
+import sys
+
+# before rficat pulls in setigen -> blimpy, whose import points the root logger at stdout
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
 import argparse
 import json
-import sys
 import time
 
 import numpy as np

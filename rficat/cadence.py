@@ -101,16 +101,10 @@ EVENT_COLUMNS = ["rank", "snippet_id", "f_center_mhz", "drift_rate_hz_s", "snr",
 def search(engine: Engine, name: str, *, model_id: int | None = None, on_similarity: float = 0.7,
            off_similarity: float = 0.7, common_similarity: float = 0.95, common_min: int = 3):
     """Ranked candidate events of a cadence (SQL: ``rficat_cadence_events``), as a DataFrame."""
-    import pandas as pd
+    from rficat.db import query_frame
 
-    sql = sa.text("SELECT * FROM rficat_cadence_events(CAST(:name AS text), CAST(:model AS integer), :on_sim, :off_sim,"
-                  " :common_sim, CAST(:common_min AS integer))")
+    sql = ("SELECT * FROM rficat_cadence_events(CAST(:name AS text), CAST(:model AS integer), :on_sim, :off_sim,"
+           " :common_sim, CAST(:common_min AS integer))")
     params = {"name": name, "model": model_id, "on_sim": on_similarity, "off_sim": off_similarity,
               "common_sim": common_similarity, "common_min": common_min}
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sql, params).mappings().all()
-    except sa.exc.DBAPIError as exc:
-        message = getattr(getattr(exc.orig, "diag", None), "message_primary", None) or str(exc.orig)
-        raise RficatError(message.removeprefix("rficat: ")) from None
-    return pd.DataFrame(rows, columns=EVENT_COLUMNS)
+    return query_frame(engine, sql, params, EVENT_COLUMNS)

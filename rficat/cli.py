@@ -455,6 +455,75 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
     _add_json(parser)
 
 
+# --- rfi ---------------------------------------------------------------------------------------
+
+CLASS_TABLE = [("class_id", "class", "d"), ("label", "label", "s"), ("size", "snippets", "d"),
+               ("n_observations", "observations", "d"), ("n_cadences", "cadences", "d"),
+               ("f_min_mhz", "f_min_mhz", ".6f"), ("f_max_mhz", "f_max_mhz", ".6f"),
+               ("drift_median_hz_s", "drift_hz_s", ".3f"), ("snr_median", "snr", ".1f")]
+
+
+def _jsonable_rows(frame) -> list[dict]:
+    rows = []
+    for record in frame.to_dict("records"):
+        rows.append({k: (None if isinstance(v, float) and v != v else v.tolist() if hasattr(v, "tolist") else v)
+                     for k, v in record.items()})
+    return rows
+
+
+def cmd_rfi_build(args: argparse.Namespace) -> None:
+    from rficat import db, rfi
+
+    catalogue = db.open_catalogue(_settings())
+    try:
+        summary = rfi.build(catalogue.engine, args.model_id, args.min_cluster_size, args.sample, args.seed)
+    finally:
+        catalogue.dispose()
+    emit(summary.to_dict(), args.json)
+
+
+def cmd_rfi_list(args: argparse.Namespace) -> None:
+    from rficat import db, rfi
+
+    catalogue = db.open_catalogue(_settings())
+    try:
+        rows = _jsonable_rows(rfi.list_classes(catalogue.engine))
+    finally:
+        catalogue.dispose()
+    if args.json:
+        emit(rows, True)
+    else:
+        _print_table(rows, CLASS_TABLE, limit=100)
+
+
+def cmd_rfi_show(args: argparse.Namespace) -> None:
+    from rficat import db, rfi, search
+
+    catalogue = db.open_catalogue(_settings())
+    try:
+        cls = rfi.get_class(catalogue.engine, args.class_id)
+        if args.plot:
+            from rficat import plots
+
+            plots.rfi_class_figure(args.plot, search.match_snippets(catalogue.engine, cls["exemplar_ids"]), cls)
+            log.warning("wrote %s", args.plot)
+    finally:
+        catalogue.dispose()
+    cls = {k: (str(v) if k in ("centroid", "created_at") else v) for k, v in cls.items()}
+    cls["class_id"] = cls.pop("id")
+    emit(cls, args.json)
+
+
+def cmd_rfi_label(args: argparse.Namespace) -> None:
+    from rficat import db, rfi
+
+    catalogue = db.open_catalogue(_settings())
+    try:
+        emit(rfi.label_class(catalogue.engine, args.class_id, args.label, args.notes), args.json)
+    finally:
+        catalogue.dispose()
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -602,12 +671,37 @@ def build_parser() -> argparse.ArgumentParser:
     search_parser.add_argument("--off-similarity", type=float, default=0.7,
                                help="a signal this similar near the drift-consistent OFF frequency vetoes (default 0.7)")
     search_parser.add_argument("--common-similarity", type=float, default=0.95,
-                               help="similarity of a lookalike elsewhere in the catalogue (default 0.95)")
+                               help="similarity of a lookalike in an OFF scan or outside cadences (default 0.95)")
     search_parser.add_argument("--common-min", type=int, default=3,
                                help="this many lookalikes elsewhere mark an event likely RFI (default 3)")
     search_parser.add_argument("--plot", type=Path, default=None, metavar="PNG", help="the events' ON snippets")
     _add_json(search_parser)
     search_parser.set_defaults(handler=cmd_cadence_search)
+
+    rfi_parser = commands.add_parser("rfi", help="the RFI database: morphology classes of the catalogue")
+    rfi_commands = rfi_parser.add_subparsers(dest="rfi_command", required=True, metavar="ACTION")
+    build_parser_ = rfi_commands.add_parser("build", help="cluster the catalogue into RFI classes (a new build)")
+    build_parser_.add_argument("--model-id", type=int, default=None, help="model whose vectors to cluster (default: current)")
+    build_parser_.add_argument("--min-cluster-size", type=int, default=15, help="smallest class (default 15)")
+    build_parser_.add_argument("--sample", type=int, default=50_000,
+                               help="snippets clustered in memory; the rest are assigned in the database")
+    build_parser_.add_argument("--seed", type=int, default=0)
+    _add_json(build_parser_)
+    build_parser_.set_defaults(handler=cmd_rfi_build)
+    list_parser = rfi_commands.add_parser("list", help="the current build's classes")
+    _add_json(list_parser)
+    list_parser.set_defaults(handler=cmd_rfi_list)
+    show_parser = rfi_commands.add_parser("show", help="one class; --plot writes its exemplars and frequency occupancy")
+    show_parser.add_argument("class_id", type=int, metavar="CLASS")
+    show_parser.add_argument("--plot", type=Path, default=None, metavar="PNG")
+    _add_json(show_parser)
+    show_parser.set_defaults(handler=cmd_rfi_show)
+    label_parser = rfi_commands.add_parser("label", help="name a class (kept across rebuilds when matched)")
+    label_parser.add_argument("class_id", type=int, metavar="CLASS")
+    label_parser.add_argument("label")
+    label_parser.add_argument("--notes", default=None)
+    _add_json(label_parser)
+    label_parser.set_defaults(handler=cmd_rfi_label)
 
     demo_parser = commands.add_parser("demo", help="generate a synthetic ABACAD cadence and ingest it")
     demo_parser.add_argument("--dir", type=Path, default=None, help="where to write it (default: $RFICAT_HOME/demo)")

@@ -8,6 +8,7 @@ data directory is ``$RFICAT_HOME/pgdata``. It is started on first use and left r
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 CATALOGUE_TABLES = ("observations", "cadences", "cadence_members", "snippets", "models", "embeddings",
-                    "template_searches", "template_matches")
+                    "template_searches", "template_matches", "rfi_builds", "rfi_classes", "rfi_assignments")
 
 
 # --- the embedded server -------------------------------------------------------------------
@@ -266,6 +267,8 @@ def register_model(engine: Engine, metadata) -> int:
     existing name and version is refused, so vectors never mix under one model id.
     """
     with engine.begin() as conn:
+        # concurrent ingests register the same model: one at a time, the second finds the first's row
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('rficat_register_model'))"))
         row = conn.execute(sa.text(
             "SELECT id, latent_dim, fingerprint FROM models WHERE (name = :name AND version = :version)"
             " OR fingerprint = :fingerprint"),
@@ -286,6 +289,38 @@ def register_model(engine: Engine, metadata) -> int:
             {"name": metadata.name, "version": metadata.version, "latent_dim": metadata.latent_dim,
              "fingerprint": metadata.fingerprint,
              "training": json.dumps({**metadata.training, "beta": metadata.beta})}).scalar_one())
+
+
+def query_frame(engine: Engine, sql: str, params: dict, columns: list[str]):
+    """Rows of one of the catalogue's SQL functions as a DataFrame; its errors become RficatError."""
+    import pandas as pd
+
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(sql), params).mappings().all()
+    except sa.exc.DBAPIError as exc:
+        message = getattr(getattr(exc.orig, "diag", None), "message_primary", None) or str(exc.orig)
+        raise RficatError(message.removeprefix("rficat: ")) from None
+    return pd.DataFrame(rows, columns=columns)
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str, prefix: str = "scratch"):
+    """A new, migrated database on a server (for tests and benchmarks); dropped on exit."""
+    name = f"{prefix}_{os.urandom(5).hex()}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def set_current_model(engine: Engine, model_id: int) -> None:

@@ -22,7 +22,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 from sqlalchemy.engine import Engine
 
-from rficat import db, detect, embedding, pgcopy, snippets
+from rficat import db, detect, embedding, pgcopy, rfi, snippets
 from rficat.io import FilterbankHeader, FilterbankReader, fingerprint
 from rficat.model import Encoder, resolve_model
 
@@ -45,6 +45,7 @@ class IngestSummary:
     n_signal: int = 0
     n_noise: int = 0
     n_coarse_channels: int = 0
+    n_known_rfi: int = 0  # signal snippets that fell in a known RFI class (see rficat.rfi)
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(("read", "detect", "encode", "store"), 0.0))
 
     @property
@@ -183,6 +184,7 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, threshold: floa
                 if progress is not None:
                     progress(block_bytes)
             t = time.perf_counter()
+            summary.n_known_rfi = rfi.assign_observation(conn, summary.observation_id)
             conn.commit()
             timings["store"] += time.perf_counter() - t
             # a catalogue of a few dozen observations never reaches autovacuum's threshold, and

@@ -66,3 +66,30 @@ def snippet_grid(path: str | os.PathLike, arrays: np.ndarray, titles: Sequence[s
         fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def rfi_class_figure(path: str | os.PathLike, exemplars: np.ndarray, cls: dict, columns: int = 6) -> None:
+    """An RFI class at a glance: its exemplar snippets and where in frequency it occurs."""
+    plt = _pyplot()
+    n = max(1, len(exemplars))
+    rows = int(np.ceil(n / columns))
+    fig = plt.figure(figsize=(2.4 * columns, 1.5 * rows + 2.4), layout="constrained")
+    grid = fig.add_gridspec(rows + 1, columns)
+    for i, snippet in enumerate(exemplars):
+        ax = fig.add_subplot(grid[i // columns, i % columns])
+        ax.imshow(snippet, aspect="auto", cmap="viridis", interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    hist = fig.add_subplot(grid[rows, :])
+    occupancy = cls.get("frequency_occupancy") or {}
+    edges, counts = occupancy.get("edges_mhz"), occupancy.get("counts")
+    if edges and counts:
+        hist.stairs(counts, edges, fill=True, color="tab:red")
+    hist.set_xlabel("centre frequency, MHz", fontsize=8)
+    hist.set_ylabel("snippets", fontsize=8)
+    hist.tick_params(labelsize=7)
+    label = cls.get("label") or "unlabelled"
+    fig.suptitle(f"RFI class {cls['id']} ({label}): {cls['size']} snippets in {cls['n_observations']} observations, "
+                 f"median drift {cls.get('drift_median_hz_s') or 0:.3f} Hz/s", fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

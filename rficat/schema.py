@@ -29,7 +29,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -228,3 +228,99 @@ class TemplateMatch(Base):
         BigInteger, ForeignKey("snippets.id", ondelete="CASCADE"), comment="Matching snippet."
     )
     similarity: Mapped[float] = mapped_column(Double, comment="Cosine similarity to the template.")
+
+
+class RfiBuild(Base):
+    __tablename__ = "rfi_builds"
+    __table_args__ = (
+        Index("uq_rfi_builds_current", "is_current", unique=True, postgresql_where=text("is_current")),
+        {"comment": "One clustering of the catalogue into RFI morphology classes; builds are kept, one is current."},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Build id (a version of the RFI database).")
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey("models.id", ondelete="CASCADE"), comment="Model whose latent vectors were clustered."
+    )
+    params: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default="{}", comment="Clustering parameters: min_cluster_size, sample size, seed, method."
+    )
+    n_sampled: Mapped[int] = mapped_column(Integer, comment="Snippets clustered (a sample of the catalogue).")
+    n_classes: Mapped[int] = mapped_column(Integer, comment="Classes found.")
+    n_assigned: Mapped[int] = mapped_column(
+        BigInteger, server_default="0", comment="Snippets assigned to a class (known RFI) when the build was made."
+    )
+    seconds: Mapped[float | None] = mapped_column(Double, comment="Wall time of the build.")
+    is_current: Mapped[bool] = mapped_column(
+        Boolean, server_default=false(),
+        comment="True for the build that searches, ingest and the views use (at most one).",
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), comment="When the build was made."
+    )
+
+
+class RfiClass(Base):
+    __tablename__ = "rfi_classes"
+    __table_args__ = (
+        {"comment": "An RFI morphology class: a cluster of lookalike snippets with its statistics and user label."},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, comment="Class id (unique across builds).")
+    build_id: Mapped[int] = mapped_column(
+        ForeignKey("rfi_builds.id", ondelete="CASCADE"), index=True, comment="Build the class belongs to."
+    )
+    label: Mapped[str | None] = mapped_column(
+        Text, comment="User label, e.g. 'GPS L1 carrier' (kept across rebuilds when the class is matched)."
+    )
+    notes: Mapped[str | None] = mapped_column(Text, comment="User notes.")
+    matched_from: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("rfi_classes.id", ondelete="SET NULL"),
+        comment="The class of the previous build this one was matched to (its label was carried over).",
+    )
+    centroid: Mapped[Any] = mapped_column(Vector(), comment="Unit-length mean latent vector of the class.")
+    radius: Mapped[float] = mapped_column(
+        Double, comment="Cosine distance from the centroid within which a snippet belongs to the class "
+                        "(95th percentile of its clustered members)."
+    )
+    exemplar_ids: Mapped[list[int]] = mapped_column(
+        ARRAY(BigInteger), comment="Snippets closest to the centroid, best first."
+    )
+    size: Mapped[int] = mapped_column(BigInteger, server_default="0", comment="Snippets assigned to the class.")
+    n_observations: Mapped[int] = mapped_column(
+        Integer, server_default="0", comment="Observations the class occurs in."
+    )
+    n_cadences: Mapped[int] = mapped_column(Integer, server_default="0", comment="Cadences the class occurs in.")
+    f_min_mhz: Mapped[float | None] = mapped_column(Double, comment="Lowest centre frequency of its snippets, MHz.")
+    f_max_mhz: Mapped[float | None] = mapped_column(Double, comment="Highest centre frequency of its snippets, MHz.")
+    frequency_occupancy: Mapped[dict[str, Any] | None] = mapped_column(
+        JSONB, comment='Histogram of its snippets\' centre frequencies: {"edges_mhz": [...], "counts": [...]}.'
+    )
+    drift_median_hz_s: Mapped[float | None] = mapped_column(
+        Double, comment="Median drift rate of its snippets, Hz/s."
+    )
+    drift_iqr_hz_s: Mapped[float | None] = mapped_column(
+        Double, comment="Interquartile range of the drift rates, Hz/s."
+    )
+    snr_median: Mapped[float | None] = mapped_column(Double, comment="Median SNR of its snippets.")
+
+
+class RfiAssignment(Base):
+    __tablename__ = "rfi_assignments"
+    __table_args__ = (
+        {"comment": "Snippet -> RFI class, per build. Snippets outside every class radius have no row "
+                    "(not known RFI)."},
+    )
+
+    snippet_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("snippets.id", ondelete="CASCADE"), primary_key=True, comment="Snippet id."
+    )
+    build_id: Mapped[int] = mapped_column(
+        ForeignKey("rfi_builds.id", ondelete="CASCADE"), primary_key=True, comment="Build id."
+    )
+    class_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("rfi_classes.id", ondelete="CASCADE"), index=True,
+        comment="Class the snippet belongs to.",
+    )
+    distance: Mapped[float] = mapped_column(
+        Double, comment="Cosine distance of the snippet's latent vector to the class centroid."
+    )

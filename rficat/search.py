@@ -16,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from rficat import corpus, detect, embedding, snippets
+from rficat import corpus, db, detect, embedding, snippets
 from rficat.errors import RficatError
 from rficat.io import FilterbankReader
 from rficat.model import Encoder, load_model, model_versions, resolve_model
@@ -66,14 +66,7 @@ _CALL = ("{fn}({first}, p_k => :p_k, p_use_frequency => :p_use_frequency, p_mode
 
 
 def _run(engine: Engine, fn: str, first: str, params: dict) -> pd.DataFrame:
-    sql = sa.text(f"SELECT * FROM {_CALL.format(fn=fn, first=first)}")
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sql, params).mappings().all()
-    except sa.exc.DBAPIError as exc:
-        message = getattr(getattr(exc.orig, "diag", None), "message_primary", None) or str(exc.orig)
-        raise RficatError(message.removeprefix("rficat: ")) from None
-    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    return db.query_frame(engine, f"SELECT * FROM {_CALL.format(fn=fn, first=first)}", params, RESULT_COLUMNS)
 
 
 def lookalikes(engine: Engine, snippet_id: int, k: int = 10, *, use_frequency: bool = True,

@@ -17,23 +17,15 @@ from rficat.cli import main
 def catalogue_db(server_url, tmp_path_factory):
     """A database holding one ingested ABACAD cadence (RFI in all scans, 2 ETI-like ON-only signals).
     Vectors are left unindexed, as right after ingest; tests that need HNSW call index_pending."""
-    name = f"s_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    engine = db.make_engine(url)
-    db.migrate(engine)
-    spec = synth.ObservationSpec(n_coarse_channels=2, seed=11)
-    scans = synth.demo_cadence(tmp_path_factory.mktemp("search"), spec=spec, n_rfi=10, n_eti=2, seed=4)
-    for path, _, _ in scans:
-        ingest.ingest_file(engine, path, n_noise_per_channel=5)
-    cadence.add_cadence(engine, "abacad", [p for p, _, _ in scans])
-    yield {"url": url, "engine": engine, "scans": scans}
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with db.scratch_database(server_url, "search") as url:
+        engine = db.make_engine(url)
+        spec = synth.ObservationSpec(n_coarse_channels=2, seed=11)
+        scans = synth.demo_cadence(tmp_path_factory.mktemp("search"), spec=spec, n_rfi=10, n_eti=2, seed=4)
+        for path, _, _ in scans:
+            ingest.ingest_file(engine, path, n_noise_per_channel=5)
+        cadence.add_cadence(engine, "abacad", [p for p, _, _ in scans])
+        yield {"url": url, "engine": engine, "scans": scans}
+        engine.dispose()
 
 
 @pytest.fixture

@@ -87,6 +87,9 @@ DECLARE
     r record;
     i integer;
     placed boolean;
+    n_in_range bigint;
+    joins text;
+    has_pending boolean;
 BEGIN
     IF p_k IS NULL OR p_k < 1 OR p_k > 10000 THEN
         RAISE EXCEPTION 'rficat: k must be between 1 and 10000, got %', p_k;
@@ -99,53 +102,79 @@ BEGIN
         RAISE EXCEPTION 'rficat: the query vector has % dimensions, model % has %', vector_dims(p_vector), model, dim;
     END IF;
     fetch_n := CASE WHEN p_group_mhz IS NULL THEN p_k ELSE p_k * 10 END;
-    PERFORM set_config('hnsw.ef_search', greatest(40, least(fetch_n, 1000))::text, true);
+    -- search breadth: at least k, at least rficat.ef_search (a session setting, default 40)
+    PERFORM set_config('hnsw.ef_search', greatest(coalesce(nullif(current_setting('rficat.ef_search', true), '')::integer, 40),
+                                                  least(fetch_n, 1000))::text, true);
     distance := format('(e.%I::vector(%s)) <=> $1', CASE WHEN p_use_frequency THEN 'freq_vector' ELSE 'latent' END, dim);
-    filters := $f$
-        o.status = 'complete'
-        AND ($3 IS NULL OR s.f_center_mhz >= $3) AND ($4 IS NULL OR s.f_center_mhz <= $4)
-        AND ($5 IS NULL OR s.observation_id = $5)
-        AND ($6 IS NULL OR EXISTS (SELECT 1 FROM cadence_members cm JOIN cadences cd ON cd.id = cm.cadence_id
-                                   WHERE cm.observation_id = s.observation_id AND cd.name = $6))
-        AND ($7 IS NULL OR s.snr >= $7) AND ($8 IS NULL OR s.snr <= $8)
-        AND ($9 IS NULL OR s.drift_rate_hz_s >= $9) AND ($10 IS NULL OR s.drift_rate_hz_s <= $10)
-        AND ($11 IS NULL OR o.mjd_start >= $11) AND ($12 IS NULL OR o.mjd_start <= $12)
-        AND (NOT $13 OR s.is_signal)
-        AND ($14 IS NULL OR s.id <> $14)$f$;
-    IF p_exact THEN  -- the expression differs from the index's: a sequential, exact scan
+    -- only the filters given, each a fixed fragment with its value bound as a parameter
+    filters := 'true';
+    IF p_f_min_mhz IS NOT NULL THEN filters := filters || ' AND s.f_center_mhz >= $3'; END IF;
+    IF p_f_max_mhz IS NOT NULL THEN filters := filters || ' AND s.f_center_mhz <= $4'; END IF;
+    IF p_observation_id IS NOT NULL THEN filters := filters || ' AND s.observation_id = $5'; END IF;
+    IF p_cadence IS NOT NULL THEN
+        filters := filters || ' AND EXISTS (SELECT 1 FROM cadence_members cm JOIN cadences cd ON cd.id = cm.cadence_id'
+                            || ' WHERE cm.observation_id = s.observation_id AND cd.name = $6)';
+    END IF;
+    IF p_snr_min IS NOT NULL THEN filters := filters || ' AND s.snr >= $7'; END IF;
+    IF p_snr_max IS NOT NULL THEN filters := filters || ' AND s.snr <= $8'; END IF;
+    IF p_drift_min_hz_s IS NOT NULL THEN filters := filters || ' AND s.drift_rate_hz_s >= $9'; END IF;
+    IF p_drift_max_hz_s IS NOT NULL THEN filters := filters || ' AND s.drift_rate_hz_s <= $10'; END IF;
+    IF p_mjd_min IS NOT NULL THEN filters := filters || ' AND o.mjd_start >= $11'; END IF;
+    IF p_mjd_max IS NOT NULL THEN filters := filters || ' AND o.mjd_start <= $12'; END IF;
+    IF p_signals_only THEN filters := filters || ' AND s.is_signal'; END IF;
+    IF p_exclude_snippet_id IS NOT NULL THEN filters := filters || ' AND s.id <> $14'; END IF;
+    -- observations only when a filter needs them (every committed observation is complete)
+    joins := CASE WHEN p_mjd_min IS NOT NULL OR p_mjd_max IS NOT NULL
+                  THEN ' JOIN observations o ON o.id = s.observation_id' ELSE '' END;
+    -- a narrow band or one observation holds few rows: scanning those exactly (through the
+    -- frequency / observation index) beats walking the HNSW graph past every rejected neighbour
+    IF p_f_min_mhz IS NOT NULL OR p_f_max_mhz IS NOT NULL OR p_observation_id IS NOT NULL THEN
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM snippets s WHERE true%s%s%s LIMIT 5000) few',
+                       CASE WHEN p_f_min_mhz IS NOT NULL THEN ' AND s.f_center_mhz >= $1' ELSE '' END,
+                       CASE WHEN p_f_max_mhz IS NOT NULL THEN ' AND s.f_center_mhz <= $2' ELSE '' END,
+                       CASE WHEN p_observation_id IS NOT NULL THEN ' AND s.observation_id = $3' ELSE '' END)
+            INTO n_in_range USING p_f_min_mhz, p_f_max_mhz, p_observation_id;
+    END IF;
+    IF n_in_range < 5000 THEN
+        -- a scalar subquery per row: the planner cannot turn it into a scan of all embeddings
+        sql := format($q$
+            SELECT snippet_id, distance FROM (
+                SELECT s.id AS snippet_id, (SELECT e.%1$I <=> $1 FROM embeddings e
+                                            WHERE e.snippet_id = s.id AND e.model_id = %2$s) AS distance
+                FROM snippets s%4$s
+                WHERE %3$s
+            ) few WHERE distance IS NOT NULL ORDER BY distance LIMIT $2$q$,
+            CASE WHEN p_use_frequency THEN 'freq_vector' ELSE 'latent' END, model, filters, joins);
+    ELSIF p_exact THEN  -- the expression differs from the index's: a sequential, exact scan
         sql := format($q$
             SELECT e.snippet_id, (e.%1$I <=> $1) AS distance
-            FROM embeddings e JOIN snippets s ON s.id = e.snippet_id JOIN observations o ON o.id = s.observation_id
+            FROM embeddings e JOIN snippets s ON s.id = e.snippet_id%4$s
             WHERE e.model_id = %2$s AND %3$s ORDER BY 2 LIMIT $2$q$,
-            CASE WHEN p_use_frequency THEN 'freq_vector' ELSE 'latent' END, model, filters);
+            CASE WHEN p_use_frequency THEN 'freq_vector' ELSE 'latent' END, model, filters, joins);
     ELSE  -- HNSW over indexed vectors, exact over those still waiting for rficat_index_pending()
+        has_pending := EXISTS (SELECT 1 FROM embeddings pe WHERE pe.model_id = model AND NOT pe.indexed);
         sql := format($q$
             WITH hnsw AS MATERIALIZED (
-                SELECT e.snippet_id, %1$s AS distance
-                FROM embeddings e JOIN snippets s ON s.id = e.snippet_id JOIN observations o ON o.id = s.observation_id
+                SELECT e.snippet_id, %1$s AS distance FROM embeddings e JOIN snippets s ON s.id = e.snippet_id%4$s
                 WHERE e.model_id = %2$s AND e.indexed AND %3$s ORDER BY %1$s LIMIT $2
-            ), pending AS MATERIALIZED (
-                SELECT e.snippet_id, %1$s AS distance
-                FROM embeddings e JOIN snippets s ON s.id = e.snippet_id JOIN observations o ON o.id = s.observation_id
+            )%5$s
+            SELECT * FROM (SELECT * FROM hnsw%6$s) u ORDER BY distance LIMIT $2$q$,
+            distance, model, filters, joins,
+            CASE WHEN has_pending THEN format($p$, pending AS MATERIALIZED (
+                SELECT e.snippet_id, %1$s AS distance FROM embeddings e JOIN snippets s ON s.id = e.snippet_id%4$s
                 WHERE e.model_id = %2$s AND NOT e.indexed AND %3$s ORDER BY 2 LIMIT $2
-            )
-            SELECT * FROM (SELECT * FROM hnsw UNION ALL SELECT * FROM pending) u ORDER BY distance LIMIT $2$q$,
-            distance, model, filters);
+            )$p$, distance, model, filters, joins) ELSE '' END,
+            CASE WHEN has_pending THEN ' UNION ALL SELECT * FROM pending' ELSE '' END);
     END IF;
     sql := format($q$
         SELECT m.snippet_id, s.observation_id, o.path, s.f_start_mhz, s.f_stop_mhz, s.f_center_mhz, s.snr,
-               s.drift_rate_hz_s, 1 - m.distance AS similarity
+               s.drift_rate_hz_s, 1 - m.distance AS similarity, 1 AS n_grouped
         FROM (%s) m JOIN snippets s ON s.id = m.snippet_id JOIN observations o ON o.id = s.observation_id
         ORDER BY m.distance, m.snippet_id$q$, sql);
     IF p_group_mhz IS NULL THEN
-        FOR r IN EXECUTE sql USING p_vector, fetch_n, p_f_min_mhz, p_f_max_mhz, p_observation_id, p_cadence,
-                 p_snr_min, p_snr_max, p_drift_min_hz_s, p_drift_max_hz_s, p_mjd_min, p_mjd_max,
-                 p_signals_only, p_exclude_snippet_id LOOP
-            snippet_id := r.snippet_id; observation_id := r.observation_id; path := r.path;
-            f_start_mhz := r.f_start_mhz; f_stop_mhz := r.f_stop_mhz; f_center_mhz := r.f_center_mhz;
-            snr := r.snr; drift_rate_hz_s := r.drift_rate_hz_s; similarity := r.similarity; n_grouped := 1;
-            RETURN NEXT;
-        END LOOP;
+        RETURN QUERY EXECUTE sql USING p_vector, fetch_n, p_f_min_mhz, p_f_max_mhz, p_observation_id, p_cadence,
+            p_snr_min, p_snr_max, p_drift_min_hz_s, p_drift_max_hz_s, p_mjd_min, p_mjd_max,
+            p_signals_only, p_exclude_snippet_id;
         RETURN;
     END IF;
     -- near-duplicates: one row per emitter frequency; the best match stands for the others
@@ -175,7 +204,7 @@ BEGIN
         ORDER BY u.rank;
 END $fn$;
 COMMENT ON FUNCTION rficat_lookalikes_of_vector(vector, integer, boolean, integer, boolean, double precision, double precision, bigint, text, double precision, double precision, double precision, double precision, double precision, double precision, boolean, double precision, bigint) IS
-    'The k snippets most similar (cosine) to a query vector of the given model (default: current). p_use_frequency: compare frequency-embedded vectors (freq_vector) rather than morphology alone (latent). HNSW with iterative scan, so filtered queries still return k rows; p_exact for an exact scan. p_group_mhz keeps one match per emitter frequency (near-duplicates within that many MHz are folded into it).';
+    'The k snippets most similar (cosine) to a query vector of the given model (default: current). p_use_frequency: compare frequency-embedded vectors (freq_vector) rather than morphology alone (latent). HNSW with iterative scan (breadth: SET rficat.ef_search, default 40), so filtered queries still return k rows; p_exact for an exact scan; a narrow frequency band or one observation is scanned exactly through its index. p_group_mhz keeps one match per emitter frequency (near-duplicates within that many MHz are folded into it).';
 
 CREATE FUNCTION rficat_lookalikes(
     p_snippet_id bigint,
@@ -203,12 +232,12 @@ DECLARE
     model integer := coalesce(p_model_id, rficat_current_model());
     query vector;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM snippets WHERE id = p_snippet_id) THEN
-        RAISE EXCEPTION 'rficat: no snippet %', p_snippet_id;
-    END IF;
     SELECT CASE WHEN p_use_frequency THEN e.freq_vector ELSE e.latent END INTO query
     FROM embeddings e WHERE e.snippet_id = p_snippet_id AND e.model_id = model;
     IF query IS NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM snippets WHERE id = p_snippet_id) THEN
+            RAISE EXCEPTION 'rficat: no snippet %', p_snippet_id;
+        END IF;
         RAISE EXCEPTION 'rficat: snippet % has no vector of model %', p_snippet_id, coalesce(model::text, '(none)');
     END IF;
     RETURN QUERY SELECT * FROM rficat_lookalikes_of_vector(
@@ -287,12 +316,15 @@ BEGIN
         GROUP BY c.id, c.f_center_mhz, c.drift_rate_hz_s, c.snr
         HAVING coalesce(min(coalesce(b.similarity, -1)) FILTER (WHERE b.role = 'ON'), 1) >= p_on_similarity
            AND coalesce(max(b.similarity) FILTER (WHERE b.role = 'OFF'), -1) < p_off_similarity
-    ), scored AS (  -- how common the morphology is outside this cadence's frequencies and scans
+    ), scored AS (
+        -- how common the morphology is where no technosignature of a target can be: in OFF scans
+        -- and in observations outside any cadence. (Lookalikes in ON scans do not count, this
+        -- target's or others': several ON-only signals of one kind may be the discovery itself.)
         SELECT ev.*, (
             SELECT count(*)::integer FROM rficat_lookalikes(ev.id, 50, false, model) l
             WHERE l.similarity >= p_common_similarity
-              AND (l.observation_id NOT IN (SELECT observation_id FROM scans)
-                   OR abs(l.f_center_mhz - ev.f_center_mhz) > 0.01)
+              AND NOT EXISTS (SELECT 1 FROM cadence_members cm
+                              WHERE cm.observation_id = l.observation_id AND cm.role = 'ON')
         ) AS n_common
         FROM events ev
     )
@@ -300,7 +332,7 @@ BEGIN
            sc.id, sc.f_center_mhz, sc.drift_rate_hz_s, sc.snr, sc.on_ids, sc.min_on, sc.off_checked,
            sc.best_off, sc.best_off_id, sc.n_common, sc.n_common >= p_common_min,
            format('in all %s ON scans (min similarity %s); %s OFF scans checked, best OFF similarity %s; '
-                  '%s lookalikes (similarity >= %s) elsewhere in the catalogue%s',
+                  '%s lookalikes (similarity >= %s) in OFF scans or observations outside cadences%s',
                   n_on, round(coalesce(sc.min_on, 1)::numeric, 3), sc.off_checked,
                   coalesce(round(sc.best_off::numeric, 3)::text, 'none near'), sc.n_common, p_common_similarity,
                   CASE WHEN sc.n_common >= p_common_min THEN ': common morphology, likely RFI' ELSE '' END)
@@ -308,7 +340,7 @@ BEGIN
     ORDER BY 1;
 END $fn$;
 COMMENT ON FUNCTION rficat_cadence_events(text, integer, double precision, double precision, double precision, integer, double precision) IS
-    'Candidate events of an ON/OFF cadence: signals of the first ON scan found again in every other ON scan at the frequency their drift predicts (latent similarity >= p_on_similarity), with no similar signal (>= p_off_similarity) near the drift-consistent frequency of any OFF scan. Each is ranked by how common its morphology is elsewhere in the catalogue (lookalikes with similarity >= p_common_similarity in other observations or at other frequencies); p_common_min or more marks it likely_rfi.';
+    'Candidate events of an ON/OFF cadence: signals of the first ON scan found again in every other ON scan at the frequency their drift predicts (latent similarity >= p_on_similarity), with no similar signal (>= p_off_similarity) near the drift-consistent frequency of any OFF scan. Each is ranked by how common its morphology is where no target''s signal can be (lookalikes with similarity >= p_common_similarity in OFF scans or in observations outside cadences); p_common_min or more marks it likely_rfi.';
 """
 
 READER_ROLE = """

@@ -1,0 +1,132 @@
+"""RFI database: versioned morphology-class builds, classes, snippet assignments.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-25
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from pgvector.sqlalchemy import Vector
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+NOW = sa.text("now()")
+
+FUNCTIONS = r"""
+CREATE VIEW rfi_class_summary AS
+SELECT c.id AS class_id, c.build_id, c.label, c.notes, c.size, c.n_observations, c.n_cadences,
+       c.f_min_mhz, c.f_max_mhz, c.drift_median_hz_s, c.snr_median, c.radius, c.exemplar_ids
+FROM rfi_classes c JOIN rfi_builds b ON b.id = c.build_id
+WHERE b.is_current;
+COMMENT ON VIEW rfi_class_summary IS
+    'The RFI morphology classes of the current build, with their user labels, sizes and where they occur.';
+
+CREATE VIEW snippet_rfi AS
+SELECT a.snippet_id, a.class_id, c.label, a.distance
+FROM rfi_assignments a JOIN rfi_builds b ON b.id = a.build_id AND b.is_current
+JOIN rfi_classes c ON c.id = a.class_id;
+COMMENT ON VIEW snippet_rfi IS
+    'Known-RFI snippets: each snippet assigned to a class of the current build, with the class label and its cosine distance to the class centre. A snippet absent here is not known RFI.';
+
+CREATE FUNCTION rficat_classify(p_vector vector, p_build_id integer DEFAULT NULL)
+RETURNS TABLE (class_id bigint, label text, distance double precision, known_rfi boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT c.id, c.label, c.centroid <=> p_vector, (c.centroid <=> p_vector) <= c.radius
+    FROM rfi_classes c
+    WHERE c.build_id = coalesce(p_build_id, (SELECT id FROM rfi_builds WHERE is_current))
+    ORDER BY c.centroid <=> p_vector
+    LIMIT 1
+$$;
+COMMENT ON FUNCTION rficat_classify(vector, integer) IS
+    'The nearest RFI class (of the current build unless named) to a latent vector of the build''s model, its cosine distance, and whether the vector lies within the class radius (known_rfi).';
+
+CREATE FUNCTION rficat_assign_rfi(p_observation_id bigint DEFAULT NULL) RETURNS bigint
+LANGUAGE sql AS $$
+    WITH build AS (SELECT id, model_id FROM rfi_builds WHERE is_current),
+    nearest AS (
+        SELECT e.snippet_id, b.id AS build_id, n.id AS class_id, n.distance, n.radius
+        FROM build b JOIN embeddings e ON e.model_id = b.model_id
+        JOIN snippets s ON s.id = e.snippet_id AND s.is_signal
+        CROSS JOIN LATERAL (
+            SELECT c.id, c.centroid <=> e.latent AS distance, c.radius FROM rfi_classes c
+            WHERE c.build_id = b.id ORDER BY c.centroid <=> e.latent LIMIT 1) n
+        WHERE (p_observation_id IS NULL OR s.observation_id = p_observation_id)
+          AND NOT EXISTS (SELECT 1 FROM rfi_assignments a WHERE a.snippet_id = e.snippet_id AND a.build_id = b.id)
+    ), done AS (
+        INSERT INTO rfi_assignments (snippet_id, build_id, class_id, distance)
+        SELECT snippet_id, build_id, class_id, distance FROM nearest WHERE distance <= radius
+        RETURNING 1
+    )
+    SELECT count(*) FROM done
+$$;
+COMMENT ON FUNCTION rficat_assign_rfi(bigint) IS
+    'Assign the signal snippets of one observation (or, with NULL, all not yet assigned) to the nearest class of the current build when within its radius; returns how many became known RFI. Ingest calls it for each new observation.';
+"""
+
+
+def upgrade() -> None:
+    op.create_table(
+        "rfi_builds",
+        sa.Column("id", sa.Integer, primary_key=True, comment="Build id (a version of the RFI database)."),
+        sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id", ondelete="CASCADE"), nullable=False, comment="Model whose latent vectors were clustered."),
+        sa.Column("params", JSONB, nullable=False, server_default="{}", comment="Clustering parameters: min_cluster_size, sample size, seed, method."),
+        sa.Column("n_sampled", sa.Integer, nullable=False, comment="Snippets clustered (a sample of the catalogue)."),
+        sa.Column("n_classes", sa.Integer, nullable=False, comment="Classes found."),
+        sa.Column("n_assigned", sa.BigInteger, nullable=False, server_default="0", comment="Snippets assigned to a class (known RFI) when the build was made."),
+        sa.Column("seconds", sa.Double, comment="Wall time of the build."),
+        sa.Column("is_current", sa.Boolean, nullable=False, server_default=sa.false(), comment="True for the build that searches, ingest and the views use (at most one)."),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW, comment="When the build was made."),
+        comment="One clustering of the catalogue into RFI morphology classes; builds are kept, one is current.",
+    )
+    op.create_index("uq_rfi_builds_current", "rfi_builds", ["is_current"], unique=True, postgresql_where=sa.text("is_current"))
+    op.create_table(
+        "rfi_classes",
+        sa.Column("id", sa.BigInteger, primary_key=True, comment="Class id (unique across builds)."),
+        sa.Column("build_id", sa.Integer, sa.ForeignKey("rfi_builds.id", ondelete="CASCADE"), nullable=False, comment="Build the class belongs to."),
+        sa.Column("label", sa.Text, comment="User label, e.g. 'GPS L1 carrier' (kept across rebuilds when the class is matched)."),
+        sa.Column("notes", sa.Text, comment="User notes."),
+        sa.Column("matched_from", sa.BigInteger, sa.ForeignKey("rfi_classes.id", ondelete="SET NULL"), comment="The class of the previous build this one was matched to (its label was carried over)."),
+        sa.Column("centroid", Vector(), nullable=False, comment="Unit-length mean latent vector of the class."),
+        sa.Column("radius", sa.Double, nullable=False, comment="Cosine distance from the centroid within which a snippet belongs to the class (95th percentile of its clustered members)."),
+        sa.Column("exemplar_ids", ARRAY(sa.BigInteger), nullable=False, comment="Snippets closest to the centroid, best first."),
+        sa.Column("size", sa.BigInteger, nullable=False, server_default="0", comment="Snippets assigned to the class."),
+        sa.Column("n_observations", sa.Integer, nullable=False, server_default="0", comment="Observations the class occurs in."),
+        sa.Column("n_cadences", sa.Integer, nullable=False, server_default="0", comment="Cadences the class occurs in."),
+        sa.Column("f_min_mhz", sa.Double, comment="Lowest centre frequency of its snippets, MHz."),
+        sa.Column("f_max_mhz", sa.Double, comment="Highest centre frequency of its snippets, MHz."),
+        sa.Column("frequency_occupancy", JSONB, comment="Histogram of its snippets' centre frequencies: {\"edges_mhz\": [...], \"counts\": [...]}."),
+        sa.Column("drift_median_hz_s", sa.Double, comment="Median drift rate of its snippets, Hz/s."),
+        sa.Column("drift_iqr_hz_s", sa.Double, comment="Interquartile range of the drift rates, Hz/s."),
+        sa.Column("snr_median", sa.Double, comment="Median SNR of its snippets."),
+        comment="An RFI morphology class: a cluster of lookalike snippets with its statistics and user label.",
+    )
+    op.create_index("ix_rfi_classes_build_id", "rfi_classes", ["build_id"])
+    op.create_table(
+        "rfi_assignments",
+        sa.Column("snippet_id", sa.BigInteger, sa.ForeignKey("snippets.id", ondelete="CASCADE"), primary_key=True, comment="Snippet id."),
+        sa.Column("build_id", sa.Integer, sa.ForeignKey("rfi_builds.id", ondelete="CASCADE"), primary_key=True, comment="Build id."),
+        sa.Column("class_id", sa.BigInteger, sa.ForeignKey("rfi_classes.id", ondelete="CASCADE"), nullable=False, comment="Class the snippet belongs to."),
+        sa.Column("distance", sa.Double, nullable=False, comment="Cosine distance of the snippet's latent vector to the class centroid."),
+        comment="Snippet -> RFI class, per build. Snippets outside every class radius have no row (not known RFI).",
+    )
+    op.create_index("ix_rfi_assignments_class_id", "rfi_assignments", ["class_id"])
+    op.execute(FUNCTIONS)
+    op.execute("DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rficat_reader') THEN "
+               "GRANT SELECT ON rfi_builds, rfi_classes, rfi_assignments, rfi_class_summary, snippet_rfi TO rficat_reader; "
+               "END IF; END $$")
+
+
+def downgrade() -> None:
+    op.execute("DROP FUNCTION rficat_assign_rfi(bigint)")
+    op.execute("DROP FUNCTION rficat_classify(vector, integer)")
+    op.execute("DROP VIEW snippet_rfi")
+    op.execute("DROP VIEW rfi_class_summary")
+    op.drop_table("rfi_assignments")
+    op.drop_table("rfi_classes")
+    op.drop_index("uq_rfi_builds_current", table_name="rfi_builds")
+    op.drop_table("rfi_builds")

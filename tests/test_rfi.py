@@ -1,0 +1,128 @@
+"""The RFI database: builds, classes, labels across rebuilds, known-RFI flags at ingest."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from rficat import db, ingest, rfi, synth
+from rficat.cli import main
+
+KINDS = {
+    "stationary": dict(drift_hz_s=0.0, width_hz=25.0),
+    "drifting": dict(drift_hz_s=1.6, width_hz=25.0),
+    "intermittent": dict(drift_hz_s=0.0, width_hz=25.0, t_profile="intermittent", period_s=120),
+}
+
+
+def _observation(path, seed: int, per_kind: int = 14):
+    spec = synth.ObservationSpec(n_coarse_channels=4, seed=seed)
+    rng = np.random.default_rng(seed)
+    slots = synth.random_signals(spec, per_kind * len(KINDS), rng, drift=(0, 0), min_separation=3000)
+    signals = [replace(slot, snr=float(rng.uniform(40, 70)), label=kind,
+                       f_start_mhz=slot.f_start_mhz - fields["drift_hz_s"] * spec.obs_length_s / 2e6,
+                       **fields)
+               for slot, (kind, fields) in zip(slots, [k for k in KINDS.items() for _ in range(per_kind)])]
+    return path, synth.write_observation(path, spec, signals)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("rfi")
+    return [_observation(directory / f"obs{i}.h5", 40 + i) for i in range(3)]
+
+
+@pytest.fixture
+def rfi_db(fresh_db_url, files, monkeypatch):
+    monkeypatch.setenv("RFICAT_DATABASE_URL", fresh_db_url)
+    engine = db.make_engine(fresh_db_url)
+    db.migrate(engine)
+    for path, _ in files[:2]:
+        ingest.ingest_file(engine, path)
+    yield engine
+    engine.dispose()
+
+
+def _truth_by_snippet(engine, files) -> dict[int, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT s.id, s.f_center_mhz, o.path FROM snippets s JOIN observations o"
+                                    " ON o.id = s.observation_id WHERE s.is_signal")).all()
+    truth = {str(path.resolve()): rows_ for path, rows_ in files}
+    out = {}
+    for sid, f, path in rows:
+        nearest = min(truth[path], key=lambda t: abs(t["f_mid_mhz"] - f))
+        if abs(nearest["f_mid_mhz"] - f) < 0.0015:
+            out[sid] = nearest["label"]
+    return out
+
+
+def test_build_finds_the_morphology_classes(rfi_db, files):
+    summary = rfi.build(rfi_db, min_cluster_size=5)
+    assert summary.n_classes >= len(KINDS) and summary.n_assigned > 0
+    truth = _truth_by_snippet(rfi_db, files)
+    with rfi_db.connect() as conn:
+        assigned = dict(conn.execute(sa.text("SELECT snippet_id, class_id FROM snippet_rfi")).all())
+    # each class is (almost) pure: one morphology kind dominates its members
+    by_class: dict[int, list[str]] = {}
+    for sid, cid in assigned.items():
+        if sid in truth:
+            by_class.setdefault(cid, []).append(truth[sid])
+    purity = sum(max(v.count(k) for k in KINDS) for v in by_class.values()) / sum(map(len, by_class.values()))
+    assert purity > 0.9
+    classes = rfi.list_classes(rfi_db)
+    assert classes["size"].sum() == len(assigned) and (classes["n_observations"] >= 1).all()
+    top = rfi.get_class(rfi_db, int(classes["class_id"].iloc[0]))
+    assert len(top["frequency_occupancy"]["counts"]) == rfi.HISTOGRAM_BINS
+    assert sum(top["frequency_occupancy"]["counts"]) == top["size"]
+
+
+def test_labels_survive_a_rebuild_and_new_ingest_is_flagged(rfi_db, files):
+    rfi.build(rfi_db, min_cluster_size=5)
+    classes = rfi.list_classes(rfi_db)
+    first = int(classes["class_id"].iloc[0])
+    rfi.label_class(rfi_db, first, "test carrier", notes="seen everywhere")
+    summary = rfi.build(rfi_db, min_cluster_size=5, seed=1)  # a rebuild: new classes, matched labels
+    assert summary.labels_carried >= 1
+    relabelled = rfi.list_classes(rfi_db)
+    assert "test carrier" in set(relabelled["label"])
+    with pytest.raises(Exception, match="no longer current"):
+        rfi.label_class(rfi_db, first, "stale")
+    # a new observation of the same kinds: its snippets are known RFI as they arrive
+    result = ingest.ingest_file(rfi_db, files[2][0])
+    assert result.n_known_rfi > 0.5 * result.n_signal
+    with rfi_db.connect() as conn:
+        vector = conn.execute(sa.text("SELECT e.latent FROM embeddings e JOIN snippet_rfi r USING (snippet_id)"
+                                      " LIMIT 1")).scalar()
+        known = conn.execute(sa.text("SELECT known_rfi FROM rficat_classify(:v)"), {"v": vector}).scalar()
+    assert known is True
+
+
+def test_rfi_cli(rfi_db, capsys, tmp_path):
+    capsys.readouterr()
+    assert main(["rfi", "build", "--min-cluster-size", "5", "--json"]) == 0
+    build = json.loads(capsys.readouterr().out)
+    assert build["n_classes"] >= 1
+    assert main(["rfi", "list", "--json"]) == 0
+    classes = json.loads(capsys.readouterr().out)
+    cid = classes[0]["class_id"]
+    png = tmp_path / "class.png"
+    assert main(["rfi", "show", str(cid), "--plot", str(png), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["class_id"] == cid and png.read_bytes()[:4] == b"\x89PNG"
+    assert main(["rfi", "label", str(cid), "GPS-like", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["label"] == "GPS-like"
+    assert main(["rfi", "label", "99999", "x"]) == 1
+    assert "no RFI class 99999" in capsys.readouterr().err
+
+
+def test_empty_catalogue_and_no_build(fresh_db_url, monkeypatch, capsys):
+    monkeypatch.setenv("RFICAT_DATABASE_URL", fresh_db_url)
+    assert main(["db", "init"]) == 0
+    capsys.readouterr()
+    assert main(["rfi", "list"]) == 1
+    assert "rficat rfi build" in capsys.readouterr().err
+    assert main(["rfi", "build"]) == 1
+    assert "catalogue is empty" in capsys.readouterr().err
