@@ -39,24 +39,26 @@ CLASSES = {
 }
 
 
-def make_files(directory: Path, per_class: int, per_file: int = 60) -> list[tuple[Path, list[dict]]]:
-    rng = np.random.default_rng(2026)
-    labels = [c for c in CLASSES for _ in range(per_class)]
+def make_files(directory: Path, per_class: int, classes: dict = CLASSES, per_file: int = 60,
+               seed: int = 2026) -> list[tuple[Path, list[dict]]]:
+    """Observations holding ``per_class`` signals of each class; returns (path, truth rows)."""
+    rng = np.random.default_rng(seed)
+    labels = [c for c in classes for _ in range(per_class)]
     rng.shuffle(labels)
     files = []
     for i in range(0, len(labels), per_file):
-        spec = synth.ObservationSpec(n_coarse_channels=4, seed=500 + i)
+        spec = synth.ObservationSpec(n_coarse_channels=4, seed=seed + i)
         chunk = labels[i:i + per_file]
         positions = synth.random_signals(spec, len(chunk), rng, drift=(0, 0), min_separation=3000)
         signals = []
         for label, at in zip(chunk, positions):
-            options = dict(CLASSES[label])
+            options = dict(classes[label])
             drift = float(rng.uniform(*options.pop("drift"))) * rng.choice([-1, 1])
             width = float(rng.uniform(*options.pop("width")))
             f_mid = at.f_start_mhz
             signals.append(replace(at, f_start_mhz=f_mid - drift * spec.obs_length_s / 2 * 1e-6, drift_hz_s=drift,
                                    width_hz=width, snr=float(rng.uniform(25, 70)), label=label, **options))
-        path = directory / f"classes_{i // per_file}.h5"
+        path = directory / f"classes_{seed}_{i // per_file}.h5"
         files.append((path, synth.write_observation(path, spec, signals)))
     return files
 

@@ -308,7 +308,8 @@ def cmd_cadence_search(args: argparse.Namespace) -> None:
     try:
         events = cadence.search(catalogue.engine, args.name, model_id=args.model_id,
                                 on_similarity=args.on_similarity, off_similarity=args.off_similarity,
-                                common_similarity=args.common_similarity, common_min=args.common_min)
+                                common_similarity=args.common_similarity, common_min=args.common_min,
+                                class_min_observations=args.class_min_observations)
         rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
                 for r in events.to_dict("records")]
         if args.plot and rows:
@@ -345,7 +346,8 @@ def _filters(args: argparse.Namespace):
     return Filters(f_min_mhz=args.f_min, f_max_mhz=args.f_max, observation_id=args.observation,
                    cadence=args.in_cadence, snr_min=args.snr_min, snr_max=args.snr_max,
                    drift_min_hz_s=args.drift_min, drift_max_hz_s=args.drift_max, mjd_min=args.mjd_min,
-                   mjd_max=args.mjd_max, signals_only=not args.include_noise)
+                   mjd_max=args.mjd_max, signals_only=not args.include_noise, rfi_class_id=args.rfi_class,
+                   not_known_rfi=args.not_known_rfi)
 
 
 def _show_matches(args: argparse.Namespace, engine, soi, results, header: dict) -> None:
@@ -450,6 +452,8 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--mjd-min", type=float, default=None)
     group.add_argument("--mjd-max", type=float, default=None)
     group.add_argument("--include-noise", action="store_true", help="also match stored noise windows")
+    group.add_argument("--rfi-class", type=int, default=None, metavar="CLASS", help="only snippets of this RFI class")
+    group.add_argument("--not-known-rfi", action="store_true", help="only snippets in no known RFI class")
     parser.add_argument("--plot", type=Path, default=None, metavar="PNG",
                         help="write the SOI, a grid of the matches and their frequency histogram")
     _add_json(parser)
@@ -674,6 +678,9 @@ def build_parser() -> argparse.ArgumentParser:
                                help="similarity of a lookalike in an OFF scan or outside cadences (default 0.95)")
     search_parser.add_argument("--common-min", type=int, default=3,
                                help="this many lookalikes elsewhere mark an event likely RFI (default 3)")
+    search_parser.add_argument("--class-min-observations", type=int, default=10,
+                               help="an event in a known RFI class seen in this many observations (or in any OFF "
+                                    "scan) is likely RFI (default 10)")
     search_parser.add_argument("--plot", type=Path, default=None, metavar="PNG", help="the events' ON snippets")
     _add_json(search_parser)
     search_parser.set_defaults(handler=cmd_cadence_search)

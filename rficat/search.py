@@ -1,4 +1,4 @@
-"""Lookalike search from Python: the SQL functions of migration 0003, as pandas DataFrames.
+"""Lookalike search from Python: the SQL functions of migration 0004, as pandas DataFrames.
 
 Everything here calls the documented SQL (``rficat_lookalikes``, ``rficat_lookalikes_of_vector``)
 with bound parameters, so a notebook doing the same in SQL gets the same rows. A signal of
@@ -40,6 +40,8 @@ class Filters:
     mjd_min: float | None = None
     mjd_max: float | None = None
     signals_only: bool = True
+    rfi_class_id: int | None = None  # only snippets of this RFI class
+    not_known_rfi: bool = False  # only snippets in no class of the current RFI build
 
     def params(self) -> dict:
         return {f"p_{k}": v for k, v in asdict(self).items()}
@@ -62,7 +64,7 @@ _CALL = ("{fn}({first}, p_k => :p_k, p_use_frequency => :p_use_frequency, p_mode
          " p_observation_id => :p_observation_id, p_cadence => :p_cadence, p_snr_min => :p_snr_min,"
          " p_snr_max => :p_snr_max, p_drift_min_hz_s => :p_drift_min_hz_s, p_drift_max_hz_s => :p_drift_max_hz_s,"
          " p_mjd_min => :p_mjd_min, p_mjd_max => :p_mjd_max, p_signals_only => :p_signals_only,"
-         " p_group_mhz => :p_group_mhz)")
+         " p_group_mhz => :p_group_mhz, p_rfi_class_id => :p_rfi_class_id, p_not_known_rfi => :p_not_known_rfi)")
 
 
 def _run(engine: Engine, fn: str, first: str, params: dict) -> pd.DataFrame:

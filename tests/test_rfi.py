@@ -126,3 +126,19 @@ def test_empty_catalogue_and_no_build(fresh_db_url, monkeypatch, capsys):
     assert "rficat rfi build" in capsys.readouterr().err
     assert main(["rfi", "build"]) == 1
     assert "catalogue is empty" in capsys.readouterr().err
+
+
+def test_search_filters_on_known_rfi(rfi_db):
+    from rficat import search
+
+    rfi.build(rfi_db, min_cluster_size=5)
+    with rfi_db.connect() as conn:
+        known = set(conn.execute(sa.text("SELECT snippet_id FROM snippet_rfi")).scalars())
+        members = dict(conn.execute(sa.text("SELECT snippet_id, class_id FROM snippet_rfi")).all())
+        query = conn.execute(sa.text("SELECT min(id) FROM snippets WHERE is_signal")).scalar()
+    unknown = search.lookalikes(rfi_db, query, k=5, filters=search.Filters(not_known_rfi=True))
+    assert not set(unknown["snippet_id"]) & known
+    some_class = next(iter(members.values()))
+    same = search.lookalikes(rfi_db, query, k=5, use_frequency=False, filters=search.Filters(rfi_class_id=some_class))
+    assert len(same) == min(5, sum(c == some_class for s, c in members.items() if s != query))
+    assert all(members[int(s)] == some_class for s in same["snippet_id"])

@@ -198,3 +198,20 @@ def test_template_search_flow_keeps_results_for_sql(prefect_harness, catalogue_d
             "SELECT t.id, count(m.rank) FROM template_searches t JOIN template_matches m ON m.search_id = t.id"
             " WHERE t.job = 'drift-survey' GROUP BY t.id ORDER BY t.id")).all()
     assert [c for _, c in counts] == [5, 5, 5] and [i for i, _ in counts] == [r["search_id"] for r in rows]
+
+
+def test_cadence_search_with_rfi_classes(catalogue_db, cli_env):
+    """With an RFI build, events carry their class; ON-only signals stay candidates."""
+    from rficat import rfi
+
+    rfi.build(catalogue_db["engine"], min_cluster_size=4)
+    assert main(["cadence", "search", "abacad", "--json"]) == 0
+    events = json.loads(cli_env.readouterr().out)
+    assert events and all("rfi_class_id" in e for e in events)
+    assert not any(e["likely_rfi"] for e in events)
+    with catalogue_db["engine"].connect() as conn:
+        # stationary RFI recurs in OFF scans: its class is known RFI, so a lookalike query can skip it
+        rfi_in_off = conn.execute(sa.text(
+            "SELECT count(*) FROM snippet_rfi r JOIN snippets s ON s.id = r.snippet_id"
+            " JOIN cadence_members cm ON cm.observation_id = s.observation_id AND cm.role = 'OFF'")).scalar()
+    assert rfi_in_off > 0

@@ -1,7 +1,9 @@
 """RFI database: versioned morphology-class builds, classes, snippet assignments.
 
-Revision ID: 0004
-Revises: 0003
+(Created before the search functions of 0004, which filter on known RFI.)
+
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-25
 """
 
@@ -10,8 +12,8 @@ from alembic import op
 from pgvector.sqlalchemy import Vector
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-revision = "0004"
-down_revision = "0003"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -116,9 +118,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_rfi_assignments_class_id", "rfi_assignments", ["class_id"])
     op.execute(FUNCTIONS)
-    op.execute("DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rficat_reader') THEN "
-               "GRANT SELECT ON rfi_builds, rfi_classes, rfi_assignments, rfi_class_summary, snippet_rfi TO rficat_reader; "
-               "END IF; END $$")
 
 
 def downgrade() -> None:

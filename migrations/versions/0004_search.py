@@ -6,8 +6,8 @@ per-model index expression (an integer model id and dimension read from ``models
 PostgreSQL picks a partial expression index only when the query spells out the same
 expression with literals.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-25
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 from pgvector.sqlalchemy import Vector
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -66,7 +66,9 @@ CREATE FUNCTION rficat_lookalikes_of_vector(
     p_mjd_max double precision DEFAULT NULL,
     p_signals_only boolean DEFAULT true,
     p_group_mhz double precision DEFAULT NULL,
-    p_exclude_snippet_id bigint DEFAULT NULL)
+    p_exclude_snippet_id bigint DEFAULT NULL,
+    p_rfi_class_id bigint DEFAULT NULL,
+    p_not_known_rfi boolean DEFAULT false)
 RETURNS TABLE (snippet_id bigint, observation_id bigint, path text, f_start_mhz double precision,
                f_stop_mhz double precision, f_center_mhz double precision, snr double precision,
                drift_rate_hz_s double precision, similarity double precision, n_grouped integer)
@@ -123,6 +125,12 @@ BEGIN
     IF p_mjd_max IS NOT NULL THEN filters := filters || ' AND o.mjd_start <= $12'; END IF;
     IF p_signals_only THEN filters := filters || ' AND s.is_signal'; END IF;
     IF p_exclude_snippet_id IS NOT NULL THEN filters := filters || ' AND s.id <> $14'; END IF;
+    IF p_rfi_class_id IS NOT NULL THEN
+        filters := filters || ' AND EXISTS (SELECT 1 FROM rfi_assignments ra WHERE ra.snippet_id = s.id AND ra.class_id = $15)';
+    END IF;
+    IF p_not_known_rfi THEN
+        filters := filters || ' AND NOT EXISTS (SELECT 1 FROM snippet_rfi kr WHERE kr.snippet_id = s.id)';
+    END IF;
     -- observations only when a filter needs them (every committed observation is complete)
     joins := CASE WHEN p_mjd_min IS NOT NULL OR p_mjd_max IS NOT NULL
                   THEN ' JOIN observations o ON o.id = s.observation_id' ELSE '' END;
@@ -174,13 +182,13 @@ BEGIN
     IF p_group_mhz IS NULL THEN
         RETURN QUERY EXECUTE sql USING p_vector, fetch_n, p_f_min_mhz, p_f_max_mhz, p_observation_id, p_cadence,
             p_snr_min, p_snr_max, p_drift_min_hz_s, p_drift_max_hz_s, p_mjd_min, p_mjd_max,
-            p_signals_only, p_exclude_snippet_id;
+            p_signals_only, p_exclude_snippet_id, p_rfi_class_id;
         RETURN;
     END IF;
     -- near-duplicates: one row per emitter frequency; the best match stands for the others
     FOR r IN EXECUTE sql USING p_vector, fetch_n, p_f_min_mhz, p_f_max_mhz, p_observation_id, p_cadence,
              p_snr_min, p_snr_max, p_drift_min_hz_s, p_drift_max_hz_s, p_mjd_min, p_mjd_max,
-             p_signals_only, p_exclude_snippet_id LOOP
+             p_signals_only, p_exclude_snippet_id, p_rfi_class_id LOOP
         placed := false;
         FOR i IN 1 .. coalesce(array_length(kept, 1), 0) LOOP
             IF abs(kept[i] - r.f_center_mhz) <= p_group_mhz THEN
@@ -203,8 +211,8 @@ BEGIN
         JOIN snippets s ON s.id = u.id JOIN observations o ON o.id = s.observation_id
         ORDER BY u.rank;
 END $fn$;
-COMMENT ON FUNCTION rficat_lookalikes_of_vector(vector, integer, boolean, integer, boolean, double precision, double precision, bigint, text, double precision, double precision, double precision, double precision, double precision, double precision, boolean, double precision, bigint) IS
-    'The k snippets most similar (cosine) to a query vector of the given model (default: current). p_use_frequency: compare frequency-embedded vectors (freq_vector) rather than morphology alone (latent). HNSW with iterative scan (breadth: SET rficat.ef_search, default 40), so filtered queries still return k rows; p_exact for an exact scan; a narrow frequency band or one observation is scanned exactly through its index. p_group_mhz keeps one match per emitter frequency (near-duplicates within that many MHz are folded into it).';
+COMMENT ON FUNCTION rficat_lookalikes_of_vector(vector, integer, boolean, integer, boolean, double precision, double precision, bigint, text, double precision, double precision, double precision, double precision, double precision, double precision, boolean, double precision, bigint, bigint, boolean) IS
+    'The k snippets most similar (cosine) to a query vector of the given model (default: current). p_use_frequency: compare frequency-embedded vectors (freq_vector) rather than morphology alone (latent). HNSW with iterative scan (breadth: SET rficat.ef_search, default 40), so filtered queries still return k rows; p_exact for an exact scan; a narrow frequency band or one observation is scanned exactly through its index. p_group_mhz keeps one match per emitter frequency (near-duplicates within that many MHz are folded into it). p_rfi_class_id: only snippets of that RFI class; p_not_known_rfi: only snippets of no class of the current RFI build.';
 
 CREATE FUNCTION rficat_lookalikes(
     p_snippet_id bigint,
@@ -223,7 +231,9 @@ CREATE FUNCTION rficat_lookalikes(
     p_mjd_min double precision DEFAULT NULL,
     p_mjd_max double precision DEFAULT NULL,
     p_signals_only boolean DEFAULT true,
-    p_group_mhz double precision DEFAULT NULL)
+    p_group_mhz double precision DEFAULT NULL,
+    p_rfi_class_id bigint DEFAULT NULL,
+    p_not_known_rfi boolean DEFAULT false)
 RETURNS TABLE (snippet_id bigint, observation_id bigint, path text, f_start_mhz double precision,
                f_stop_mhz double precision, f_center_mhz double precision, snr double precision,
                drift_rate_hz_s double precision, similarity double precision, n_grouped integer)
@@ -243,9 +253,9 @@ BEGIN
     RETURN QUERY SELECT * FROM rficat_lookalikes_of_vector(
         query, p_k, p_use_frequency, model, p_exact, p_f_min_mhz, p_f_max_mhz, p_observation_id, p_cadence,
         p_snr_min, p_snr_max, p_drift_min_hz_s, p_drift_max_hz_s, p_mjd_min, p_mjd_max, p_signals_only,
-        p_group_mhz, p_snippet_id);
+        p_group_mhz, p_snippet_id, p_rfi_class_id, p_not_known_rfi);
 END $fn$;
-COMMENT ON FUNCTION rficat_lookalikes(bigint, integer, boolean, integer, boolean, double precision, double precision, bigint, text, double precision, double precision, double precision, double precision, double precision, double precision, boolean, double precision) IS
+COMMENT ON FUNCTION rficat_lookalikes(bigint, integer, boolean, integer, boolean, double precision, double precision, bigint, text, double precision, double precision, double precision, double precision, double precision, double precision, boolean, double precision, bigint, boolean) IS
     'The k stored snippets most similar to snippet p_snippet_id (itself excluded), with the filters of rficat_lookalikes_of_vector. Example: SELECT * FROM rficat_lookalikes(42, 10, p_f_min_mhz => 1100, p_f_max_mhz => 1200);';
 
 CREATE FUNCTION rficat_cadence_events(
@@ -255,11 +265,13 @@ CREATE FUNCTION rficat_cadence_events(
     p_off_similarity double precision DEFAULT 0.7,
     p_common_similarity double precision DEFAULT 0.95,
     p_common_min integer DEFAULT 3,
-    p_drift_tolerance double precision DEFAULT 0.25)
+    p_drift_tolerance double precision DEFAULT 0.25,
+    p_class_min_observations integer DEFAULT 10)
 RETURNS TABLE (rank integer, snippet_id bigint, f_center_mhz double precision, drift_rate_hz_s double precision,
                snr double precision, on_snippet_ids bigint[], min_on_similarity double precision,
                off_scans_checked integer, best_off_similarity double precision, best_off_snippet_id bigint,
-               n_lookalikes_elsewhere integer, likely_rfi boolean, explanation text)
+               n_lookalikes_elsewhere integer, likely_rfi boolean, explanation text,
+               rfi_class_id bigint, rfi_label text)
 LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
     model integer := coalesce(p_model_id, rficat_current_model());
@@ -327,20 +339,36 @@ BEGIN
                               WHERE cm.observation_id = l.observation_id AND cm.role = 'ON')
         ) AS n_common
         FROM events ev
+    ), classed AS (  -- the candidate's RFI class, if the current build knows it, and where it occurs
+        SELECT sc.*, kr.class_id, kr.label AS class_label, rc.n_observations AS class_observations,
+               EXISTS (SELECT 1 FROM rfi_assignments a2 JOIN snippets s2 ON s2.id = a2.snippet_id
+                       JOIN cadence_members cm2 ON cm2.observation_id = s2.observation_id AND cm2.role = 'OFF'
+                       WHERE a2.class_id = kr.class_id) AS class_in_off,
+               sc.n_common >= p_common_min AS common
+        FROM scored sc LEFT JOIN snippet_rfi kr ON kr.snippet_id = sc.id LEFT JOIN rfi_classes rc ON rc.id = kr.class_id
+    ), judged AS (
+        SELECT cl.*, cl.common OR coalesce(cl.class_in_off OR cl.class_observations >= p_class_min_observations, false)
+                     AS rfi
+        FROM classed cl
     )
-    SELECT (row_number() OVER (ORDER BY sc.n_common >= p_common_min, sc.n_common, sc.snr DESC))::integer,
+    SELECT (row_number() OVER (ORDER BY sc.rfi, sc.n_common, sc.snr DESC))::integer,
            sc.id, sc.f_center_mhz, sc.drift_rate_hz_s, sc.snr, sc.on_ids, sc.min_on, sc.off_checked,
-           sc.best_off, sc.best_off_id, sc.n_common, sc.n_common >= p_common_min,
+           sc.best_off, sc.best_off_id, sc.n_common, sc.rfi,
            format('in all %s ON scans (min similarity %s); %s OFF scans checked, best OFF similarity %s; '
-                  '%s lookalikes (similarity >= %s) in OFF scans or observations outside cadences%s',
+                  '%s lookalikes (similarity >= %s) in OFF scans or observations outside cadences%s%s',
                   n_on, round(coalesce(sc.min_on, 1)::numeric, 3), sc.off_checked,
                   coalesce(round(sc.best_off::numeric, 3)::text, 'none near'), sc.n_common, p_common_similarity,
-                  CASE WHEN sc.n_common >= p_common_min THEN ': common morphology, likely RFI' ELSE '' END)
-    FROM scored sc
+                  CASE WHEN sc.common THEN ': common morphology, likely RFI' ELSE '' END,
+                  CASE WHEN sc.class_id IS NULL THEN ''
+                       ELSE format('; known RFI class %s%s (%s observations%s)', sc.class_id,
+                                   coalesce(' "' || sc.class_label || '"', ''), sc.class_observations,
+                                   CASE WHEN sc.class_in_off THEN ', seen in OFF scans' ELSE '' END) END),
+           sc.class_id, sc.class_label
+    FROM judged sc
     ORDER BY 1;
 END $fn$;
-COMMENT ON FUNCTION rficat_cadence_events(text, integer, double precision, double precision, double precision, integer, double precision) IS
-    'Candidate events of an ON/OFF cadence: signals of the first ON scan found again in every other ON scan at the frequency their drift predicts (latent similarity >= p_on_similarity), with no similar signal (>= p_off_similarity) near the drift-consistent frequency of any OFF scan. Each is ranked by how common its morphology is where no target''s signal can be (lookalikes with similarity >= p_common_similarity in OFF scans or in observations outside cadences); p_common_min or more marks it likely_rfi.';
+COMMENT ON FUNCTION rficat_cadence_events(text, integer, double precision, double precision, double precision, integer, double precision, integer) IS
+    'Candidate events of an ON/OFF cadence: signals of the first ON scan found again in every other ON scan at the frequency their drift predicts (latent similarity >= p_on_similarity), with no similar signal (>= p_off_similarity) near the drift-consistent frequency of any OFF scan. Each is ranked by how common its morphology is where no target''s signal can be (lookalikes with similarity >= p_common_similarity in OFF scans or in observations outside cadences); p_common_min or more marks it likely_rfi, as does belonging to a class of the current RFI build that occurs in OFF scans or in p_class_min_observations observations or more.';
 """
 
 READER_ROLE = """
@@ -391,9 +419,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION rficat_lookalikes(bigint, integer, boolean, integer, boolean, double precision, double precision, bigint, text, double precision, double precision, double precision, double precision, double precision, double precision, boolean, double precision)")
-    op.execute("DROP FUNCTION rficat_lookalikes_of_vector(vector, integer, boolean, integer, boolean, double precision, double precision, bigint, text, double precision, double precision, double precision, double precision, double precision, double precision, boolean, double precision, bigint)")
-    op.execute("DROP FUNCTION rficat_cadence_events(text, integer, double precision, double precision, double precision, integer, double precision)")
+    op.execute("DROP FUNCTION rficat_lookalikes(bigint, integer, boolean, integer, boolean, double precision, double precision, bigint, text, double precision, double precision, double precision, double precision, double precision, double precision, boolean, double precision, bigint, boolean)")
+    op.execute("DROP FUNCTION rficat_lookalikes_of_vector(vector, integer, boolean, integer, boolean, double precision, double precision, bigint, text, double precision, double precision, double precision, double precision, double precision, double precision, boolean, double precision, bigint, bigint, boolean)")
+    op.execute("DROP FUNCTION rficat_cadence_events(text, integer, double precision, double precision, double precision, integer, double precision, integer)")
     op.execute("DROP VIEW snippet_catalogue")
     op.execute("DROP FUNCTION rficat_current_model()")
     op.drop_table("template_matches")
