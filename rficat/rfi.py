@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sqlalchemy as sa
@@ -39,6 +39,7 @@ class BuildSummary:
     n_assigned: int
     labels_carried: int
     seconds: float
+    labels_left_behind: list[str] = field(default_factory=list)  # stay on the previous build's classes
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -116,6 +117,12 @@ def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 1
                 " VALUES (:b, CAST(:c AS vector), :r, :e) RETURNING id"),
                 {"b": build_id, "c": _vector_text(c["centroid"]), "r": c["radius"], "e": c["exemplars"]}).scalar_one()
         carried = _carry_labels(conn, build_id, previous.id if previous else None)
+        left = conn.execute(sa.text(
+            "SELECT o.label FROM rfi_classes o WHERE o.build_id = :old AND o.label IS NOT NULL AND NOT EXISTS"
+            " (SELECT 1 FROM rfi_classes n WHERE n.build_id = :new AND n.matched_from = o.id) ORDER BY o.id"),
+            {"old": previous.id if previous else -1, "new": build_id}).scalars().all()
+        for label in left:  # never silently: the label stays on the old build's class
+            log.warning("label %r matched no class of the new build; it stays on build %d", label, previous.id)
         conn.execute(sa.text("UPDATE rfi_builds SET is_current = false WHERE is_current"))
         conn.execute(sa.text("UPDATE rfi_builds SET is_current = true WHERE id = :b"), {"b": build_id})
         n_assigned = conn.execute(sa.text("SELECT rficat_assign_rfi(NULL)")).scalar_one()
@@ -123,7 +130,7 @@ def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 1
         seconds = time.perf_counter() - started
         conn.execute(sa.text("UPDATE rfi_builds SET n_assigned = :a, seconds = :s WHERE id = :b"),
                      {"a": n_assigned, "s": seconds, "b": build_id})
-    return BuildSummary(build_id, model_id, len(ids), len(classes), n_assigned, carried, round(seconds, 2))
+    return BuildSummary(build_id, model_id, len(ids), len(classes), n_assigned, carried, round(seconds, 2), list(left))
 
 
 def _carry_labels(conn, build_id: int, previous_build: int | None) -> int:

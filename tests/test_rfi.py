@@ -86,7 +86,7 @@ def test_labels_survive_a_rebuild_and_new_ingest_is_flagged(rfi_db, files):
     first = int(classes["class_id"].iloc[0])
     rfi.label_class(rfi_db, first, "test carrier", notes="seen everywhere")
     summary = rfi.build(rfi_db, min_cluster_size=5, seed=1)  # a rebuild: new classes, matched labels
-    assert summary.labels_carried >= 1
+    assert summary.labels_carried >= 1 and summary.labels_left_behind == []
     relabelled = rfi.list_classes(rfi_db)
     assert "test carrier" in set(relabelled["label"])
     with pytest.raises(Exception, match="no longer current"):
@@ -142,3 +142,16 @@ def test_search_filters_on_known_rfi(rfi_db):
     same = search.lookalikes(rfi_db, query, k=5, use_frequency=False, filters=search.Filters(rfi_class_id=some_class))
     assert len(same) == min(5, sum(c == some_class for s, c in members.items() if s != query))
     assert all(members[int(s)] == some_class for s in same["snippet_id"])
+
+
+def test_a_label_no_class_matches_is_reported_and_kept(rfi_db, caplog):
+    rfi.build(rfi_db, min_cluster_size=5)
+    first = int(rfi.list_classes(rfi_db)["class_id"].iloc[0])
+    rfi.label_class(rfi_db, first, "orphan")
+    with rfi_db.begin() as conn:  # move the old centroid far from anything the rebuild can find
+        dim = conn.execute(sa.text("SELECT vector_dims(centroid) FROM rfi_classes WHERE id = :c"), {"c": first}).scalar()
+        conn.execute(sa.text("UPDATE rfi_classes SET centroid = CAST(:v AS vector) WHERE id = :c"),
+                     {"v": str([0.0] * (dim - 1) + [-1.0]), "c": first})
+    summary = rfi.build(rfi_db, min_cluster_size=5, seed=2)
+    assert summary.labels_left_behind == ["orphan"] and "orphan" in caplog.text
+    assert rfi.get_class(rfi_db, first)["label"] == "orphan"  # still there, on the old build
