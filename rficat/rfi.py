@@ -4,7 +4,7 @@ A build clusters a random sample of the signal snippets' latent vectors (unit le
 euclidean distance orders like cosine) with HDBSCAN (scikit-learn's), which finds classes of
 uneven size and leaves rare morphologies as noise instead of forcing them into a class, as
 GLOBULAR did per batch. Only the sample is held in memory; every other snippet is assigned in
-PostgreSQL to its nearest class centroid when it lies within the class radius (the 95th
+PostgreSQL to its nearest class centroid when it lies within the class radius (the 90th
 percentile of the clustered members' distances). Builds are versioned; labels move to a new
 build's class when its centroid matches an old labelled one (cosine similarity >= 0.9).
 """
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 EXEMPLARS = 12
 LABEL_MATCH_SIMILARITY = 0.9
-RADIUS_QUANTILE = 0.95
+RADIUS_QUANTILE = 0.9
 HISTOGRAM_BINS = 50
 
 

@@ -280,7 +280,7 @@ class RfiClass(Base):
     centroid: Mapped[Any] = mapped_column(Vector(), comment="Unit-length mean latent vector of the class.")
     radius: Mapped[float] = mapped_column(
         Double, comment="Cosine distance from the centroid within which a snippet belongs to the class "
-                        "(95th percentile of its clustered members)."
+                        "(90th percentile of its clustered members)."
     )
     exemplar_ids: Mapped[list[int]] = mapped_column(
         ARRAY(BigInteger), comment="Snippets closest to the centroid, best first."

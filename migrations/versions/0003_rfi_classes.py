@@ -94,7 +94,7 @@ def upgrade() -> None:
         sa.Column("notes", sa.Text, comment="User notes."),
         sa.Column("matched_from", sa.BigInteger, sa.ForeignKey("rfi_classes.id", ondelete="SET NULL"), comment="The class of the previous build this one was matched to (its label was carried over)."),
         sa.Column("centroid", Vector(), nullable=False, comment="Unit-length mean latent vector of the class."),
-        sa.Column("radius", sa.Double, nullable=False, comment="Cosine distance from the centroid within which a snippet belongs to the class (95th percentile of its clustered members)."),
+        sa.Column("radius", sa.Double, nullable=False, comment="Cosine distance from the centroid within which a snippet belongs to the class (90th percentile of its clustered members)."),
         sa.Column("exemplar_ids", ARRAY(sa.BigInteger), nullable=False, comment="Snippets closest to the centroid, best first."),
         sa.Column("size", sa.BigInteger, nullable=False, server_default="0", comment="Snippets assigned to the class."),
         sa.Column("n_observations", sa.Integer, nullable=False, server_default="0", comment="Observations the class occurs in."),
