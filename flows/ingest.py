@@ -24,9 +24,8 @@ from rficat import cadence as cadences  # noqa: E402
 from rficat import db  # noqa: E402
 from rficat.config import load_settings  # noqa: E402
 from rficat.detect import DEFAULT_THRESHOLD  # noqa: E402
-from rficat.ingest import IngestSummary, ingest_file  # noqa: E402
-
-FILE_SUFFIXES = (".h5", ".fil")
+from rficat.ingest import STAGES, IngestSummary, ingest_file  # noqa: E402
+from rficat.io import observation_files  # noqa: E402
 
 
 def lost_connection(task, task_run, state) -> bool:
@@ -44,12 +43,9 @@ def lost_connection(task, task_run, state) -> bool:
       task_run_name="ingest {path}")
 def ingest_file_task(path: str, model: str | None = None, threshold: float = DEFAULT_THRESHOLD,
                      n_noise_per_channel: int = 0) -> dict:
-    catalogue = db.open_catalogue(load_settings())
-    try:
+    with db.open_catalogue(load_settings()) as catalogue:
         summary: IngestSummary = ingest_file(catalogue.engine, path, model=model, threshold=threshold,
                                              n_noise_per_channel=n_noise_per_channel)
-    finally:
-        catalogue.dispose()
     get_run_logger().info("%s: %s, %d signal + %d noise snippets, %s", path, summary.status,
                           summary.n_signal, summary.n_noise, summary.seconds)
     return summary.to_dict()
@@ -57,22 +53,16 @@ def ingest_file_task(path: str, model: str | None = None, threshold: float = DEF
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=lost_connection)
 def record_cadence_task(name: str, paths: list[str], roles: list[str] | None = None) -> dict:
-    catalogue = db.open_catalogue(load_settings())
-    try:
+    with db.open_catalogue(load_settings()) as catalogue:
         return cadences.add_cadence(catalogue.engine, name, paths, roles)
-    finally:
-        catalogue.dispose()
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=lost_connection)
 def index_vectors_task() -> dict:
     """Move the new vectors into the HNSW indexes, after the files are committed and searchable."""
-    catalogue = db.open_catalogue(load_settings())
     t = time.perf_counter()
-    try:
+    with db.open_catalogue(load_settings()) as catalogue:
         n = db.index_pending(catalogue.engine)
-    finally:
-        catalogue.dispose()
     seconds = time.perf_counter() - t
     get_run_logger().info("indexed %d vectors in %.1f s", n, seconds)
     return {"vectors": n, "seconds": round(seconds, 3)}
@@ -80,7 +70,7 @@ def index_vectors_task() -> dict:
 
 def _artifact(rows: list[dict], key: str) -> None:
     table = [{k: r.get(k) for k in ("path", "status", "n_signal", "n_noise", "observation_id", "error")}
-             | {f"{stage}_s": r.get("seconds", {}).get(stage) for stage in ("read", "detect", "encode", "store")}
+             | {f"{stage}_s": r.get("seconds", {}).get(stage) for stage in STAGES}
              for r in rows]
     create_table_artifact(table=table, key=key, description="rficat ingest summary")
 
@@ -124,15 +114,11 @@ def ingest_files(paths: list[str], cadence: str | None = None, model: str | None
     return rows
 
 
-def new_files(directory: Path) -> list[str]:
-    return sorted(str(p) for p in directory.iterdir() if p.is_file() and p.suffix.lower() in FILE_SUFFIXES)
-
-
 @flow(name="ingest-directory", log_prints=True)
 def ingest_directory(path: str, model: str | None = None, threshold: float = DEFAULT_THRESHOLD,
                      n_noise_per_channel: int = 0) -> list[dict]:
     """Ingest every .h5 / .fil file of a landing directory (already ingested ones are skipped)."""
-    return ingest_files(new_files(Path(path)), None, model, threshold, n_noise_per_channel)
+    return ingest_files(observation_files(path), None, model, threshold, n_noise_per_channel)
 
 
 if __name__ == "__main__":

@@ -26,23 +26,17 @@ from ingest import index_vectors_task, lost_connection  # noqa: E402
 @task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=lost_connection,
       task_run_name="encode observations {first}..{last}")
 def reencode_batch(observation_ids: list[int], model: str | None, first: int, last: int) -> int:
-    catalogue = db.open_catalogue(load_settings())
-    try:
+    with db.open_catalogue(load_settings()) as catalogue:
         return sum(ingest.reencode_observation(catalogue.engine, oid, model) for oid in observation_ids)
-    finally:
-        catalogue.dispose()
 
 
 @flow(name="reencode-catalogue", log_prints=True)
 def reencode_catalogue(model: str | None = None, observations_per_task: int = 50) -> dict:
     """Compute `model`'s vectors for every stored snippet that lacks them."""
     logger = get_run_logger()
-    catalogue = db.open_catalogue(load_settings())
-    try:
+    with db.open_catalogue(load_settings()) as catalogue:
         model_id = db.register_model(catalogue.engine, resolve_model(model).metadata)
         todo = ingest.observations_missing_model(catalogue.engine, model_id)
-    finally:
-        catalogue.dispose()
     logger.info("model %s (id %d): %d observations to encode", model or "default", model_id, len(todo))
     encoded = 0
     for start in range(0, len(todo), observations_per_task):

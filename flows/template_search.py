@@ -35,9 +35,8 @@ TEMPLATE_KEYS = ("shape", "drift_hz_s", "width_hz", "snr", "f_center_mhz")
 @task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=lost_connection,
       task_run_name="templates {first}..{last}")
 def search_templates(templates: list[dict], k: int, job: str, first: int, last: int) -> list[dict]:
-    catalogue = db.open_catalogue(load_settings())
     out = []
-    try:
+    with db.open_catalogue(load_settings()) as catalogue:
         model_id, _ = search.encoder_for(catalogue.engine)
         for template in templates:
             snippet = search.template_snippet(template.get("shape", "drifting"), template.get("drift_hz_s", 0.0),
@@ -47,8 +46,6 @@ def search_templates(templates: list[dict], k: int, job: str, first: int, last: 
             search_id = search.save_template_search(catalogue.engine, template, soi, results, model_id, job)
             out.append({"search_id": search_id, **template, "best_similarity":
                         float(results["similarity"].iloc[0]) if len(results) else None})
-    finally:
-        catalogue.dispose()
     return out
 
 

@@ -240,10 +240,12 @@ def load_flows(name: str):
 
 
 def _expand_paths(paths: list[Path]) -> list[str]:
+    from rficat.io import observation_files
+
     files: list[str] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(str(p) for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".h5", ".fil"))
+            files += observation_files(path)
         elif path.exists():
             files.append(str(path))
         else:
@@ -279,12 +281,9 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 def cmd_cadence_add(args: argparse.Namespace) -> None:
     from rficat import cadence, db
 
-    catalogue = db.open_catalogue(_settings())
-    try:
+    with db.open_catalogue(_settings()) as catalogue:
         roles = args.roles.split(",") if args.roles else None
         result = cadence.add_cadence(catalogue.engine, args.name, _expand_paths(args.paths), roles)
-    finally:
-        catalogue.dispose()
     if args.json:
         emit(result, True)
     else:
@@ -295,6 +294,12 @@ def cmd_cadence_add(args: argparse.Namespace) -> None:
 
 # --- search ------------------------------------------------------------------------------------
 
+def _jsonable_rows(frame) -> list[dict]:
+    """A DataFrame's rows for JSON and tables: NaN becomes None, numpy values plain Python."""
+    return [{k: (None if isinstance(v, float) and v != v else v.tolist() if hasattr(v, "tolist") else v)
+             for k, v in record.items()} for record in frame.to_dict("records")]
+
+
 EVENT_TABLE = [("rank", "#", "d"), ("snippet_id", "snippet", "d"), ("f_center_mhz", "f_center_mhz", ".6f"),
                ("drift_rate_hz_s", "drift_hz_s", ".3f"), ("snr", "snr", ".1f"),
                ("min_on_similarity", "ON sim", ".3f"), ("best_off_similarity", "best OFF sim", ".3f"),
@@ -304,14 +309,12 @@ EVENT_TABLE = [("rank", "#", "d"), ("snippet_id", "snippet", "d"), ("f_center_mh
 def cmd_cadence_search(args: argparse.Namespace) -> None:
     from rficat import cadence, db, search
 
-    catalogue = db.open_catalogue(_settings())
-    try:
+    with db.open_catalogue(_settings()) as catalogue:
         events = cadence.search(catalogue.engine, args.name, model_id=args.model_id,
                                 on_similarity=args.on_similarity, off_similarity=args.off_similarity,
                                 common_similarity=args.common_similarity, common_min=args.common_min,
                                 class_min_observations=args.class_min_observations)
-        rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-                for r in events.to_dict("records")]
+        rows = _jsonable_rows(events)
         if args.plot and rows:
             from rficat import plots
 
@@ -323,8 +326,6 @@ def cmd_cadence_search(args: argparse.Namespace) -> None:
                                title=f"cadence {args.name}: events, ON scans left to right",
                                columns=max(len(r["on_snippet_ids"]) for r in shown))
             log.warning("wrote %s", args.plot)
-    finally:
-        catalogue.dispose()
     if args.json:
         emit(rows, True)
         return
@@ -353,8 +354,7 @@ def _filters(args: argparse.Namespace):
 def _show_matches(args: argparse.Namespace, engine, soi, results, header: dict) -> None:
     from rficat import search
 
-    rows = [{"rank": i + 1, **{k: (None if v != v else v) for k, v in r.items()},
-             "file": Path(r["path"]).name} for i, r in enumerate(results.to_dict("records"))]
+    rows = [{"rank": i + 1, **r, "file": Path(r["path"]).name} for i, r in enumerate(_jsonable_rows(results))]
     for row in rows:
         row["n_grouped"] = None if row["n_grouped"] is None else int(row["n_grouped"])
     if args.plot:
@@ -390,8 +390,7 @@ def _parse_soi(engine, text: str, coarse_channel_width: int | None):
 def cmd_query(args: argparse.Namespace) -> None:
     from rficat import db, search
 
-    catalogue = db.open_catalogue(_settings())
-    try:
+    with db.open_catalogue(_settings()) as catalogue:
         soi, snippet_id = _parse_soi(catalogue.engine, args.soi, args.coarse_channel_width)
         options = dict(use_frequency=args.frequency, model_id=args.model_id, exact=args.exact,
                        group_mhz=args.group_mhz, filters=_filters(args))
@@ -402,15 +401,12 @@ def cmd_query(args: argparse.Namespace) -> None:
         header = {"soi": soi.source, "f_center_mhz": soi.f_center_mhz, "k": args.k,
                   "use_frequency": args.frequency and soi.f_center_mhz is not None, "exact": args.exact}
         _show_matches(args, catalogue.engine, soi, results, header)
-    finally:
-        catalogue.dispose()
 
 
 def cmd_template(args: argparse.Namespace) -> None:
     from rficat import db, search
 
-    catalogue = db.open_catalogue(_settings())
-    try:
+    with db.open_catalogue(_settings()) as catalogue:
         template = {"shape": args.shape, "drift_hz_s": args.drift, "width_hz": args.width, "snr": args.snr,
                     "f_center_mhz": args.f_center}
         snippet = search.template_snippet(args.shape, args.drift, args.width, args.snr)
@@ -420,18 +416,13 @@ def cmd_template(args: argparse.Namespace) -> None:
                                group_mhz=args.group_mhz, filters=_filters(args))
         search_id = search.save_template_search(catalogue.engine, template, soi, results, model_id=args.model_id)
         _show_matches(args, catalogue.engine, soi, results, {"template_search_id": search_id, **template, "k": args.k})
-    finally:
-        catalogue.dispose()
 
 
 def cmd_db_index(args: argparse.Namespace) -> None:
     from rficat import db
 
-    catalogue = db.open_catalogue(_settings())
-    try:
+    with db.open_catalogue(_settings()) as catalogue:
         emit({"vectors_indexed": db.index_pending(catalogue.engine)}, args.json)
-    finally:
-        catalogue.dispose()
 
 
 def _add_search_options(parser: argparse.ArgumentParser) -> None:
@@ -467,33 +458,19 @@ CLASS_TABLE = [("class_id", "class", "d"), ("label", "label", "s"), ("size", "sn
                ("drift_median_hz_s", "drift_hz_s", ".3f"), ("snr_median", "snr", ".1f")]
 
 
-def _jsonable_rows(frame) -> list[dict]:
-    rows = []
-    for record in frame.to_dict("records"):
-        rows.append({k: (None if isinstance(v, float) and v != v else v.tolist() if hasattr(v, "tolist") else v)
-                     for k, v in record.items()})
-    return rows
-
-
 def cmd_rfi_build(args: argparse.Namespace) -> None:
     from rficat import db, rfi
 
-    catalogue = db.open_catalogue(_settings())
-    try:
+    with db.open_catalogue(_settings()) as catalogue:
         summary = rfi.build(catalogue.engine, args.model_id, args.min_cluster_size, args.sample, args.seed)
-    finally:
-        catalogue.dispose()
     emit(summary.to_dict(), args.json)
 
 
 def cmd_rfi_list(args: argparse.Namespace) -> None:
     from rficat import db, rfi
 
-    catalogue = db.open_catalogue(_settings())
-    try:
+    with db.open_catalogue(_settings()) as catalogue:
         rows = _jsonable_rows(rfi.list_classes(catalogue.engine))
-    finally:
-        catalogue.dispose()
     if args.json:
         emit(rows, True)
     else:
@@ -503,16 +480,13 @@ def cmd_rfi_list(args: argparse.Namespace) -> None:
 def cmd_rfi_show(args: argparse.Namespace) -> None:
     from rficat import db, rfi, search
 
-    catalogue = db.open_catalogue(_settings())
-    try:
+    with db.open_catalogue(_settings()) as catalogue:
         cls = rfi.get_class(catalogue.engine, args.class_id)
         if args.plot:
             from rficat import plots
 
             plots.rfi_class_figure(args.plot, search.match_snippets(catalogue.engine, cls["exemplar_ids"]), cls)
             log.warning("wrote %s", args.plot)
-    finally:
-        catalogue.dispose()
     cls = {k: (str(v) if k in ("centroid", "created_at") else v) for k, v in cls.items()}
     cls["class_id"] = cls.pop("id")
     emit(cls, args.json)
@@ -521,11 +495,8 @@ def cmd_rfi_show(args: argparse.Namespace) -> None:
 def cmd_rfi_label(args: argparse.Namespace) -> None:
     from rficat import db, rfi
 
-    catalogue = db.open_catalogue(_settings())
-    try:
+    with db.open_catalogue(_settings()) as catalogue:
         emit(rfi.label_class(catalogue.engine, args.class_id, args.label, args.notes), args.json)
-    finally:
-        catalogue.dispose()
 
 
 # --- demo --------------------------------------------------------------------------------------
@@ -539,15 +510,12 @@ def cmd_demo(args: argparse.Namespace) -> None:
     directory = args.dir or settings.home / "demo"
     log.warning("writing a synthetic ABACAD cadence to %s", directory)
     scans = synth.demo_cadence(directory, seed=args.seed)
-    catalogue = db.init_catalogue(settings)
-    catalogue.dispose()
+    db.init_catalogue(settings).dispose()
     rows = load_flows("ingest").ingest_files([str(p) for p, _, _ in scans], cadence="demo",
                                              n_noise_per_channel=args.noise)
-    catalogue = db.open_catalogue(settings)
-    with catalogue.engine.connect() as conn:
+    with db.open_catalogue(settings) as catalogue, catalogue.engine.connect() as conn:
         pattern = conn.execute(sa.text("SELECT pattern FROM cadences WHERE name = 'demo'")).scalar()
-    counts = db.row_counts(catalogue.engine)
-    catalogue.dispose()
+        counts = db.row_counts(catalogue.engine)
     result = {"directory": str(directory), "cadence": "demo", "pattern": pattern,
               "files": [{"path": r["path"], "status": r["status"], "n_signal": r.get("n_signal"),
                          "n_noise": r.get("n_noise")} for r in rows],

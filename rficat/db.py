@@ -223,6 +223,12 @@ class Catalogue:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Catalogue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dispose()
+
 
 def init_catalogue(settings: Settings) -> Catalogue:
     """Create the database if needed and bring the schema to head. Idempotent."""
@@ -291,6 +297,11 @@ def register_model(engine: Engine, metadata) -> int:
              "training": json.dumps({**metadata.training, "beta": metadata.beta})}).scalar_one())
 
 
+def vector_text(vector) -> str:
+    """A vector as pgvector's text input ('[1,2,3]'), for a bound parameter cast to vector."""
+    return "[" + ",".join(f"{x:.9g}" for x in np.asarray(vector, dtype=np.float64).ravel()) + "]"
+
+
 def query_frame(engine: Engine, sql: str, params: dict, columns: list[str]):
     """Rows of one of the catalogue's SQL functions as a DataFrame; its errors become RficatError."""
     import pandas as pd
@@ -305,17 +316,19 @@ def query_frame(engine: Engine, sql: str, params: dict, columns: list[str]):
 
 
 @contextlib.contextmanager
-def scratch_database(server_url: str, prefix: str = "scratch"):
-    """A new, migrated database on a server (for tests and benchmarks); dropped on exit."""
+def scratch_database(server_url: str, prefix: str = "scratch", migrate_schema: bool = True):
+    """A new database on a server (for tests and benchmarks), migrated unless asked not to;
+    dropped on exit."""
     name = f"{prefix}_{os.urandom(5).hex()}"
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:
-        engine = make_engine(url)
-        migrate(engine)
-        engine.dispose()
+        if migrate_schema:
+            engine = make_engine(url)
+            migrate(engine)
+            engine.dispose()
         yield url
     finally:
         with admin.connect() as conn:
@@ -323,16 +336,7 @@ def scratch_database(server_url: str, prefix: str = "scratch"):
         admin.dispose()
 
 
-def set_current_model(engine: Engine, model_id: int) -> None:
-    """Make a registered model the one searches use when none is named."""
-    with engine.begin() as conn:
-        if conn.execute(sa.text("SELECT 1 FROM models WHERE id = :m"), {"m": model_id}).first() is None:
-            raise RficatError(f"no model with id {model_id}")
-        conn.execute(sa.text("UPDATE models SET is_current = false WHERE is_current AND id <> :m"), {"m": model_id})
-        conn.execute(sa.text("UPDATE models SET is_current = true WHERE id = :m"), {"m": model_id})
-
-
-def index_pending(engine: Engine, batch: int = 20_000, progress=None) -> int:
+def index_pending(engine: Engine, batch: int = 20_000) -> int:
     """Move every vector still outside the HNSW indexes into them; returns how many.
 
     Ingest stores vectors unindexed (HNSW maintenance costs ~1 ms a vector, 40 times the rest
@@ -344,8 +348,6 @@ def index_pending(engine: Engine, batch: int = 20_000, progress=None) -> int:
         with engine.begin() as conn:
             n = conn.execute(sa.text("SELECT rficat_index_pending(:n)"), {"n": batch}).scalar_one()
         total += n
-        if progress is not None and n:
-            progress(n)
         if n < batch:
             return total
 

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 SNIPPET_COLUMNS = ("id", "observation_id", "coarse_channel", "chan_start", "chan_stop", "f_start_mhz",
                    "f_stop_mhz", "f_center_mhz", "statistic", "snr", "drift_rate_hz_s", "is_signal", "data")
+STAGES = ("read", "detect", "encode", "store")
 SNIPPET_TYPES = ("int8", "int8", "int4", "int8", "int8", "float8", "float8", "float8", "float8", "float8",
                  "float8", "bool", "bytea")
 
@@ -46,7 +47,7 @@ class IngestSummary:
     n_noise: int = 0
     n_coarse_channels: int = 0
     n_known_rfi: int = 0  # signal snippets that fell in a known RFI class (see rficat.rfi)
-    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(("read", "detect", "encode", "store"), 0.0))
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
     @property
     def n_snippets(self) -> int:
@@ -134,7 +135,7 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, threshold: floa
                 progress: Callable[[int], None] | None = None) -> IngestSummary:
     """Ingest one file (see the module docstring for the guarantees)."""
     path = Path(path)
-    timings = dict.fromkeys(("read", "detect", "encode", "store"), 0.0)
+    timings = dict.fromkeys(STAGES, 0.0)
     t = time.perf_counter()
     with FilterbankReader(path, coarse_channel_width) as reader:
         header = reader.header
@@ -166,7 +167,7 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, threshold: floa
                 item = next(results, None)
                 if item is None:
                     break
-                index, result = item
+                _, result = item
                 stored = snippets.quantise(snippets.normalise(result.snippets))
                 timings["detect"] += time.perf_counter() - t - (timings["read"] - read_before)
                 summary.n_coarse_channels += 1

@@ -254,6 +254,14 @@ def read_header(path: str | os.PathLike, coarse_channel_width: int | None = None
         return reader.header
 
 
+FILE_SUFFIXES = (".h5", ".fil")
+
+
+def observation_files(directory: str | os.PathLike) -> list[str]:
+    """The .h5 / .fil files of a directory, sorted."""
+    return sorted(str(p) for p in Path(directory).iterdir() if p.is_file() and p.suffix.lower() in FILE_SUFFIXES)
+
+
 def fingerprint(path: str | os.PathLike, sample_bytes: int = 1 << 20) -> str:
     """Content fingerprint: sha256 of the size, the head, the tail and evenly spaced samples.
 

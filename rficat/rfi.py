@@ -20,6 +20,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from rficat import db
 from rficat.errors import RficatError
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,6 @@ class BuildSummary:
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
-
-
-def _vector_text(v: np.ndarray) -> str:
-    return "[" + ",".join(f"{x:.7g}" for x in v) + "]"
 
 
 def sample_latent(engine: Engine, model_id: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -115,7 +112,7 @@ def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 1
             c["id"] = conn.execute(sa.text(
                 "INSERT INTO rfi_classes (build_id, centroid, radius, exemplar_ids)"
                 " VALUES (:b, CAST(:c AS vector), :r, :e) RETURNING id"),
-                {"b": build_id, "c": _vector_text(c["centroid"]), "r": c["radius"], "e": c["exemplars"]}).scalar_one()
+                {"b": build_id, "c": db.vector_text(c["centroid"]), "r": c["radius"], "e": c["exemplars"]}).scalar_one()
         carried = _carry_labels(conn, build_id, previous.id if previous else None)
         left = conn.execute(sa.text(
             "SELECT o.label FROM rfi_classes o WHERE o.build_id = :old AND o.label IS NOT NULL AND NOT EXISTS"

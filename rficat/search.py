@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from rficat import corpus, db, detect, embedding, snippets
 from rficat.errors import RficatError
 from rficat.io import FilterbankReader
-from rficat.model import Encoder, load_model, model_versions, resolve_model
+from rficat.model import Encoder, model_versions, resolve_model
 
 RESULT_COLUMNS = ["snippet_id", "observation_id", "path", "f_start_mhz", "f_stop_mhz", "f_center_mhz",
                   "snr", "drift_rate_hz_s", "similarity", "n_grouped"]
@@ -84,8 +84,7 @@ def lookalikes_of_vector(engine: Engine, vector: np.ndarray, k: int = 10, *, use
                          model_id: int | None = None, exact: bool = False, group_mhz: float | None = None,
                          filters: Filters | None = None) -> pd.DataFrame:
     """The k stored snippets nearest a vector of the model (SQL: ``rficat_lookalikes_of_vector``)."""
-    vector = np.asarray(vector, dtype=np.float32).ravel()
-    params = {"vector": str(vector.tolist()), "p_k": k, "p_use_frequency": use_frequency, "p_model_id": model_id,
+    params = {"vector": db.vector_text(vector), "p_k": k, "p_use_frequency": use_frequency, "p_model_id": model_id,
               "p_exact": exact, "p_group_mhz": group_mhz, **(filters or Filters()).params()}
     return _run(engine, "rficat_lookalikes_of_vector", "CAST(:vector AS vector)", params)
 
@@ -112,7 +111,7 @@ def encoder_for(engine: Engine, model_id: int | None = None) -> tuple[int, Encod
         raise RficatError(f"no model with id {model_id}")
     candidates = [None] + model_versions(load_settings().models_dir, row.name)
     for candidate in candidates:
-        encoder = resolve_model(candidate) if candidate is None else load_model(candidate)
+        encoder = resolve_model(None if candidate is None else str(candidate))  # cached after the first load
         if encoder.metadata.fingerprint == row.fingerprint:
             return model_id, encoder
     raise RficatError(f"the weights of model {row.name} v{row.version} ({row.fingerprint[:19]}...) are not on this "
@@ -207,7 +206,7 @@ def save_template_search(engine: Engine, template: dict, soi: Soi, results: pd.D
             "INSERT INTO template_searches (job, template, model_id, vector)"
             " VALUES (:job, CAST(:template AS jsonb), :m, CAST(:v AS vector)) RETURNING id"),
             {"job": job, "template": json.dumps(template), "m": model_id,
-             "v": str(np.asarray(vector, np.float32).tolist())}).scalar_one()
+             "v": db.vector_text(vector)}).scalar_one()
         if len(results):
             conn.execute(sa.text("INSERT INTO template_matches (search_id, rank, snippet_id, similarity)"
                                  " VALUES (:s, :r, :i, :sim)"),

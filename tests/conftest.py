@@ -7,7 +7,6 @@ one under test. Tests that need an empty database get their own with ``fresh_db_
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -49,14 +48,8 @@ def catalogue(rficat_home) -> Iterator[db.Catalogue]:
 @pytest.fixture
 def fresh_db_url(server_url: str) -> Iterator[str]:
     """An empty database of its own on the session server, dropped afterwards."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with db.scratch_database(server_url, "t", migrate_schema=False) as url:
+        yield url
 
 
 @pytest.fixture
