@@ -32,7 +32,7 @@ from rficat.config import load_settings
 CLASSES = {
     "narrowband": dict(drift=(-0.02, 0.02), width=(10, 40)),
     "drifting": dict(drift=(0.6, 2.0), width=(10, 40)),
-    "sinc2": dict(drift=(-0.02, 0.02), width=(20, 60), f_profile="sinc2"),
+    "sinc2": dict(drift=(-0.02, 0.02), width=(5.6, 8.4), f_profile="sinc2", snr=(200, 800)),
     "intermittent": dict(drift=(-0.02, 0.02), width=(10, 40), t_profile="intermittent", period_s=120),
     "broadband_pulsed": dict(drift=(-0.02, 0.02), width=(300, 500), t_profile="pulsed", period_s=100),
     "wandering": dict(drift=(-0.02, 0.02), width=(10, 30), path="wandering", period_s=600),
@@ -55,9 +55,10 @@ def make_files(directory: Path, per_class: int, classes: dict = CLASSES, per_fil
             options = dict(classes[label])
             drift = float(rng.uniform(*options.pop("drift"))) * rng.choice([-1, 1])
             width = float(rng.uniform(*options.pop("width")))
+            snr = float(rng.uniform(*options.pop("snr", (25, 70))))
             f_mid = at.f_start_mhz
             signals.append(replace(at, f_start_mhz=f_mid - drift * spec.obs_length_s / 2 * 1e-6, drift_hz_s=drift,
-                                   width_hz=width, snr=float(rng.uniform(25, 70)), label=label, **options))
+                                   width_hz=width, snr=snr, label=label, **options))
         path = directory / f"classes_{seed}_{i // per_file}.h5"
         files.append((path, synth.write_observation(path, spec, signals)))
     return files

@@ -8,7 +8,7 @@ normalised as every catalogue snippet is. Families:
 - ``drifting``: carrier drifting 0.2-4 Hz/s either way
 - ``broadband_pulsed``: a few hundred Hz wide, on for one or two integrations
 - ``comb``: 3-6 equally spaced carriers
-- ``sinc``: sinc^2 profile (a spectral-leakage shape), possibly drifting
+- ``sinc``: the main lobe of a sinc^2 profile (setigen truncates it at the first null), possibly drifting
 - ``intermittent``: carrier switching on and off (sinusoidal envelope)
 - ``wandering``: carrier whose frequency wanders sinusoidally
 - ``noise``: no signal (half of a training corpus, as the paper balanced signal and noise)

@@ -82,6 +82,13 @@ class ObservationSpec:
 
 # --- signals -----------------------------------------------------------------------------------
 
+def _sinc2_with_sidelobes(width: float):
+    """Spectral leakage: sinc^2 with its sidelobes (setigen's default zeroes them after the first null)."""
+    import setigen as stg
+
+    return stg.sinc2_f_profile(width=width, trunc=False)
+
+
 def _profiles(frame, signal: Signal):
     import setigen as stg
 
@@ -95,13 +102,14 @@ def _profiles(frame, signal: Signal):
     if signal.t_profile == "intermittent":
         t_profile = stg.sine_t_profile(period=signal.period_s, amplitude=level, level=level)
     elif signal.t_profile == "pulsed":
+        phase = np.random.default_rng(int(signal.f_start_mhz * 1e3) % 2**31).uniform(0, signal.period_s)
         t_profile = stg.periodic_gaussian_t_profile(
-            pulse_width=frame.dt * 1.5, period=signal.period_s, amplitude=level * 2, level=0,
-            pulse_direction="rand", pnum=1, seed=int(signal.f_start_mhz * 1e3) % 2**31)
+            pulse_width=frame.dt * 1.5, period=signal.period_s, phase=phase, amplitude=level * 2, level=0,
+            pulse_direction="up", pnum=1)
     else:
         t_profile = stg.constant_t_profile(level=level)
     f_profile = {
-        "gaussian": stg.gaussian_f_profile, "sinc2": stg.sinc2_f_profile,
+        "gaussian": stg.gaussian_f_profile, "sinc2": _sinc2_with_sidelobes,
         "box": stg.box_f_profile, "lorentzian": stg.lorentzian_f_profile,
     }[signal.f_profile](width=signal.width_hz)
     return path, t_profile, f_profile
