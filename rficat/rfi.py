@@ -4,9 +4,13 @@ A build clusters a random sample of the signal snippets' latent vectors (unit le
 euclidean distance orders like cosine) with HDBSCAN (scikit-learn's), which finds classes of
 uneven size and leaves rare morphologies as noise instead of forcing them into a class, as
 GLOBULAR did per batch. Only the sample is held in memory; every other snippet is assigned in
-PostgreSQL to its nearest class centroid when it lies within the class radius (the 90th
-percentile of the clustered members' distances). Builds are versioned; labels move to a new
-build's class when its centroid matches an old labelled one (cosine similarity >= 0.9).
+PostgreSQL to its nearest class centroid when it lies within the class radius (a high
+quantile of the clustered members' distances) and its drift rate lies within the class's drift
+range. The drift gate is physics the latent space does not guarantee: a carrier drifting at
+1 Hz/s is not a stationary carrier however alike the two snippets look, and such drifting
+signals are exactly the ones a technosignature search must not lose. Builds are versioned;
+labels move to a new build's class when its centroid matches an old labelled one (cosine
+similarity >= 0.9).
 """
 
 from __future__ import annotations
@@ -27,7 +31,12 @@ log = logging.getLogger(__name__)
 
 EXEMPLARS = 12
 LABEL_MATCH_SIMILARITY = 0.9
-RADIUS_QUANTILE = 0.9
+RADIUS_QUANTILE = 0.98
+# Drift range of a class: 5th-95th percentile of its clustered members, widened by this much
+# (about 10 fine channels across a 16-integration GBT snippet; well above the drift estimator's
+# scatter on stationary carriers, far below the drifts of the ETI-like signals we must keep).
+DRIFT_PERCENTILES = (5, 95)
+DRIFT_TOLERANCE_HZ_S = 0.1
 HISTOGRAM_BINS = 50
 
 
@@ -46,18 +55,19 @@ class BuildSummary:
         return self.__dict__.copy()
 
 
-def sample_latent(engine: Engine, model_id: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Ids and unit latent vectors of up to n random signal snippets with this model's vectors."""
+def sample_latent(engine: Engine, model_id: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ids, unit latent vectors and drift rates (NaN: unknown) of up to n random signal snippets."""
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
         rows = conn.execute(sa.text(
-            "SELECT e.snippet_id, e.latent::text FROM embeddings e JOIN snippets s ON s.id = e.snippet_id"
+            "SELECT e.snippet_id, e.latent::text, s.drift_rate_hz_s FROM embeddings e JOIN snippets s ON s.id = e.snippet_id"
             " WHERE e.model_id = :m AND s.is_signal ORDER BY random() LIMIT :n"), {"m": model_id, "n": n}).all()
     if not rows:
         raise RficatError("the catalogue has no signal snippets with vectors to build RFI classes from; ingest first")
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     z = np.array([json.loads(r[1]) for r in rows], dtype=np.float64)
-    return ids, z / np.clip(np.linalg.norm(z, axis=1, keepdims=True), 1e-12, None)
+    drift = np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=np.float64)
+    return ids, z / np.clip(np.linalg.norm(z, axis=1, keepdims=True), 1e-12, None), drift
 
 
 def cluster(z: np.ndarray, min_cluster_size: int) -> np.ndarray:
@@ -70,7 +80,15 @@ def cluster(z: np.ndarray, min_cluster_size: int) -> np.ndarray:
                    copy=True).fit_predict(z)
 
 
-def _class_rows(ids: np.ndarray, z: np.ndarray, labels: np.ndarray) -> list[dict]:
+def _drift_range(drift: np.ndarray) -> tuple[float | None, float | None]:
+    known = drift[np.isfinite(drift)]
+    if not len(known):
+        return None, None  # no drift estimates: the class does not gate on drift
+    low, high = np.percentile(known, DRIFT_PERCENTILES)
+    return float(low - DRIFT_TOLERANCE_HZ_S), float(high + DRIFT_TOLERANCE_HZ_S)
+
+
+def _class_rows(ids: np.ndarray, z: np.ndarray, drift: np.ndarray, labels: np.ndarray) -> list[dict]:
     rows = []
     for label in sorted(set(labels) - {-1}):
         members = labels == label
@@ -78,7 +96,9 @@ def _class_rows(ids: np.ndarray, z: np.ndarray, labels: np.ndarray) -> list[dict
         centroid /= np.linalg.norm(centroid)
         distance = 1.0 - z[members] @ centroid
         order = np.argsort(distance)[:EXEMPLARS]
+        drift_min, drift_max = _drift_range(drift[members])
         rows.append({"centroid": centroid, "radius": float(np.quantile(distance, RADIUS_QUANTILE)),
+                     "drift_min": drift_min, "drift_max": drift_max,
                      "exemplars": [int(i) for i in ids[members][order]]})
     return rows
 
@@ -94,15 +114,16 @@ def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 1
 
     started = time.perf_counter()
     model_id = current_model_id(engine) if model_id is None else model_id
-    ids, z = sample_latent(engine, model_id, sample, seed)
+    ids, z, drift = sample_latent(engine, model_id, sample, seed)
     log.info("clustering %d snippets (min cluster size %d)", len(ids), min_cluster_size)
     labels = cluster(z, min_cluster_size)
-    classes = _class_rows(ids, z, labels)
+    classes = _class_rows(ids, z, drift, labels)
     if not classes:
         raise RficatError(f"no class of at least {min_cluster_size} lookalike snippets among {len(ids)}; "
                           "lower --min-cluster-size or ingest more")
     params = {"min_cluster_size": min_cluster_size, "sample": sample, "seed": seed, "method": "hdbscan",
-              "radius_quantile": RADIUS_QUANTILE}
+              "radius_quantile": RADIUS_QUANTILE, "drift_percentiles": list(DRIFT_PERCENTILES),
+              "drift_tolerance_hz_s": DRIFT_TOLERANCE_HZ_S}
     with engine.begin() as conn:
         previous = _current_build(conn)
         build_id = conn.execute(sa.text(
@@ -110,9 +131,10 @@ def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 1
             " RETURNING id"), {"m": model_id, "p": json.dumps(params), "n": len(ids), "k": len(classes)}).scalar_one()
         for c in classes:
             c["id"] = conn.execute(sa.text(
-                "INSERT INTO rfi_classes (build_id, centroid, radius, exemplar_ids)"
-                " VALUES (:b, CAST(:c AS vector), :r, :e) RETURNING id"),
-                {"b": build_id, "c": db.vector_text(c["centroid"]), "r": c["radius"], "e": c["exemplars"]}).scalar_one()
+                "INSERT INTO rfi_classes (build_id, centroid, radius, drift_min_hz_s, drift_max_hz_s, exemplar_ids)"
+                " VALUES (:b, CAST(:c AS vector), :r, :lo, :hi, :e) RETURNING id"),
+                {"b": build_id, "c": db.vector_text(c["centroid"]), "r": c["radius"], "lo": c["drift_min"],
+                 "hi": c["drift_max"], "e": c["exemplars"]}).scalar_one()
         carried = _carry_labels(conn, build_id, previous.id if previous else None)
         left = conn.execute(sa.text(
             "SELECT o.label FROM rfi_classes o WHERE o.build_id = :old AND o.label IS NOT NULL AND NOT EXISTS"
@@ -183,7 +205,8 @@ def _class_statistics(conn, build_id: int) -> None:
 # --- using the classes ---------------------------------------------------------------------------
 
 CLASS_COLUMNS = ["class_id", "build_id", "label", "notes", "size", "n_observations", "n_cadences",
-                 "f_min_mhz", "f_max_mhz", "drift_median_hz_s", "snr_median", "radius", "exemplar_ids"]
+                 "f_min_mhz", "f_max_mhz", "drift_median_hz_s", "snr_median", "radius", "exemplar_ids",
+                 "drift_min_hz_s", "drift_max_hz_s"]
 
 
 def list_classes(engine: Engine):

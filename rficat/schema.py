@@ -280,7 +280,15 @@ class RfiClass(Base):
     centroid: Mapped[Any] = mapped_column(Vector(), comment="Unit-length mean latent vector of the class.")
     radius: Mapped[float] = mapped_column(
         Double, comment="Cosine distance from the centroid within which a snippet belongs to the class "
-                        "(90th percentile of its clustered members)."
+                        "(a high quantile of its clustered members' distances; the build's params name it)."
+    )
+    drift_min_hz_s: Mapped[float | None] = mapped_column(
+        Double, comment="Lowest drift rate a snippet may have to join the class, Hz/s (5th percentile of its "
+                        "clustered members less the build's drift tolerance); NULL: no drift gate."
+    )
+    drift_max_hz_s: Mapped[float | None] = mapped_column(
+        Double, comment="Highest drift rate a snippet may have to join the class, Hz/s (95th percentile of its "
+                        "clustered members plus the build's drift tolerance); NULL: no drift gate."
     )
     exemplar_ids: Mapped[list[int]] = mapped_column(
         ARRAY(BigInteger), comment="Snippets closest to the centroid, best first."

@@ -155,3 +155,30 @@ def test_a_label_no_class_matches_is_reported_and_kept(rfi_db, caplog):
     summary = rfi.build(rfi_db, min_cluster_size=5, seed=2)
     assert summary.labels_left_behind == ["orphan"] and "orphan" in caplog.text
     assert rfi.get_class(rfi_db, first)["label"] == "orphan"  # still there, on the old build
+
+
+def test_a_drifting_signal_never_joins_a_stationary_class(rfi_db):
+    """The drift gate: the same latent vector is known RFI at the class's drift, not at 1 Hz/s beyond it."""
+    rfi.build(rfi_db, min_cluster_size=5)
+    with rfi_db.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT r.snippet_id, r.class_id, e.latent, c.drift_min_hz_s, c.drift_max_hz_s, s.observation_id"
+            " FROM snippet_rfi r JOIN embeddings e USING (snippet_id) JOIN rfi_classes c ON c.id = r.class_id"
+            " JOIN snippets s ON s.id = r.snippet_id ORDER BY c.drift_max_hz_s - c.drift_min_hz_s, r.distance"
+            " LIMIT 1")).mappings().one()
+        classify = sa.text("SELECT class_id, known_rfi FROM rficat_classify(:v, NULL, :d)")
+        inside = conn.execute(classify, {"v": row["latent"], "d": row["drift_min_hz_s"]}).one()
+        beyond = row["drift_max_hz_s"] + 1.0
+        outside = conn.execute(classify, {"v": row["latent"], "d": beyond}).first()
+    assert row["drift_min_hz_s"] < row["drift_max_hz_s"]
+    assert tuple(inside) == (row["class_id"], True)
+    assert outside is None or outside.class_id != row["class_id"]
+    # the same at assignment: the snippet, were it drifting, is not that class's
+    with rfi_db.begin() as conn:
+        conn.execute(sa.text("UPDATE snippets SET drift_rate_hz_s = :d WHERE id = :s"),
+                     {"d": beyond, "s": row["snippet_id"]})
+        conn.execute(sa.text("DELETE FROM rfi_assignments WHERE snippet_id = :s"), {"s": row["snippet_id"]})
+        conn.execute(sa.text("SELECT rficat_assign_rfi(:o)"), {"o": row["observation_id"]})
+        now = conn.execute(sa.text("SELECT class_id FROM snippet_rfi WHERE snippet_id = :s"),
+                           {"s": row["snippet_id"]}).scalar()
+    assert now != row["class_id"]
