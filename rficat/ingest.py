@@ -185,7 +185,7 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, threshold: floa
                 if progress is not None:
                     progress(block_bytes)
             t = time.perf_counter()
-            summary.n_known_rfi = rfi.assign_observation(conn, summary.observation_id)
+            summary.n_known_rfi = rfi.assign_observation(conn, summary.observation_id, model_id)
             conn.commit()
             timings["store"] += time.perf_counter() - t
             # a catalogue of a few dozen observations never reaches autovacuum's threshold, and

@@ -209,13 +209,38 @@ CLASS_COLUMNS = ["class_id", "build_id", "label", "notes", "size", "n_observatio
                  "drift_min_hz_s", "drift_max_hz_s"]
 
 
+def staleness(engine: Engine) -> list[str]:
+    """Why the current build may no longer describe the catalogue (empty: it does)."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT b.id, b.model_id, rficat_current_model() AS current_model, b.created_at,"
+            " coalesce((b.params->>'min_cluster_size')::int, 15) AS min_cluster_size,"
+            " (SELECT count(*) FROM snippets s JOIN embeddings e ON e.snippet_id = s.id AND e.model_id = b.model_id"
+            "  WHERE s.is_signal AND s.created_at > b.created_at AND NOT EXISTS"
+            "  (SELECT 1 FROM rfi_assignments a WHERE a.snippet_id = s.id AND a.build_id = b.id)) AS new_unclassed"
+            " FROM rfi_builds b WHERE b.is_current")).mappings().first()
+    if row is None:
+        return []
+    reasons = []
+    if row["model_id"] != row["current_model"]:
+        reasons.append(f"RFI build {row['id']} clusters model {row['model_id']}'s vectors but the current model is "
+                       f"{row['current_model']}: snippets encoded only by the current model are never flagged; "
+                       "run `rficat rfi build`")
+    if row["new_unclassed"] >= row["min_cluster_size"]:
+        reasons.append(f"{row['new_unclassed']} signal snippets ingested since RFI build {row['id']} fell in no class, "
+                       f"enough for a new one (min cluster size {row['min_cluster_size']}); run `rficat rfi build`")
+    return reasons
+
+
 def list_classes(engine: Engine):
-    """The current build's classes, largest first (SQL view ``rfi_class_summary``)."""
+    """The current build's classes, largest first (SQL view ``rfi_class_summary``); warns when it is stale."""
     from rficat.db import query_frame
 
     with engine.connect() as conn:
         if _current_build(conn) is None:
             raise RficatError("no RFI classes yet: run `rficat rfi build` first")
+    for reason in staleness(engine):
+        log.warning(reason)
     return query_frame(engine, "SELECT * FROM rfi_class_summary ORDER BY size DESC, class_id", {}, CLASS_COLUMNS)
 
 
@@ -241,6 +266,16 @@ def label_class(engine: Engine, class_id: int, label: str, notes: str | None = N
     return {"class_id": class_id, "label": label, "notes": notes if notes is not None else cls["notes"]}
 
 
-def assign_observation(conn, observation_id: int) -> int:
-    """Flag an observation's new snippets as known RFI where they fall in a current class."""
+def assign_observation(conn, observation_id: int, model_id: int) -> int:
+    """Flag an observation's new snippets as known RFI where they fall in a current class.
+
+    ``model_id`` is the model that just encoded them; when the current build clusters another
+    model's vectors the snippets cannot be checked, and the user is told instead of left to
+    believe the observation is free of known RFI.
+    """
+    build = conn.execute("SELECT id, model_id FROM rfi_builds WHERE is_current").fetchone()
+    if build is not None and build[1] != model_id:
+        log.warning("observation %d was encoded by model %d but RFI build %d clusters model %d's vectors: "
+                    "its snippets are not checked against known RFI; run `rficat rfi build --model-id %d`",
+                    observation_id, model_id, build[0], build[1], model_id)
     return conn.execute("SELECT rficat_assign_rfi(%s)", (observation_id,)).fetchone()[0]

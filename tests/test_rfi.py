@@ -182,3 +182,25 @@ def test_a_drifting_signal_never_joins_a_stationary_class(rfi_db):
         now = conn.execute(sa.text("SELECT class_id FROM snippet_rfi WHERE snippet_id = :s"),
                            {"s": row["snippet_id"]}).scalar()
     assert now != row["class_id"]
+
+
+def test_a_stale_build_is_reported(rfi_db, tmp_path, capsys, monkeypatch, caplog):
+    """New morphologies since the build, or a build on another model than the current one: `rfi list` says so."""
+    rfi.build(rfi_db, min_cluster_size=5)
+    assert rfi.staleness(rfi_db) == []
+    spec = synth.ObservationSpec(n_coarse_channels=4, seed=99)
+    slots = synth.random_signals(spec, 12, np.random.default_rng(99), drift=(0, 0), min_separation=3000)
+    wandering = [replace(s, snr=60.0, width_hz=20.0, path="wandering", period_s=600, label="wandering") for s in slots]
+    path = tmp_path / "wandering.h5"
+    synth.write_observation(path, spec, wandering)
+    ingest.ingest_file(rfi_db, path)
+    [reason] = rfi.staleness(rfi_db)
+    assert "fell in no class" in reason and "rficat rfi build" in reason
+    with rfi_db.begin() as conn:
+        conn.execute(sa.text("UPDATE models SET is_current = false"))
+        conn.execute(sa.text("INSERT INTO models (name, version, latent_dim, fingerprint, is_current)"
+                             " VALUES ('newer', 1, 8, 'newer', true)"))
+    capsys.readouterr()
+    assert main(["rfi", "list", "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out) and "but the current model is" in caplog.text
