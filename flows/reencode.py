@@ -1,9 +1,10 @@
 """Re-encode the catalogue with a newly registered model, from stored snippet arrays only.
 
 Resumable: each observation is encoded and committed on its own, and a rerun only visits
-observations that still lack the model's vectors.
+observations that still lack the model's vectors. With ``make_current`` the model becomes the
+one searches use once every observation has its vectors (then rebuild the RFI classes).
 
-    python flows/reencode.py MODEL        # a model name, NAME:vN, or a model directory
+    python flows/reencode.py MODEL [--make-current]   # a model name, NAME:vN, or a model directory
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from prefect import flow, get_run_logger, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rficat import db, ingest  # noqa: E402
+from rficat import db, ingest, search  # noqa: E402
 from rficat.config import load_settings  # noqa: E402
 from rficat.model import resolve_model  # noqa: E402
 
@@ -31,8 +32,8 @@ def reencode_batch(observation_ids: list[int], model: str | None, first: int, la
 
 
 @flow(name="reencode-catalogue", log_prints=True)
-def reencode_catalogue(model: str | None = None, observations_per_task: int = 50) -> dict:
-    """Compute `model`'s vectors for every stored snippet that lacks them."""
+def reencode_catalogue(model: str | None = None, observations_per_task: int = 50, make_current: bool = False) -> dict:
+    """Compute `model`'s vectors for every stored snippet that lacks them; optionally make it current."""
     logger = get_run_logger()
     with db.open_catalogue(load_settings()) as catalogue:
         model_id = db.register_model(catalogue.engine, resolve_model(model).metadata)
@@ -44,8 +45,14 @@ def reencode_catalogue(model: str | None = None, observations_per_task: int = 50
         encoded += reencode_batch(batch, model, batch[0], batch[-1])
     if encoded:
         index_vectors_task()
-    return {"model_id": model_id, "observations": len(todo), "snippets_encoded": encoded}
+    if make_current:
+        with db.open_catalogue(load_settings()) as catalogue:
+            search.make_model_current(catalogue.engine, model_id)
+        logger.info("model %d is now the catalogue's current model; rebuild the RFI classes (rficat rfi build)",
+                    model_id)
+    return {"model_id": model_id, "observations": len(todo), "snippets_encoded": encoded, "current": make_current}
 
 
 if __name__ == "__main__":
-    print(reencode_catalogue(sys.argv[1] if len(sys.argv) > 1 else None))
+    arguments = [a for a in sys.argv[1:] if a != "--make-current"]
+    print(reencode_catalogue(arguments[0] if arguments else None, make_current="--make-current" in sys.argv))

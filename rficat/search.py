@@ -99,6 +99,23 @@ def current_model_id(engine: Engine) -> int:
     return int(model_id)
 
 
+def make_model_current(engine: Engine, model_id: int) -> None:
+    """Make searches, templates and RFI builds use this model by default.
+
+    Refused while any observation lacks its vectors: a half-encoded catalogue would silently
+    search only the observations already done.
+    """
+    from rficat.ingest import observations_missing_model
+
+    missing = observations_missing_model(engine, model_id)
+    if missing:
+        raise RficatError(f"model {model_id} has no vectors yet for {len(missing)} observations "
+                          f"(first: {missing[0]}); re-encode them before making it current")
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE models SET is_current = false WHERE is_current AND id <> :m"), {"m": model_id})
+        conn.execute(sa.text("UPDATE models SET is_current = true WHERE id = :m"), {"m": model_id})
+
+
 def encoder_for(engine: Engine, model_id: int | None = None) -> tuple[int, Encoder]:
     """The encoder whose weights made model ``model_id``'s vectors (default: the current model)."""
     from rficat.config import load_settings

@@ -129,6 +129,26 @@ def test_reencode_flow_is_resumable(prefect_harness, catalogue_url, cadence_file
     assert load_flows("reencode").reencode_catalogue(str(other))["observations"] == 0
 
 
+def test_reencode_makes_a_model_current_only_when_complete(prefect_harness, catalogue_url, cadence_files, tmp_path):
+    from rficat import db, ingest, model, search
+    from rficat.errors import RficatError
+
+    engine = db.make_engine(catalogue_url)
+    for path, _, _ in cadence_files[:2]:
+        ingest.ingest_file(engine, path)
+    first_model = search.current_model_id(engine)
+    other = model.save_model(tmp_path / "next", model.build_encoder(4), model.ModelMetadata("next", latent_dim=4))
+    model_id = db.register_model(engine, model.load_model(other).metadata)
+    with pytest.raises(RficatError, match="no vectors yet for 2 observations"):
+        search.make_model_current(engine, model_id)
+    assert search.current_model_id(engine) == first_model
+    result = load_flows("reencode").reencode_catalogue(str(other), make_current=True)
+    assert result["current"] and search.current_model_id(engine) == model_id
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM models WHERE is_current")).scalar() == 1
+    engine.dispose()
+
+
 def test_demo(prefect_harness, tmp_path, monkeypatch, capsys, catalogue_url):
     capsys.readouterr()
     assert main(["demo", "--dir", str(tmp_path / "demo"), "--noise", "2", "--json"]) == 0
