@@ -32,6 +32,16 @@ def test_db_init_is_idempotent(catalogue, capsys):
     assert set(status["rows"]) == set(db.CATALOGUE_TABLES)
 
 
+def test_a_new_embedded_server_is_tuned_for_search(server_url):
+    """shared_buffers large enough to hold the HNSW index of ~10^6 vectors, not PostgreSQL's 128 MB."""
+    engine = sa.create_engine(server_url)
+    with engine.connect() as conn:
+        megabytes = conn.execute(sa.text(
+            "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'")).scalar()
+    engine.dispose()
+    assert megabytes == db.embedded_shared_buffers_mb() and megabytes >= 128
+
+
 def test_db_url_connects_from_another_process(catalogue, capsys):
     """A notebook (another process) reaches the same embedded server with the printed URL."""
     code, out, _ = run_cli(capsys, "db", "url", "--json")
