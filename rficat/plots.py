@@ -18,6 +18,22 @@ def _pyplot():
     return plt
 
 
+MIN_SPAN_MHZ = 0.01  # ~14 snippet widths: one emitter's matches make a readable bar, not a 1e-9 MHz axis
+
+
+def _frequency_histogram(ax, counts: np.ndarray, edges: np.ndarray, color: str) -> None:
+    """Counts per frequency bin on a plain MHz axis at least MIN_SPAN_MHZ wide."""
+    counts, edges = np.asarray(counts), np.asarray(edges, dtype=np.float64)
+    centre, span = (edges[0] + edges[-1]) / 2, edges[-1] - edges[0]
+    if span < MIN_SPAN_MHZ:  # (nearly) one frequency: one bar of a visible width
+        half_bar = MIN_SPAN_MHZ / 100
+        counts, edges = np.array([counts.sum()]), np.array([centre - half_bar, centre + half_bar])
+    ax.stairs(counts, edges, fill=True, color=color)
+    half = max(span, MIN_SPAN_MHZ) / 2
+    ax.set_xlim(centre - half, centre + half)
+    ax.ticklabel_format(axis="x", useOffset=False, style="plain")
+
+
 def lookalike_figure(path: str | os.PathLike, soi: np.ndarray, soi_title: str, matches: np.ndarray,
                      results: pd.DataFrame, columns: int = 5) -> None:
     """The SOI, a grid of its best matches (similarity, frequency), and the matches' frequencies
@@ -25,8 +41,8 @@ def lookalike_figure(path: str | os.PathLike, soi: np.ndarray, soi_title: str, m
     plt = _pyplot()
     n = len(matches)
     rows = max(1, int(np.ceil(n / columns)))
-    fig = plt.figure(figsize=(2.6 * columns, 1.5 * (rows + 2) + 0.6), layout="constrained")
-    grid = fig.add_gridspec(rows + 2, columns)
+    fig = plt.figure(figsize=(2.6 * columns, 1.5 * (rows + 1) + 1.4), layout="constrained")
+    grid = fig.add_gridspec(rows + 1, columns, height_ratios=[1.5] + [1] * rows)
     ax = fig.add_subplot(grid[0, : max(1, columns // 2)])
     ax.imshow(soi, aspect="auto", cmap="viridis", interpolation="nearest")
     ax.set_title(f"SOI: {soi_title}", fontsize=9)
@@ -35,7 +51,8 @@ def lookalike_figure(path: str | os.PathLike, soi: np.ndarray, soi_title: str, m
     ax.tick_params(labelsize=6)
     hist = fig.add_subplot(grid[0, max(1, columns // 2):])
     if n:
-        hist.hist(results["f_center_mhz"], bins=min(40, max(5, n)), color="tab:orange")
+        counts, edges = np.histogram(results["f_center_mhz"], bins=min(40, max(5, n)))
+        _frequency_histogram(hist, counts, edges, "tab:orange")
     hist.set_title(f"frequencies of the {n} matches", fontsize=9)
     hist.set_xlabel("MHz", fontsize=7)
     hist.tick_params(labelsize=6)
@@ -84,7 +101,7 @@ def rfi_class_figure(path: str | os.PathLike, exemplars: np.ndarray, cls: dict, 
     occupancy = cls.get("frequency_occupancy") or {}
     edges, counts = occupancy.get("edges_mhz"), occupancy.get("counts")
     if edges and counts:
-        hist.stairs(counts, edges, fill=True, color="tab:red")
+        _frequency_histogram(hist, counts, edges, "tab:red")
     hist.set_xlabel("centre frequency, MHz", fontsize=8)
     hist.set_ylabel("snippets", fontsize=8)
     hist.tick_params(labelsize=7)
