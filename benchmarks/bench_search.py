@@ -122,13 +122,18 @@ def measure(url: str, model_id: int, vectors: np.ndarray, n_queries: int, rng: n
         hnsw_sql = "SELECT snippet_id FROM rficat_lookalikes(:s, 10, false)"
         exact_sql = "SELECT snippet_id FROM rficat_lookalikes(:s, 10, false, p_exact => true)"
         _latencies(conn, hnsw_sql, [{"s": int(q)} for q in sets[0]])  # warm the index and the plan cache
-        for ef, queries in zip((40, 24, 16), sets[1:4]):
+
+        def breadth(ef: int, queries: np.ndarray) -> tuple[dict, list[float]]:
+            """HNSW latency at this breadth, and recall@10 against the exact top 10 of 50 queries."""
             params = [{"s": int(q)} for q in queries]
             conn.execute(sa.text(f"SET rficat.ef_search = {ef}"))
             times, found = _latencies(conn, hnsw_sql, params)
             exact_times, exact = _latencies(conn, exact_sql, params[:50])
-            out[f"hnsw_ef{ef}"] = {**pct(times), "recall_at_10": round(float(np.mean(
-                [len(set(a) & set(b)) / 10 for a, b in zip(found, exact)])), 4)}
+            recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact)])
+            return {**pct(times), "recall_at_10": round(float(recall), 4)}, exact_times
+
+        for ef, queries in zip((40, 24, 16), sets[1:4]):
+            out[f"hnsw_ef{ef}"], exact_times = breadth(ef, queries)
             out.setdefault("pgvector_exact", pct(exact_times))
         conn.execute(sa.text("RESET rficat.ef_search"))
         params = [{"s": int(q)} for q in sets[0][:50]]
@@ -145,12 +150,7 @@ def measure(url: str, model_id: int, vectors: np.ndarray, n_queries: int, rng: n
         for relation in (f"embeddings_latent_hnsw_m{model_id}", "embeddings", "snippets", "pk_embeddings", "pk_snippets"):
             conn.execute(sa.text("SELECT pg_prewarm(:r)"), {"r": relation})
         for ef, queries in zip((40, 16), sets[4:]):
-            params = [{"s": int(q)} for q in queries]
-            conn.execute(sa.text(f"SET rficat.ef_search = {ef}"))
-            times, found = _latencies(conn, hnsw_sql, params)
-            _, exact = _latencies(conn, exact_sql, params[:50])
-            out[f"prewarmed_hnsw_ef{ef}"] = {**pct(times), "recall_at_10": round(float(np.mean(
-                [len(set(a) & set(b)) / 10 for a, b in zip(found, exact)])), 4)}
+            out[f"prewarmed_hnsw_ef{ef}"], _ = breadth(ef, queries)
         conn.execute(sa.text("RESET rficat.ef_search"))
         out["shared_buffers"] = conn.execute(sa.text("SHOW shared_buffers")).scalar_one()
     engine.dispose()
