@@ -71,7 +71,8 @@ def load(url: str, n: int, rng: np.random.Generator, index: bool = True) -> tupl
                                     ("int8", ids * 256), ("int8", ids * 256 + 256), ("float8", f_center - 3.5e-4),
                                     ("float8", f_center + 3.5e-4), ("float8", f_center),
                                     ("float8", rng.uniform(512, 1e5, n)), ("float8", rng.uniform(10, 100, n)),
-                                    ("float8", rng.uniform(-2, 2, n)), ("bool", np.ones(n, bool)),
+                                    ("float8", rng.uniform(-2, 2, n)), ("float8", rng.uniform(3, 500, n)),
+                                    ("bool", np.ones(n, bool)),
                                     ("bytea", np.zeros((n, 1), np.uint8))], chunk_rows=8192)
         cur.execute("SELECT setval('snippets_id_seq', %s)", (n,))
         with cur.copy("COPY embeddings (snippet_id, model_id, latent, freq_vector, indexed) FROM STDIN WITH (FORMAT BINARY)") as copy:

@@ -146,7 +146,8 @@ def _print_table(rows: list[dict], columns: list[tuple[str, str, str]], limit: i
 
 
 HIT_COLUMNS = [("coarse_channel", "coarse", "d"), ("f_center_mhz", "f_center_mhz", ".6f"),
-               ("snr", "snr", ".1f"), ("drift_rate_hz_s", "drift_hz_s", ".3f"), ("statistic", "K2", ".0f")]
+               ("snr", "snr", ".1f"), ("drift_rate_hz_s", "drift_hz_s", ".3f"), ("width_hz", "width_hz", ".0f"),
+               ("statistic", "K2", ".0f")]
 
 
 def cmd_detect(args: argparse.Namespace) -> None:
@@ -456,7 +457,8 @@ CLASS_TABLE = [("class_id", "class", "d"), ("label", "label", "s"), ("size", "sn
                ("n_observations", "observations", "d"), ("n_cadences", "cadences", "d"),
                ("f_min_mhz", "f_min_mhz", ".6f"), ("f_max_mhz", "f_max_mhz", ".6f"),
                ("drift_median_hz_s", "drift_hz_s", ".3f"), ("drift_min_hz_s", "admits_from", ".2f"),
-               ("drift_max_hz_s", "admits_to", ".2f"), ("snr_median", "snr", ".1f")]
+               ("drift_max_hz_s", "admits_to", ".2f"), ("width_median_hz", "width_hz", ".0f"),
+               ("snr_median", "snr", ".1f")]
 
 
 def cmd_rfi_build(args: argparse.Namespace) -> None:

@@ -68,6 +68,7 @@ class Hit:
     statistic: float
     snr: float
     drift_rate_hz_s: float
+    width_hz: float  # half-power width of the dedrifted, time-collapsed signal
     is_signal: bool = True
 
     def to_dict(self) -> dict:
@@ -279,14 +280,27 @@ def drift_slopes(windows: np.ndarray) -> np.ndarray:
     return np.where(var > 0, cov / var, 0.0)
 
 
-def dedrifted_snr(windows: np.ndarray, slopes: np.ndarray, noise_std: float) -> np.ndarray:
-    """Peak of the time-collapsed window after shifting each integration back along the drift,
-    over the noise of a time-collapsed channel (setigen's SNR convention)."""
+def dedrifted_profiles(windows: np.ndarray, slopes: np.ndarray) -> np.ndarray:
+    """(k, 256) time-collapsed windows after shifting each integration back along the drift.
+
+    Their peak over the noise of a time-collapsed channel is the SNR (setigen's convention);
+    their half-power width is the signal's bandwidth, which drift would otherwise smear.
+    """
     k, t, w = windows.shape
     shifts = np.rint(slopes[:, None] * (np.arange(t) - (t - 1) / 2)).astype(np.int64)  # (k, t)
     columns = np.clip(np.arange(w)[None, None, :] + shifts[:, :, None], 0, w - 1)
-    aligned = np.take_along_axis(windows, columns, axis=2)
-    return aligned.mean(axis=1).max(axis=1) / noise_std
+    return np.take_along_axis(windows, columns, axis=2).mean(axis=1)
+
+
+def half_power_width(profiles: np.ndarray) -> np.ndarray:
+    """Channels in the contiguous run around each profile's peak at or above half of it (FWHM)."""
+    k, w = profiles.shape
+    peak = profiles.argmax(axis=1)
+    below = profiles < profiles[np.arange(k), peak][:, None] / 2
+    channel = np.arange(w)[None, :]
+    left = np.where(below & (channel < peak[:, None]), channel, -1).max(axis=1)
+    right = np.where(below & (channel > peak[:, None]), channel, w).min(axis=1)
+    return (right - left - 1).astype(np.float64)
 
 
 def detect_block(
@@ -327,7 +341,9 @@ def detect_block(
     windows = cut_windows(x, starts)
     statistic = stats.normaltest(windows.reshape(len(starts), -1), axis=1).statistic
     slopes = drift_slopes(windows)
-    snr = dedrifted_snr(windows, slopes, noise_std)
+    profiles = dedrifted_profiles(windows, slopes)
+    snr = profiles.max(axis=1) / noise_std
+    width = half_power_width(profiles) * abs(header.foff_mhz) * 1e6
     # foff is signed (negative in GBT files), so this is the drift in frequency, not channel, order
     drift = slopes * header.foff_mhz * 1e6 / header.tsamp_s
     offset = coarse_channel * header.coarse_channel_width
@@ -337,8 +353,9 @@ def detect_block(
     f_center = header.frequency_mhz(chan_start + (WINDOW - 1) / 2)
     hits = [
         Hit(coarse_channel, int(c), int(c) + WINDOW, float(a), float(b), float(m), float(s),
-            float(r), float(d), bool(sig))
-        for c, a, b, m, s, r, d, sig in zip(chan_start, f_start, f_stop, f_center, statistic, snr, drift, is_signal)
+            float(r), float(d), float(wd), bool(sig))
+        for c, a, b, m, s, r, d, wd, sig in zip(chan_start, f_start, f_stop, f_center, statistic, snr, drift, width,
+                                                is_signal)
     ]
     windows += 1.0  # back to data / bandpass: positive, as snippet normalisation needs
     return DetectionResult(hits, windows, k2.size, int((~finite).sum()))

@@ -29,10 +29,10 @@ from rficat.model import Encoder, resolve_model
 log = logging.getLogger(__name__)
 
 SNIPPET_COLUMNS = ("id", "observation_id", "coarse_channel", "chan_start", "chan_stop", "f_start_mhz",
-                   "f_stop_mhz", "f_center_mhz", "statistic", "snr", "drift_rate_hz_s", "is_signal", "data")
+                   "f_stop_mhz", "f_center_mhz", "statistic", "snr", "drift_rate_hz_s", "width_hz", "is_signal", "data")
 STAGES = ("read", "detect", "encode", "store")
 SNIPPET_TYPES = ("int8", "int8", "int4", "int8", "int8", "float8", "float8", "float8", "float8", "float8",
-                 "float8", "bool", "bytea")
+                 "float8", "float8", "bool", "bytea")
 
 
 @dataclass

@@ -169,7 +169,7 @@ def _carry_labels(conn, build_id: int, previous_build: int | None) -> int:
 def _class_statistics(conn, build_id: int) -> None:
     conn.execute(sa.text(f"""
         WITH members AS (
-            SELECT a.class_id, s.f_center_mhz, s.drift_rate_hz_s, s.snr, s.observation_id
+            SELECT a.class_id, s.f_center_mhz, s.drift_rate_hz_s, s.width_hz, s.snr, s.observation_id
             FROM rfi_assignments a JOIN snippets s ON s.id = a.snippet_id WHERE a.build_id = :b
         ), stats AS (
             SELECT class_id, count(*) AS size, count(DISTINCT observation_id) AS n_obs,
@@ -177,6 +177,7 @@ def _class_statistics(conn, build_id: int) -> None:
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY drift_rate_hz_s) AS drift_median,
                    percentile_cont(0.75) WITHIN GROUP (ORDER BY drift_rate_hz_s)
                      - percentile_cont(0.25) WITHIN GROUP (ORDER BY drift_rate_hz_s) AS drift_iqr,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY width_hz) AS width_median,
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY snr) AS snr_median
             FROM members GROUP BY class_id
         ), cadences AS (
@@ -197,7 +198,8 @@ def _class_statistics(conn, build_id: int) -> None:
         )
         UPDATE rfi_classes c SET size = st.size, n_observations = st.n_obs, n_cadences = coalesce(cd.n, 0),
                f_min_mhz = st.f_min, f_max_mhz = st.f_max, drift_median_hz_s = st.drift_median,
-               drift_iqr_hz_s = st.drift_iqr, snr_median = st.snr_median, frequency_occupancy = h.h
+               drift_iqr_hz_s = st.drift_iqr, width_median_hz = st.width_median, snr_median = st.snr_median,
+               frequency_occupancy = h.h
         FROM stats st LEFT JOIN cadences cd ON cd.class_id = st.class_id JOIN histograms h ON h.class_id = st.class_id
         WHERE c.id = st.class_id"""), {"b": build_id})
 
@@ -206,7 +208,7 @@ def _class_statistics(conn, build_id: int) -> None:
 
 CLASS_COLUMNS = ["class_id", "build_id", "label", "notes", "size", "n_observations", "n_cadences",
                  "f_min_mhz", "f_max_mhz", "drift_median_hz_s", "snr_median", "radius", "exemplar_ids",
-                 "drift_min_hz_s", "drift_max_hz_s"]
+                 "drift_min_hz_s", "drift_max_hz_s", "width_median_hz"]
 
 
 def staleness(engine: Engine) -> list[str]:

@@ -132,6 +132,10 @@ class Snippet(Base):
     statistic: Mapped[float] = mapped_column(Double, comment="D'Agostino-Pearson normality statistic of the window (higher = less noise-like).")
     snr: Mapped[float | None] = mapped_column(Double, comment="Signal-to-noise estimate of the time-collapsed peak.")
     drift_rate_hz_s: Mapped[float | None] = mapped_column(Double, comment="Drift-rate estimate, Hz/s.")
+    width_hz: Mapped[float | None] = mapped_column(
+        Double, comment="Half-power width of the dedrifted, time-collapsed signal, Hz (at most the 256-channel "
+                        "window); NULL for snippets stored before widths were measured."
+    )
     is_signal: Mapped[bool] = mapped_column(Boolean, comment="True for a detected signal window, false for a noise window.")
     data: Mapped[bytes] = mapped_column(
         LargeBinary, comment="Normalised 16 x 256 snippet quantised to uint8 (value = byte / 255), row-major "
@@ -308,6 +312,9 @@ class RfiClass(Base):
     )
     drift_iqr_hz_s: Mapped[float | None] = mapped_column(
         Double, comment="Interquartile range of the drift rates, Hz/s."
+    )
+    width_median_hz: Mapped[float | None] = mapped_column(
+        Double, comment="Median half-power width of its snippets' signals, Hz."
     )
     snr_median: Mapped[float | None] = mapped_column(Double, comment="Median SNR of its snippets.")
 
