@@ -464,8 +464,10 @@ CLASS_TABLE = [("class_id", "class", "d"), ("label", "label", "s"), ("size", "sn
 def cmd_rfi_build(args: argparse.Namespace) -> None:
     from rficat import db, rfi
 
-    with db.open_catalogue(_settings()) as catalogue:
-        summary = rfi.build(catalogue.engine, args.model_id, args.min_cluster_size, args.sample, args.seed)
+    from rficat.progress import stage_status
+
+    with db.open_catalogue(_settings()) as catalogue, stage_status("building RFI classes") as stage:
+        summary = rfi.build(catalogue.engine, args.model_id, args.min_cluster_size, args.sample, args.seed, stage)
     emit(summary.to_dict(), args.json)
 
 

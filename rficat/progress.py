@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -21,3 +22,19 @@ def byte_progress(description: str, total_bytes: int) -> Iterator[Callable[[int]
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total_bytes)
         yield lambda n: bar.advance(task, n)
+
+
+@contextmanager
+def stage_status(title: str) -> Iterator[Callable[[str], None]]:
+    """Yield ``stage(description)`` for work whose steps have no size: a spinner naming the current
+    step, with its elapsed time, on a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda description: None
+        return
+    with Console(stderr=True).status(title) as status:
+        started = time.perf_counter()
+
+        def stage(description: str) -> None:
+            status.update(f"{title}: {description} ({time.perf_counter() - started:.0f} s so far)")
+
+        yield stage

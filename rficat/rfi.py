@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,14 +109,19 @@ def _current_build(conn) -> sa.Row | None:
 
 
 def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 15, sample: int = 50_000,
-          seed: int = 0) -> BuildSummary:
-    """Cluster a sample, store a new build with its classes, assign every signal snippet, make it current."""
+          seed: int = 0, stage: Callable[[str], None] = lambda description: None) -> BuildSummary:
+    """Cluster a sample, store a new build with its classes, assign every signal snippet, make it current.
+
+    ``stage`` is told each step as it starts (the CLI shows it; at 10^6 snippets a build takes minutes).
+    """
     from rficat.search import current_model_id
 
     started = time.perf_counter()
     model_id = current_model_id(engine) if model_id is None else model_id
+    stage(f"sampling up to {sample} snippets")
     ids, z, drift = sample_latent(engine, model_id, sample, seed)
     log.info("clustering %d snippets (min cluster size %d)", len(ids), min_cluster_size)
+    stage(f"clustering {len(ids)} snippets (HDBSCAN)")
     labels = cluster(z, min_cluster_size)
     classes = _class_rows(ids, z, drift, labels)
     if not classes:
@@ -144,7 +150,9 @@ def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 1
             log.warning("label %r matched no class of the new build; it stays on build %d", label, previous.id)
         conn.execute(sa.text("UPDATE rfi_builds SET is_current = false WHERE is_current"))
         conn.execute(sa.text("UPDATE rfi_builds SET is_current = true WHERE id = :b"), {"b": build_id})
+        stage(f"assigning every signal snippet to its nearest of {len(classes)} classes")
         n_assigned = conn.execute(sa.text("SELECT rficat_assign_rfi(NULL)")).scalar_one()
+        stage("class statistics")
         _class_statistics(conn, build_id)
         seconds = time.perf_counter() - started
         conn.execute(sa.text("UPDATE rfi_builds SET n_assigned = :a, seconds = :s WHERE id = :b"),

@@ -61,7 +61,9 @@ def _truth_by_snippet(engine, files) -> dict[int, str]:
 
 
 def test_build_finds_the_morphology_classes(rfi_db, files):
-    summary = rfi.build(rfi_db, min_cluster_size=5)
+    stages = []
+    summary = rfi.build(rfi_db, min_cluster_size=5, stage=stages.append)
+    assert [s.split()[0] for s in stages] == ["sampling", "clustering", "assigning", "class"]
     assert summary.n_classes >= len(KINDS) and summary.n_assigned > 0
     truth = _truth_by_snippet(rfi_db, files)
     with rfi_db.connect() as conn:
