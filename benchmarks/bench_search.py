@@ -148,7 +148,8 @@ def measure(url: str, model_id: int, vectors: np.ndarray, n_queries: int, rng: n
             out[f"filter_{name}"] = {**pct(times), "min_rows": min(len(r) for r in rows)}
         # a long-running server holds the index in shared_buffers; pg_prewarm puts it there now
         conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
-        for relation in (f"embeddings_latent_hnsw_m{model_id}", "embeddings", "snippets", "pk_embeddings", "pk_snippets"):
+        relations = (f"embeddings_latent_hnsw_m{model_id}", "embeddings", "snippets", "pk_embeddings", "pk_snippets")
+        for relation in relations:
             conn.execute(sa.text("SELECT pg_prewarm(:r)"), {"r": relation})
         for ef, queries in zip((40, 16), sets[4:]):
             out[f"prewarmed_hnsw_ef{ef}"], _ = breadth(ef, queries)

@@ -61,7 +61,8 @@ def sample_latent(engine: Engine, model_id: int, n: int, seed: int) -> tuple[np.
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
         rows = conn.execute(sa.text(
-            "SELECT e.snippet_id, e.latent::text, s.drift_rate_hz_s FROM embeddings e JOIN snippets s ON s.id = e.snippet_id"
+            "SELECT e.snippet_id, e.latent::text, s.drift_rate_hz_s"
+            " FROM embeddings e JOIN snippets s ON s.id = e.snippet_id"
             " WHERE e.model_id = :m AND s.is_signal ORDER BY random() LIMIT :n"), {"m": model_id, "n": n}).all()
     if not rows:
         raise RficatError("the catalogue has no signal snippets with vectors to build RFI classes from; ingest first")
