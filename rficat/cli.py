@@ -463,7 +463,6 @@ CLASS_TABLE = [("class_id", "class", "d"), ("label", "label", "s"), ("size", "sn
 
 def cmd_rfi_build(args: argparse.Namespace) -> None:
     from rficat import db, rfi
-
     from rficat.progress import stage_status
 
     with db.open_catalogue(_settings()) as catalogue, stage_status("building RFI classes") as stage:

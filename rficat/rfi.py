@@ -68,7 +68,7 @@ def sample_latent(engine: Engine, model_id: int, n: int, seed: int) -> tuple[np.
         raise RficatError("the catalogue has no signal snippets with vectors to build RFI classes from; ingest first")
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     z = np.array([json.loads(r[1]) for r in rows], dtype=np.float64)
-    drift = np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=np.float64)
+    drift = np.array([r[2] for r in rows], dtype=np.float64)  # None (no estimate) becomes NaN
     return ids, z / np.clip(np.linalg.norm(z, axis=1, keepdims=True), 1e-12, None), drift
 
 
@@ -224,8 +224,8 @@ def staleness(engine: Engine) -> list[str]:
     """Why the current build may no longer describe the catalogue (empty: it does)."""
     with engine.connect() as conn:
         row = conn.execute(sa.text(
-            "SELECT b.id, b.model_id, rficat_current_model() AS current_model, b.created_at,"
-            " coalesce((b.params->>'min_cluster_size')::int, 15) AS min_cluster_size,"
+            "SELECT b.id, b.model_id, rficat_current_model() AS current_model,"
+            " (b.params->>'min_cluster_size')::int AS min_cluster_size,"
             " (SELECT count(*) FROM snippets s JOIN embeddings e ON e.snippet_id = s.id AND e.model_id = b.model_id"
             "  WHERE s.is_signal AND s.created_at > b.created_at AND NOT EXISTS"
             "  (SELECT 1 FROM rfi_assignments a WHERE a.snippet_id = s.id AND a.build_id = b.id)) AS new_unclassed"
