@@ -38,8 +38,10 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
-from rficat import cadence, db, ingest, synth
+from rficat.catalogue import cadence, ingest
 from rficat.config import load_settings
+from rficat.store import db
+from rficat.synthetic import synth
 
 MATCH_MHZ = 0.003
 

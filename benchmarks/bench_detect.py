@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 from scipy import interpolate, stats
 
-from rficat import detect, synth
 from rficat.io import FilterbankReader
+from rficat.science import detect
+from rficat.synthetic import synth
 
 OUT = Path(__file__).resolve().parent / "out"
 SPEC = synth.ObservationSpec(n_coarse_channels=8, coarse_channel_width=1 << 20, seed=42)
@@ -95,7 +96,8 @@ def main() -> None:
     # window-level comparison with the paper's loop, same blocks, same threshold
     ours_windows, paper_windows, paper_s, ours_stage_s = set(), set(), 0.0, 0.0
     with FilterbankReader(path) as reader:
-        for index, block in reader.coarse_channels(0, args.paper_channels):
+        for chunk in reader.coarse_channels(0, args.paper_channels):
+            index, block = chunk.coarse_channel, chunk.data
             offset = index * SPEC.coarse_channel_width
             ours_block = block.copy()
             t = time.perf_counter()

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 import rficat
-from rficat import snippets
+from rficat.science import snippets
 
 
 def main() -> None:

@@ -34,9 +34,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "flows"))
 
-from rficat import db, ingest, model, snippets, synth  # noqa: E402
+from rficat.catalogue import ingest  # noqa: E402
 from rficat.config import load_settings  # noqa: E402
-from rficat.detect import Hit  # noqa: E402
+from rficat.science import model, snippets  # noqa: E402
+from rficat.science.detect import Hit  # noqa: E402
+from rficat.store import db  # noqa: E402
+from rficat.synthetic import synth  # noqa: E402
 
 
 def store_only(url: str, n: int = 20_000) -> float:

@@ -26,8 +26,10 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
-from rficat import db, ingest, synth
+from rficat.catalogue import ingest
 from rficat.config import load_settings
+from rficat.store import db
+from rficat.synthetic import synth
 
 CLASSES = {
     "narrowband": dict(drift=(-0.02, 0.02), width=(10, 40)),

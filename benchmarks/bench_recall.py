@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rficat import detect, synth
 from rficat.io import FilterbankReader
+from rficat.science import detect
+from rficat.synthetic import synth
 
 THRESHOLDS = (64, 128, 256, 512, 1024, 2048)
 SNRS = (5, 10, 20, 50)
@@ -28,8 +29,8 @@ def statistics_of(path: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]
     """Per coarse channel: cleaned block, window K^2, finite mask (computed once, thresholded later)."""
     out = []
     with FilterbankReader(path) as reader:
-        for _, block in reader.coarse_channels():
-            x = detect.clean_block(block)
+        for block in reader.coarse_channels():
+            x = detect.clean_block(block.data)
             k2, finite = detect.window_statistics(x)
             out.append((x, k2, finite))
     return out

@@ -45,8 +45,9 @@ from bench_lookalike_quality import CLASSES  # noqa: E402
 from bench_lookalike_quality import make_files as make_class_files  # noqa: E402
 from bench_search import load  # noqa: E402
 
-from rficat import db, ingest, rfi  # noqa: E402
+from rficat.catalogue import ingest, rfi  # noqa: E402
 from rficat.config import load_settings  # noqa: E402
+from rficat.store import db  # noqa: E402
 
 RFI_CLASSES = [c for c in CLASSES if c != "drifting"]
 

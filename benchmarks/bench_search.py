@@ -35,8 +35,9 @@ import time
 import numpy as np
 import sqlalchemy as sa
 
-from rficat import db, ingest, pgcopy
+from rficat.catalogue import ingest
 from rficat.config import load_settings
+from rficat.store import db, pgcopy
 
 DIM = 8
 

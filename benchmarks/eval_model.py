@@ -40,8 +40,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
-from rficat import corpus, model, train
-from rficat.synth import GBT_TSAMP_S
+from rficat.science import model, train
+from rficat.synthetic import corpus
+from rficat.synthetic.synth import GBT_TSAMP_S
 
 DF_HZ = corpus.DF_HZ
 FACTORS = ("snr", "drift", "width", "position")
@@ -194,7 +195,7 @@ def main() -> None:
     lofo = []
     for held_out in lofo_families:
         others = [f for f in corpus.FAMILIES if f != held_out]
-        a, b, _ = train.synthetic_pairs(n_train, others, seed=31)
+        a, b, _ = corpus.synthetic_pairs(n_train, others, seed=31)
         enc, _, _ = train.train_model(a, b, latent_dim=dim, epochs=epochs, seed=2)
         mask = f_fam == held_out
         lofo.append({

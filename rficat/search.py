@@ -1,232 +1,41 @@
-"""Lookalike search from Python: the SQL functions of migration 0004, as pandas DataFrames.
+"""``rficat.search``: lookalike search from a notebook, the public facade of ``rficat.catalogue``.
 
-Everything here calls the documented SQL (``rficat_lookalikes``, ``rficat_lookalikes_of_vector``)
-with bound parameters, so a notebook doing the same in SQL gets the same rows. A signal of
-interest (SOI) can come from the catalogue (a snippet id), from any filterbank file (the window
-at a frequency, cut and normalised exactly as ingest does), or from a synthetic template.
+Every function calls the documented SQL functions with bound parameters and returns pandas
+DataFrames; weights of saved models are looked up in ``$RFICAT_HOME/models``.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from rficat import corpus, db, detect, embedding, snippets
-from rficat.errors import RficatError
-from rficat.io import FilterbankReader
-from rficat.model import Encoder, model_versions, resolve_model
-
-RESULT_COLUMNS = ["snippet_id", "observation_id", "path", "f_start_mhz", "f_stop_mhz", "f_center_mhz",
-                  "snr", "drift_rate_hz_s", "similarity", "n_grouped"]
-
-
-@dataclass
-class Filters:
-    """Restrictions on the matches; None means no restriction."""
-
-    f_min_mhz: float | None = None
-    f_max_mhz: float | None = None
-    observation_id: int | None = None
-    cadence: str | None = None
-    snr_min: float | None = None
-    snr_max: float | None = None
-    drift_min_hz_s: float | None = None
-    drift_max_hz_s: float | None = None
-    mjd_min: float | None = None
-    mjd_max: float | None = None
-    signals_only: bool = True
-    rfi_class_id: int | None = None  # only snippets of this RFI class
-    not_known_rfi: bool = False  # only snippets in no class of the current RFI build
-
-    def params(self) -> dict:
-        return {f"p_{k}": v for k, v in asdict(self).items()}
+from rficat.catalogue.models import current_model_id, make_model_current
+from rficat.catalogue.search import (
+    Filters,
+    Soi,
+    lookalikes,
+    lookalikes_of_vector,
+    match_snippets,
+    soi_from_catalogue,
+    soi_from_file,
+)
+from rficat.catalogue.search import query as _query
+from rficat.catalogue.templates import (
+    run_template,
+    save_template_search,
+    template_snippet,
+)
+from rficat.config import load_settings
 
 
-@dataclass
-class Soi:
-    """A signal of interest: a normalised snippet, where it came from, and its vectors."""
-
-    snippet: np.ndarray  # (16, 256), as stored (quantised)
-    f_center_mhz: float | None
-    source: str
-    latent: np.ndarray | None = None
-    freq_vector: np.ndarray | None = None
-    extra: dict = field(default_factory=dict)
+def query(engine: Engine, soi: Soi, k: int = 10, *, models_dir: Path | None = None, **options) -> pd.DataFrame:
+    """Encode a signal of interest with the catalogue's current model and search (see
+    ``rficat.catalogue.search.query`` for the options)."""
+    return _query(engine, soi, k, models_dir=models_dir or load_settings().models_dir, **options)
 
 
-_CALL = ("{fn}({first}, p_k => :p_k, p_use_frequency => :p_use_frequency, p_model_id => :p_model_id,"
-         " p_exact => :p_exact, p_f_min_mhz => :p_f_min_mhz, p_f_max_mhz => :p_f_max_mhz,"
-         " p_observation_id => :p_observation_id, p_cadence => :p_cadence, p_snr_min => :p_snr_min,"
-         " p_snr_max => :p_snr_max, p_drift_min_hz_s => :p_drift_min_hz_s, p_drift_max_hz_s => :p_drift_max_hz_s,"
-         " p_mjd_min => :p_mjd_min, p_mjd_max => :p_mjd_max, p_signals_only => :p_signals_only,"
-         " p_group_mhz => :p_group_mhz, p_rfi_class_id => :p_rfi_class_id, p_not_known_rfi => :p_not_known_rfi)")
-
-
-def _run(engine: Engine, fn: str, first: str, params: dict) -> pd.DataFrame:
-    return db.query_frame(engine, f"SELECT * FROM {_CALL.format(fn=fn, first=first)}", params, RESULT_COLUMNS)
-
-
-def lookalikes(engine: Engine, snippet_id: int, k: int = 10, *, use_frequency: bool = True,
-               model_id: int | None = None, exact: bool = False, group_mhz: float | None = None,
-               filters: Filters | None = None) -> pd.DataFrame:
-    """The k stored snippets most like snippet ``snippet_id`` (SQL: ``rficat_lookalikes``)."""
-    params = {"snippet_id": int(snippet_id), "p_k": k, "p_use_frequency": use_frequency, "p_model_id": model_id,
-              "p_exact": exact, "p_group_mhz": group_mhz, **(filters or Filters()).params()}
-    return _run(engine, "rficat_lookalikes", "CAST(:snippet_id AS bigint)", params)
-
-
-def lookalikes_of_vector(engine: Engine, vector: np.ndarray, k: int = 10, *, use_frequency: bool = True,
-                         model_id: int | None = None, exact: bool = False, group_mhz: float | None = None,
-                         filters: Filters | None = None) -> pd.DataFrame:
-    """The k stored snippets nearest a vector of the model (SQL: ``rficat_lookalikes_of_vector``)."""
-    params = {"vector": db.vector_text(vector), "p_k": k, "p_use_frequency": use_frequency, "p_model_id": model_id,
-              "p_exact": exact, "p_group_mhz": group_mhz, **(filters or Filters()).params()}
-    return _run(engine, "rficat_lookalikes_of_vector", "CAST(:vector AS vector)", params)
-
-
-# --- the model behind the catalogue's vectors ---------------------------------------------------
-
-def current_model_id(engine: Engine) -> int:
-    with engine.connect() as conn:
-        model_id = conn.execute(sa.text("SELECT rficat_current_model()")).scalar()
-    if model_id is None:
-        raise RficatError("the catalogue is empty: no model has vectors yet (run rficat ingest or rficat demo)")
-    return int(model_id)
-
-
-def make_model_current(engine: Engine, model_id: int) -> None:
-    """Make searches, templates and RFI builds use this model by default.
-
-    Refused while any observation lacks its vectors: a half-encoded catalogue would silently
-    search only the observations already done.
-    """
-    from rficat.ingest import observations_missing_model
-
-    missing = observations_missing_model(engine, model_id)
-    if missing:
-        raise RficatError(f"model {model_id} has no vectors yet for {len(missing)} observations "
-                          f"(first: {missing[0]}); re-encode them before making it current")
-    with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE models SET is_current = false WHERE is_current AND id <> :m"), {"m": model_id})
-        conn.execute(sa.text("UPDATE models SET is_current = true WHERE id = :m"), {"m": model_id})
-
-
-def encoder_for(engine: Engine, model_id: int | None = None) -> tuple[int, Encoder]:
-    """The encoder whose weights made model ``model_id``'s vectors (default: the current model)."""
-    from rficat.config import load_settings
-
-    model_id = current_model_id(engine) if model_id is None else model_id
-    with engine.connect() as conn:
-        row = conn.execute(sa.text("SELECT name, version, fingerprint FROM models WHERE id = :m"),
-                           {"m": model_id}).first()
-    if row is None:
-        raise RficatError(f"no model with id {model_id}")
-    candidates = [None] + model_versions(load_settings().models_dir, row.name)
-    for candidate in candidates:
-        encoder = resolve_model(None if candidate is None else str(candidate))  # cached after the first load
-        if encoder.metadata.fingerprint == row.fingerprint:
-            return model_id, encoder
-    raise RficatError(f"the weights of model {row.name} v{row.version} ({row.fingerprint[:19]}...) are not on this "
-                      f"machine; copy its directory to {load_settings().models_dir / row.name}")
-
-
-def with_vectors(soi: Soi, encoder: Encoder,
-                 freq_embedding: embedding.FrequencyEmbedding = embedding.DEFAULT) -> Soi:
-    soi.latent = encoder.encode(soi.snippet[None])[0]
-    if soi.f_center_mhz is not None:
-        soi.freq_vector = freq_embedding.apply(soi.latent[None], [soi.f_center_mhz])[0]
-    return soi
-
-
-# --- signals of interest -------------------------------------------------------------------------
-
-def soi_from_catalogue(engine: Engine, snippet_id: int) -> Soi:
-    with engine.connect() as conn:
-        row = conn.execute(sa.text("SELECT s.data, s.f_center_mhz, o.path FROM snippets s JOIN observations o"
-                                   " ON o.id = s.observation_id WHERE s.id = :i"), {"i": int(snippet_id)}).first()
-    if row is None:
-        raise RficatError(f"no snippet {snippet_id} in the catalogue")
-    return Soi(snippets.from_bytes(row.data), row.f_center_mhz, f"snippet {snippet_id} ({os.path.basename(row.path)})")
-
-
-def soi_from_file(path: str | os.PathLike, f_mhz: float, coarse_channel_width: int | None = None) -> Soi:
-    """The 256-channel window centred on ``f_mhz`` of any .h5/.fil file, cleaned and normalised as at ingest."""
-    with FilterbankReader(path, coarse_channel_width) as reader:
-        header = reader.header
-        if not header.f_min_mhz <= f_mhz <= header.f_max_mhz:
-            raise RficatError(f"{path}: {f_mhz} MHz is outside the file's band "
-                              f"{header.f_min_mhz:.6f}-{header.f_max_mhz:.6f} MHz")
-        width = header.coarse_channel_width
-        channel = int(round(header.channel_of(f_mhz)))
-        coarse = min(channel // width, header.n_coarse_channels - 1)
-        block = detect.clean_block(reader.read_channels(coarse * width, (coarse + 1) * width))
-    start = min(max(channel - coarse * width - detect.WINDOW // 2, 0), width - detect.WINDOW)
-    # as detect_block hands snippets over: data / bandpass (the cleaned block is that minus one)
-    window = snippets.quantise(snippets.normalise(block[:, start:start + detect.WINDOW] + 1.0))
-    centre = float(header.frequency_mhz(coarse * width + start + (detect.WINDOW - 1) / 2))
-    return Soi(snippets.dequantise(window), centre, f"{os.path.basename(str(path))} @ {f_mhz} MHz")
-
-
-def template_snippet(shape: str = "drifting", drift_hz_s: float = 0.0, width_hz: float = 30.0, snr: float = 30.0,
-                     seed: int = 0, descending: bool = True) -> np.ndarray:
-    """A setigen-rendered template snippet, centred in the window (see rficat.corpus for shapes).
-
-    ``descending``: channel frequency falls with channel index (foff < 0, as in GBT and most
-    filterbank files), so a positive drift runs towards lower channels, as in stored snippets.
-    """
-    if shape not in corpus.FAMILIES:
-        raise RficatError(f"unknown template shape {shape!r}; choose from {', '.join(corpus.FAMILIES)}")
-    channel_drift_hz_s = -drift_hz_s if descending else drift_hz_s
-    span_channels = channel_drift_hz_s * corpus.GBT_TSAMP_S * 16 / corpus.DF_HZ
-    if abs(span_channels) > 240:
-        raise RficatError(f"a drift of {drift_hz_s} Hz/s leaves the 256-channel window within one snippet")
-    emitter = corpus.Emitter(shape, channel=128 - span_channels / 2, snr=snr, drift_hz_s=channel_drift_hz_s,
-                             width_hz=width_hz)
-    return snippets.dequantise(snippets.quantise(corpus.render([emitter], seed=seed)[0]))
-
-
-def query(engine: Engine, soi: Soi, k: int = 10, *, use_frequency: bool = True, model_id: int | None = None,
-          exact: bool = False, group_mhz: float | None = None, filters: Filters | None = None) -> pd.DataFrame:
-    """Encode a SOI with the catalogue's model and search; frequency is used only when the SOI has one."""
-    model_id, encoder = encoder_for(engine, model_id)
-    with_vectors(soi, encoder)
-    use_frequency = use_frequency and soi.freq_vector is not None
-    vector = soi.freq_vector if use_frequency else soi.latent
-    return lookalikes_of_vector(engine, vector, k, use_frequency=use_frequency, model_id=model_id, exact=exact,
-                                group_mhz=group_mhz, filters=filters)
-
-
-def match_snippets(engine: Engine, ids) -> np.ndarray:
-    """Stored arrays of the given snippet ids, in that order (for pictures)."""
-    ids = [int(i) for i in ids]
-    if not ids:
-        return np.empty((0, 16, 256), np.float32)
-    with engine.connect() as conn:
-        rows = dict(conn.execute(sa.text("SELECT id, data FROM snippets WHERE id = ANY(:ids)"), {"ids": ids}).all())
-    return np.stack([snippets.from_bytes(rows[i]) for i in ids])
-
-
-def save_template_search(engine: Engine, template: dict, soi: Soi, results: pd.DataFrame,
-                         model_id: int | None = None, job: str | None = None) -> int:
-    """Keep a template search and its matches (tables template_searches, template_matches)."""
-    import json
-
-    model_id = current_model_id(engine) if model_id is None else model_id
-    vector = soi.freq_vector if soi.freq_vector is not None else soi.latent
-    with engine.begin() as conn:
-        search_id = conn.execute(sa.text(
-            "INSERT INTO template_searches (job, template, model_id, vector)"
-            " VALUES (:job, CAST(:template AS jsonb), :m, CAST(:v AS vector)) RETURNING id"),
-            {"job": job, "template": json.dumps(template), "m": model_id,
-             "v": db.vector_text(vector)}).scalar_one()
-        if len(results):
-            conn.execute(sa.text("INSERT INTO template_matches (search_id, rank, snippet_id, similarity)"
-                                 " VALUES (:s, :r, :i, :sim)"),
-                         [{"s": search_id, "r": rank, "i": int(row.snippet_id), "sim": float(row.similarity)}
-                          for rank, row in enumerate(results.itertuples(), start=1)])
-    return int(search_id)
+__all__ = ["Filters", "Soi", "current_model_id", "lookalikes", "lookalikes_of_vector", "make_model_current",
+           "match_snippets", "query", "run_template", "save_template_search", "soi_from_catalogue", "soi_from_file",
+           "template_snippet"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 import time
 
-from rficat import model, train
+from rficat.science import model, train
+from rficat.synthetic import corpus
 
 SEED = 0
 N_PAIRS = 24_000
@@ -21,7 +22,7 @@ EPOCHS = 12
 
 def main() -> None:
     start = time.perf_counter()
-    a, b, _ = train.synthetic_pairs(N_PAIRS, seed=SEED)
+    a, b, _ = corpus.synthetic_pairs(N_PAIRS, seed=SEED)
     print(f"corpus: {time.perf_counter() - start:.0f} s", file=sys.stderr)
     encoder, _, metadata = train.train_model(
         a, b, objective="contrastive", latent_dim=LATENT_DIM, epochs=EPOCHS, seed=SEED, name="default",

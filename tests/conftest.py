@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from rficat import db
 from rficat.config import load_settings
+from rficat.store import db
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +66,7 @@ def observation(tmp_path_factory):
     """A 4-coarse-channel GBT-like observation with 40 signals (SNR 20-70), as .h5 and .fil."""
     import numpy as np
 
-    from rficat import synth
+    from rficat.synthetic import synth
 
     directory = tmp_path_factory.mktemp("obs")
     spec = synth.ObservationSpec(n_coarse_channels=4, seed=3)

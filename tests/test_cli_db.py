@@ -10,8 +10,8 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from rficat import db
 from rficat.cli import main
+from rficat.store import db
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from rficat import db, snippets
-from rficat.schema import Base
+from rficat.science import snippets
+from rficat.store import db
+from rficat.store.schema import Base
 
 USER_TABLES = set(db.CATALOGUE_TABLES)
 
@@ -134,3 +135,31 @@ def test_0002_converts_stored_snippets_both_ways(fresh_engine):
         stored = conn.execute(sa.text("SELECT data FROM snippets ORDER BY id")).scalars().all()
     assert [len(d) for d in stored] == [8192] * 3
     np.testing.assert_allclose(np.stack([np.frombuffer(d, "<f2") for d in stored]).reshape(x.shape), x, atol=3e-3)
+
+
+def test_migration_0007_rescales_drifts_of_files_without_16_integrations(fresh_engine):
+    """Stored drifts were off by the integrations per time bin; 0007 fixes them (and 0006 restores)."""
+    db.migrate(fresh_engine, "0006")
+    with fresh_engine.begin() as conn:
+        for n_ints, drift in ((32, 1.0), (8, 0.25), (16, 0.5), (20, 0.5)):
+            obs = conn.execute(sa.text(
+                "INSERT INTO observations (path, fingerprint, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz, tsamp_s,"
+                " n_channels, n_integrations, header) VALUES (:p, :p, 1, 2, 2, -1, 1, 1, :n, '{}') RETURNING id"),
+                {"p": f"/obs{n_ints}.h5", "n": n_ints}).scalar_one()
+            conn.execute(sa.text(
+                "INSERT INTO snippets (observation_id, coarse_channel, chan_start, chan_stop, f_start_mhz,"
+                " f_stop_mhz, f_center_mhz, statistic, drift_rate_hz_s, is_signal, data)"
+                " VALUES (:o, 0, 0, 256, 1, 2, 1.5, 1000, :d, true, '\\x00'::bytea)"), {"o": obs, "d": drift})
+
+    def drifts() -> dict[int, float]:
+        with fresh_engine.connect() as conn:
+            return dict(conn.execute(sa.text("SELECT o.n_integrations, s.drift_rate_hz_s FROM snippets s"
+                                             " JOIN observations o ON o.id = s.observation_id")).all())
+
+    db.migrate(fresh_engine, "0007")
+    assert drifts() == pytest.approx({32: 0.5, 8: 0.5, 16: 0.5, 20: 0.5})
+    with fresh_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT (detection->>'time_bin_s')::float8 FROM observations WHERE n_integrations = 32")
+                            ).scalar() == 2.0
+    db.migrate(fresh_engine, "0006")
+    assert drifts() == pytest.approx({32: 1.0, 8: 0.25, 16: 0.5, 20: 0.5})

@@ -7,8 +7,9 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 
-from rficat import detect, synth
 from rficat.io import FilterbankReader
+from rficat.science import detect
+from rficat.synthetic import synth
 
 
 def run(path, **kwargs):
@@ -71,8 +72,8 @@ def test_division_flattens_the_bandpass(tmp_path):
     path = tmp_path / "noise.h5"
     synth.write_observation(path, synth.ObservationSpec(n_coarse_channels=1, seed=4), [])
     with FilterbankReader(path) as reader:
-        _, block = next(reader.coarse_channels())
-    x = detect.clean_block(block)
+        block = next(reader.coarse_channels())
+    x = detect.clean_block(block.data)
     width = x.shape[1]
     centre = x[:, width // 4: width // 4 + 4096].std()
     shoulder = x[:, int(0.03 * width): int(0.03 * width) + 1024].std()  # on the roll-off
@@ -125,3 +126,30 @@ def test_width_is_the_signals_half_power_bandwidth(tmp_path):
     measured = sorted(h.width_hz for h in hits)
     for got, want in zip(measured, widths):
         assert abs(got - want) <= max(0.2 * want, abs(spec.foff_hz)), (measured, widths)
+
+
+SCAN_S = 16 * synth.GBT_TSAMP_S  # a 5-minute scan, whatever its integration count
+
+
+def _one_drifting_signal(tmp_path, n_integrations: int) -> list:
+    """A 0.5 Hz/s signal (52 channels over the scan) in a 5-minute scan of n integrations."""
+    spec = synth.ObservationSpec(n_coarse_channels=1, n_integrations=n_integrations,
+                                 tsamp_s=SCAN_S / n_integrations, bandpass=False, seed=7)
+    f_mid = float(spec.frequency_mhz(20_000.5))
+    signal = synth.Signal(f_start_mhz=f_mid - 0.5 * SCAN_S / 2 * 1e-6, drift_hz_s=0.5, snr=40, width_hz=30)
+    path = tmp_path / f"n{n_integrations}.h5"
+    synth.write_observation(path, spec, [signal])
+    hits, _ = run(path)
+    return [h for h in hits if h.chan_start <= 20_000 < h.chan_stop]
+
+
+@pytest.mark.parametrize("n_integrations", [8, 16, 20, 31, 32, 64, 279])
+def test_drift_snr_and_width_do_not_depend_on_the_integration_count(tmp_path, n_integrations):
+    """The reader's bins carry their own times: drift is right for any integration count, and
+    every integration is used (SNR and width as with 16)."""
+    reference = _one_drifting_signal(tmp_path, 16)
+    hits = _one_drifting_signal(tmp_path, n_integrations)
+    assert len(reference) == 1 and len(hits) == 1
+    assert hits[0].drift_rate_hz_s == pytest.approx(0.5, rel=0.10)
+    assert hits[0].snr == pytest.approx(reference[0].snr, rel=0.15)
+    assert hits[0].width_hz == pytest.approx(reference[0].width_hz, rel=0.15, abs=2.8)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from rficat import synth
 from rficat.cli import load_flows, main
+from rficat.synthetic import synth
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_a_corrupt_file_fails_alone(prefect_harness, catalogue_url, cadence_file
 def test_cadence_roles_can_be_overridden(catalogue_url, cadence_files, capsys):
     paths = [str(p) for p, _, _ in cadence_files[:2]]
     engine = sa.create_engine(catalogue_url)
-    from rficat import ingest
+    from rficat.catalogue import ingest
     for path in paths:
         ingest.ingest_file(engine, path)
     engine.dispose()
@@ -75,16 +76,9 @@ def test_cadence_roles_can_be_overridden(catalogue_url, cadence_files, capsys):
 
 
 def test_scheduled_landing_deployment_picks_up_a_new_file(prefect_harness, catalogue_url, cadence_files, tmp_path):
-    import importlib.util
-    import sys
     from datetime import timedelta
 
-    from rficat.cli import FLOWS_DIR
-
-    sys.path.insert(0, str(FLOWS_DIR))
-    spec = importlib.util.spec_from_file_location("rficat_flows_serve", FLOWS_DIR / "serve.py")
-    serve = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(serve)
+    serve = load_flows("serve")
     landing = tmp_path / "landing"
     landing.mkdir()
     deployment = serve.landing_deployment(str(landing), 5)
@@ -110,14 +104,16 @@ def test_scheduled_landing_deployment_picks_up_a_new_file(prefect_harness, catal
 
 
 def test_reencode_flow_is_resumable(prefect_harness, catalogue_url, cadence_files, tmp_path):
-    from rficat import db, ingest, model
+    from rficat.catalogue import ingest, models
+    from rficat.science import model
+    from rficat.store import db
 
     engine = db.make_engine(catalogue_url)
     for path, _, _ in cadence_files[:3]:
         ingest.ingest_file(engine, path)
     other = model.save_model(tmp_path / "other", model.build_encoder(3), model.ModelMetadata("other", latent_dim=3))
     model_id = db.register_model(engine, model.load_model(other).metadata)
-    first = ingest.observations_missing_model(engine, model_id)
+    first = models.observations_missing_model(engine, model_id)
     assert len(first) == 3
     ingest.reencode_observation(engine, first[0], str(other))  # as if a previous run stopped after one
     result = load_flows("reencode").reencode_catalogue(str(other))
@@ -129,23 +125,45 @@ def test_reencode_flow_is_resumable(prefect_harness, catalogue_url, cadence_file
     assert load_flows("reencode").reencode_catalogue(str(other))["observations"] == 0
 
 
-def test_reencode_makes_a_model_current_only_when_complete(prefect_harness, catalogue_url, cadence_files, tmp_path):
-    from rficat import db, ingest, model, search
+def test_after_a_model_switch_new_files_are_searchable_at_once(prefect_harness, catalogue_url, cadence_files,
+                                                               tmp_path):
+    from rficat.catalogue import ingest, models, search
     from rficat.errors import RficatError
+    from rficat.science import model
+    from rficat.store import db
 
     engine = db.make_engine(catalogue_url)
     for path, _, _ in cadence_files[:2]:
         ingest.ingest_file(engine, path)
-    first_model = search.current_model_id(engine)
-    other = model.save_model(tmp_path / "next", model.build_encoder(4), model.ModelMetadata("next", latent_dim=4))
+    first_model = models.current_model_id(engine)
+    models_dir = tmp_path / "models"
+    other = model.save_model(models_dir / "next" / "v1", model.build_encoder(4),
+                             model.ModelMetadata("next", latent_dim=4))
     model_id = db.register_model(engine, model.load_model(other).metadata)
     with pytest.raises(RficatError, match="no vectors yet for 2 observations"):
-        search.make_model_current(engine, model_id)
-    assert search.current_model_id(engine) == first_model
+        models.make_model_current(engine, model_id)
+    assert models.current_model_id(engine) == first_model
     result = load_flows("reencode").reencode_catalogue(str(other), make_current=True)
-    assert result["current"] and search.current_model_id(engine) == model_id
+    assert result["current"] and models.current_model_id(engine) == model_id
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM models WHERE is_current")).scalar() == 1
+
+    # a file that lands after the switch is encoded with the current model, so searches see it at once
+    summary = ingest.ingest_file(engine, cadence_files[2][0], models_dir=models_dir)
+    assert summary.model_id == model_id and summary.n_signal > 0
+    with engine.connect() as conn:
+        visible = conn.execute(sa.text("SELECT count(*) FROM snippet_catalogue WHERE observation_id = :o AND is_signal"),
+                               {"o": summary.observation_id}).scalar()
+        some_snippet = conn.execute(sa.text("SELECT min(id) FROM snippets WHERE observation_id = :o AND is_signal"),
+                                    {"o": summary.observation_id}).scalar()
+    assert visible == summary.n_signal
+    found = search.lookalikes(engine, some_snippet, 5, filters=search.Filters(observation_id=summary.observation_id))
+    assert len(found) == min(5, summary.n_signal - 1)  # the snippet's own observation, found by the index
+    assert models.observations_missing_model(engine, model_id) == []
+
+    # without the model's weights on this machine: one clear line naming the model
+    with pytest.raises(RficatError, match="weights of model next v1"):
+        ingest.ingest_file(engine, cadence_files[3][0], models_dir=tmp_path / "elsewhere")
     engine.dispose()
 
 
@@ -162,10 +180,8 @@ def test_every_prefect_yaml_deployment_points_at_a_flow():
     import yaml
     from prefect import Flow
 
-    from rficat.cli import FLOWS_DIR
-
-    spec = yaml.safe_load((FLOWS_DIR.parent / "prefect.yaml").read_text())
+    spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "prefect.yaml").read_text())
     assert {d["name"] for d in spec["deployments"]} >= {"landing", "reencode", "template-search"}
     for deployment in spec["deployments"]:
         path, function = deployment["entrypoint"].split(":")
-        assert isinstance(getattr(load_flows(path.removeprefix("flows/").removesuffix(".py")), function), Flow)
+        assert isinstance(getattr(load_flows(path.removeprefix("rficat/flows/").removesuffix(".py")), function), Flow)

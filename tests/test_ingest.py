@@ -12,8 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from rficat import db, detect, ingest, io, model, synth
+from rficat import io
+from rficat.catalogue import ingest
 from rficat.errors import RficatError
+from rficat.science import detect, model
+from rficat.store import db
+from rficat.synthetic import synth
 
 
 @pytest.fixture
@@ -90,7 +94,8 @@ def test_killed_ingest_leaves_nothing_and_rerun_completes(engine, fresh_db_url, 
     synth.write_observation(path, spec, synth.random_signals(spec, 30, __import__("numpy").random.default_rng(1)))
     script = textwrap.dedent(f"""
         import sys, time
-        from rficat import db, ingest
+        from rficat.store import db
+        from rficat.catalogue import ingest
         engine = db.make_engine({fresh_db_url!r})
         def progress(n):
             print("block stored", flush=True)

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from rficat import io, synth
+from rficat import io
 from rficat.cli import main
 from rficat.errors import RficatError
+from rficat.synthetic import synth
 
 
 def test_headers_of_fil_and_h5_agree(observation):
@@ -51,18 +52,26 @@ def test_bitshuffle_h5_reads_like_plain(tmp_path):
     synth.write_observation(tmp_path / "packed.h5", spec, signals, compression="bitshuffle")
     with io.FilterbankReader(tmp_path / "plain.h5") as a, io.FilterbankReader(tmp_path / "packed.h5") as b:
         assert b._data.compression is not None or b._data._filters
-        assert np.array_equal(a.read_channels(0, 8192), b.read_channels(0, 8192))
+        assert np.array_equal(a.read_channels(0, 8192).data, b.read_channels(0, 8192).data)
 
 
-@pytest.mark.parametrize("n_ints, expected", [(32, "mean of pairs"), (8, "repeat"), (16, "same")])
+@pytest.mark.parametrize("n_ints, expected", [(32, "mean of pairs"), (31, "every integration"), (8, "repeat"),
+                                             (16, "same")])
 def test_time_binning_to_16(n_ints, expected):
     block = np.arange(n_ints * 4, dtype=np.float32).reshape(n_ints, 4)
-    out = io.bin_time(block)
-    assert out.shape == (16, 4)
+    out, times = io.bin_time(block, tsamp_s=2.0)
+    assert out.shape == (16, 4) and times.shape == (16,)
+    # bins are centred where their integrations are: the time axis spans the whole file
+    assert times[0] > 0 and times[-1] < n_ints * 2.0
     if expected == "mean of pairs":
         assert_allclose(out[0], block[:2].mean(axis=0))
+        assert_allclose(times, 2.0 * (2 * np.arange(16) + 1))
+    elif expected == "every integration":
+        assert_allclose(out.mean(axis=0), block.mean(axis=0), rtol=0.05)  # nothing dropped
+        assert_allclose(out[-1], block[-2:].mean(axis=0))  # the last integrations are used
     elif expected == "repeat":
         assert_allclose(out[0], out[1]) and assert_allclose(out[0], block[0])
+        assert_allclose(times[:2], [1.0, 1.0])
     else:
         assert out is block
 

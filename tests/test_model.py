@@ -10,9 +10,12 @@ import sqlalchemy as sa
 from numpy.testing import assert_allclose, assert_array_equal
 
 import rficat
-from rficat import corpus, db, embedding, model, train
 from rficat.cli import main
+from rficat.config import load_settings
 from rficat.errors import RficatError
+from rficat.science import embedding, model, train
+from rficat.store import db
+from rficat.synthetic import corpus
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +75,7 @@ def _separation(z: np.ndarray, labels: np.ndarray) -> float:
 
 def test_a_few_training_steps_separate_two_morphologies():
     families = ("narrowband", "broadband_pulsed")
-    a, b, _ = train.synthetic_pairs(768, families, seed=1)
+    a, b, _ = corpus.synthetic_pairs(768, families, seed=1)
     x, labels = corpus.training_corpus(120, families=families, seed=2, noise_fraction=0)
     untrained = model.Encoder(model.build_encoder(5), model.ModelMetadata("u", latent_dim=5))
     encoder, _, _ = train.train_model(a, b, latent_dim=5, epochs=3, batch_size=32, seed=0)
@@ -131,7 +134,7 @@ def test_train_cli_saves_versions_and_registers(catalogue, capsys):
         assert code == 0
         outputs.append(json.loads(capsys.readouterr().out))
     assert [o["version"] for o in outputs] == [1, 2]
-    loaded = model.resolve_model("tiny")
+    loaded = model.resolve_model("tiny", load_settings().models_dir)
     assert loaded.metadata.version == 2 and loaded.latent_dim == 4
     with catalogue.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT version, latent_dim FROM models WHERE name = 'tiny' ORDER BY version")).all()
@@ -147,7 +150,8 @@ def test_train_from_db(fresh_db_url, monkeypatch, capsys, observation):
     argv = ["train", "--from-db", "--n", "200", "--epochs", "1", "--name", "fromdb", "--json"]
     assert main(argv) == 1
     assert "no snippets" in capsys.readouterr().err
-    from rficat import detect, snippets as snip
+    from rficat.science import detect
+    from rficat.science import snippets as snip
     with engine.begin() as conn:
         obs = conn.execute(sa.text(
             "INSERT INTO observations (path, fingerprint, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz, tsamp_s,"

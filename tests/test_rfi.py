@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from rficat import db, ingest, rfi, synth
+from rficat.catalogue import ingest, rfi
 from rficat.cli import main
+from rficat.store import db
+from rficat.synthetic import synth
 
 KINDS = {
     "stationary": dict(drift_hz_s=0.0, width_hz=25.0),
@@ -131,7 +133,7 @@ def test_empty_catalogue_and_no_build(fresh_db_url, monkeypatch, capsys):
 
 
 def test_search_filters_on_known_rfi(rfi_db):
-    from rficat import search
+    from rficat.catalogue import search
 
     rfi.build(rfi_db, min_cluster_size=5)
     with rfi_db.connect() as conn:

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from rficat import cadence, db, ingest, search, synth
+from rficat.catalogue import cadence, ingest, search
 from rficat.cli import main
+from rficat.store import db
+from rficat.synthetic import synth
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +204,7 @@ def test_template_search_flow_keeps_results_for_sql(prefect_harness, catalogue_d
 
 def test_cadence_search_with_rfi_classes(catalogue_db, cli_env):
     """With an RFI build, events carry their class; ON-only signals stay candidates."""
-    from rficat import rfi
+    from rficat.catalogue import rfi
 
     rfi.build(catalogue_db["engine"], min_cluster_size=4)
     assert main(["cadence", "search", "abacad", "--json"]) == 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from rficat import snippets
+from rficat.science import snippets
 
 
 def test_normalise_range_and_order():

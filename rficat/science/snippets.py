@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rficat.schema import SNIPPET_SHAPE
+SNIPPET_SHAPE = (16, 256)
+"""Time bins x frequency channels of every snippet (Ma et al. 2023)."""
 
 STORAGE_DTYPE = np.dtype(np.uint8)
 _LEVELS = np.float32(255)

@@ -29,7 +29,7 @@ from rficat.errors import RficatError
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 CATALOGUE_TABLES = ("observations", "cadences", "cadence_members", "snippets", "models", "embeddings",
                     "template_searches", "template_matches", "rfi_builds", "rfi_classes", "rfi_assignments")
 
@@ -288,8 +288,11 @@ def row_counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def register_model(engine: Engine, metadata) -> int:
+def register_model(engine: Engine, metadata, frequency_embedding: str | None = None) -> int:
     """Record a model in ``models`` (its HNSW indexes are built by trigger); return its id.
+
+    ``frequency_embedding`` (JSON) is the embedding its ``freq_vector``s get; searches read it
+    back instead of assuming a default.
 
     Registering the same weights again returns the existing id. A different model under an
     existing name and version is refused, so vectors never mix under one model id.
@@ -311,11 +314,13 @@ def register_model(engine: Engine, metadata) -> int:
             return int(row.id)
         # the first model registered becomes the one searches use by default
         return int(conn.execute(sa.text(
-            "INSERT INTO models (name, version, latent_dim, fingerprint, training, is_current)"
-            " VALUES (:name, :version, :latent_dim, :fingerprint, CAST(:training AS jsonb),"
-            " NOT EXISTS (SELECT 1 FROM models WHERE is_current)) RETURNING id"),
+            "INSERT INTO models (name, version, latent_dim, fingerprint, training, is_current"
+            + (", frequency_embedding" if frequency_embedding else "") +
+            ") VALUES (:name, :version, :latent_dim, :fingerprint, CAST(:training AS jsonb),"
+            " NOT EXISTS (SELECT 1 FROM models WHERE is_current)"
+            + (", CAST(:embedding AS jsonb)" if frequency_embedding else "") + ") RETURNING id"),
             {"name": metadata.name, "version": metadata.version, "latent_dim": metadata.latent_dim,
-             "fingerprint": metadata.fingerprint,
+             "fingerprint": metadata.fingerprint, "embedding": frequency_embedding,
              "training": json.dumps({**metadata.training, "beta": metadata.beta})}).scalar_one())
 
 
@@ -372,15 +377,3 @@ def index_pending(engine: Engine, batch: int = 20_000) -> int:
         total += n
         if n < batch:
             return total
-
-
-def catalogue_snippet_arrays(engine: Engine, limit: int, seed: int = 0) -> np.ndarray:
-    """A random sample of stored snippets (signal and noise) as (n, 16, 256) float32."""
-    from rficat.snippets import from_bytes
-
-    with engine.connect() as conn:
-        conn.execute(sa.text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
-        rows = conn.execute(sa.text("SELECT data FROM snippets ORDER BY random() LIMIT :n"), {"n": limit}).scalars().all()
-    if not rows:
-        raise RficatError("the catalogue has no snippets to train on; ingest observations first")
-    return np.stack([from_bytes(r) for r in rows])

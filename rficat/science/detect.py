@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy import interpolate, ndimage, stats
 
-from rficat.io import FilterbankHeader
+from rficat.io import Block, FilterbankHeader
 
 log = logging.getLogger(__name__)
 
@@ -265,13 +265,13 @@ def cut_windows(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(x[:, columns], 1, 0))
 
 
-def drift_slopes(windows: np.ndarray) -> np.ndarray:
-    """Drift in channels per integration: a weighted line through each integration's peak."""
-    t = windows.shape[1]
+def drift_slopes(windows: np.ndarray, bin_times_s: np.ndarray) -> np.ndarray:
+    """Drift in channels per second: a weighted line through each time bin's peak, against the
+    bins' real centre times (a bin of a 32-integration file spans two integrations)."""
     smooth = ndimage.uniform_filter1d(windows, size=5, axis=2, mode="nearest")
     peaks = smooth.argmax(axis=2).astype(np.float64)  # (k, t)
     weights = np.clip(smooth.max(axis=2), 1e-12, None)
-    times = np.arange(t, dtype=np.float64)
+    times = np.asarray(bin_times_s, dtype=np.float64)
     wsum = weights.sum(axis=1)
     t_mean = (weights * times).sum(axis=1) / wsum
     p_mean = (weights * peaks).sum(axis=1) / wsum
@@ -280,14 +280,16 @@ def drift_slopes(windows: np.ndarray) -> np.ndarray:
     return np.where(var > 0, cov / var, 0.0)
 
 
-def dedrifted_profiles(windows: np.ndarray, slopes: np.ndarray) -> np.ndarray:
-    """(k, 256) time-collapsed windows after shifting each integration back along the drift.
+def dedrifted_profiles(windows: np.ndarray, slopes: np.ndarray, bin_times_s: np.ndarray) -> np.ndarray:
+    """(k, 256) time-collapsed windows after shifting each time bin back along the drift
+    (``slopes`` in channels per second).
 
     Their peak over the noise of a time-collapsed channel is the SNR (setigen's convention);
     their half-power width is the signal's bandwidth, which drift would otherwise smear.
     """
     k, t, w = windows.shape
-    shifts = np.rint(slopes[:, None] * (np.arange(t) - (t - 1) / 2)).astype(np.int64)  # (k, t)
+    times = np.asarray(bin_times_s, dtype=np.float64)
+    shifts = np.rint(slopes[:, None] * (times - times.mean())[None, :]).astype(np.int64)  # (k, t)
     columns = np.clip(np.arange(w)[None, None, :] + shifts[:, :, None], 0, w - 1)
     return np.take_along_axis(windows, columns, axis=2).mean(axis=1)
 
@@ -307,12 +309,14 @@ def detect_block(
     x: np.ndarray,
     header: FilterbankHeader,
     coarse_channel: int,
+    bin_times_s: np.ndarray,
     threshold: float = DEFAULT_THRESHOLD,
     n_noise: int = 0,
     noise_max_statistic: float = DEFAULT_NOISE_MAX_STATISTIC,
     rng: np.random.Generator | None = None,
 ) -> DetectionResult:
-    """Hits (and optionally noise windows) of one cleaned coarse-channel block."""
+    """Hits (and optionally noise windows) of one cleaned coarse-channel block whose time bins
+    are centred at ``bin_times_s`` (from the reader's :class:`~rficat.io.Block`)."""
     t, n = x.shape
     k2, finite = window_statistics(x)
     signal_windows = np.flatnonzero(finite & (k2 > threshold))
@@ -340,12 +344,12 @@ def detect_block(
 
     windows = cut_windows(x, starts)
     statistic = stats.normaltest(windows.reshape(len(starts), -1), axis=1).statistic
-    slopes = drift_slopes(windows)
-    profiles = dedrifted_profiles(windows, slopes)
+    slopes = drift_slopes(windows, bin_times_s)
+    profiles = dedrifted_profiles(windows, slopes, bin_times_s)
     snr = profiles.max(axis=1) / noise_std
     width = half_power_width(profiles) * abs(header.foff_mhz) * 1e6
     # foff is signed (negative in GBT files), so this is the drift in frequency, not channel, order
-    drift = slopes * header.foff_mhz * 1e6 / header.tsamp_s
+    drift = slopes * header.foff_mhz * 1e6
     offset = coarse_channel * header.coarse_channel_width
     chan_start = starts + offset
     f_start = header.frequency_mhz(chan_start)
@@ -362,17 +366,18 @@ def detect_block(
 
 
 def detect_blocks(
-    blocks: Iterable[tuple[int, np.ndarray]],
+    blocks: Iterable[Block],
     header: FilterbankHeader,
     threshold: float = DEFAULT_THRESHOLD,
     n_noise_per_channel: int = 0,
     seed: int = 0,
 ) -> Iterable[tuple[int, DetectionResult]]:
-    """Clean and detect each (coarse channel, raw block) in turn."""
-    for index, block in blocks:
-        x = clean_block(block)
-        rng = np.random.default_rng([seed, index])
-        yield index, detect_block(x, header, index, threshold, n_noise_per_channel, rng=rng)
+    """Clean and detect each coarse-channel block in turn."""
+    for block in blocks:
+        x = clean_block(block.data)
+        rng = np.random.default_rng([seed, block.coarse_channel])
+        yield block.coarse_channel, detect_block(x, header, block.coarse_channel, block.bin_times_s, threshold,
+                                                 n_noise_per_channel, rng=rng)
 
 
 def detect_file(

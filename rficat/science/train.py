@@ -12,35 +12,16 @@ Two objectives:
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import sys
-from collections.abc import Sequence
 
 import numpy as np
 
-from rficat import corpus
-from rficat.model import ModelMetadata, _keras, build_contrastive, build_vae
+from rficat.science.model import ModelMetadata, _keras, build_contrastive, build_vae
 
 log = logging.getLogger(__name__)
 
 OBJECTIVES = ("contrastive", "vae")
-
-
-def synthetic_pairs(n: int, families: Sequence[str] = corpus.FAMILIES, seed: int = 0,
-                    max_shift: float = 30.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Two views of n random emitters (families in turn): shifted, SNR-jittered, fresh noise."""
-    rng = np.random.default_rng(seed)
-    labels = np.asarray([families[i % len(families)] for i in range(n)])
-    emitters = [corpus.random_emitter(f, rng) for f in labels]
-
-    def view(e: corpus.Emitter) -> corpus.Emitter:
-        return dataclasses.replace(e, channel=e.channel + rng.uniform(-max_shift, max_shift),
-                                   snr=e.snr * rng.uniform(0.7, 1.3))
-
-    a = corpus.render([view(e) for e in emitters], seed=int(rng.integers(2**31)))
-    b = corpus.render([view(e) for e in emitters], seed=int(rng.integers(2**31)))
-    return a, b, labels
 
 
 def augment(snippets: np.ndarray, rng: np.random.Generator, max_shift: int = 30) -> np.ndarray:
@@ -68,7 +49,12 @@ class StderrProgress:
         class _Callback(keras.callbacks.Callback):
             def on_train_begin(self, logs=None):
                 from rich.console import Console
-                from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+                from rich.progress import (
+                    BarColumn,
+                    Progress,
+                    TextColumn,
+                    TimeRemainingColumn,
+                )
 
                 self.bar = Progress(TextColumn("train"), BarColumn(), TextColumn("epoch {task.completed}/{task.total}"),
                                     TextColumn("{task.fields[loss]}"), TimeRemainingColumn(),

@@ -16,13 +16,14 @@ normalised as every catalogue snippet is. Families:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from rficat.snippets import normalise
-from rficat.synth import GBT_FOFF_HZ, GBT_TSAMP_S
+from rficat.science.snippets import normalise
+from rficat.synthetic.synth import GBT_FOFF_HZ, GBT_TSAMP_S
 
 FAMILIES = ("narrowband", "drifting", "broadband_pulsed", "comb", "sinc", "intermittent", "wandering")
 DF_HZ = abs(GBT_FOFF_HZ)
@@ -132,3 +133,19 @@ def training_corpus(n: int, families: Sequence[str] = FAMILIES, seed: int = 0,
     labels = list(rng.permutation(labels))
     emitters = [None if f == "noise" else random_emitter(f, rng) for f in labels]
     return render(emitters, seed=int(rng.integers(2**31))), np.asarray(labels)
+
+
+def synthetic_pairs(n: int, families: Sequence[str] = FAMILIES, seed: int = 0,
+                    max_shift: float = 30.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two views of n random emitters (families in turn): shifted, SNR-jittered, fresh noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray([families[i % len(families)] for i in range(n)])
+    emitters = [random_emitter(f, rng) for f in labels]
+
+    def view(e: Emitter) -> Emitter:
+        return dataclasses.replace(e, channel=e.channel + rng.uniform(-max_shift, max_shift),
+                                   snr=e.snr * rng.uniform(0.7, 1.3))
+
+    a = render([view(e) for e in emitters], seed=int(rng.integers(2**31)))
+    b = render([view(e) for e in emitters], seed=int(rng.integers(2**31)))
+    return a, b, labels

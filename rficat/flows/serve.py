@@ -1,6 +1,6 @@
 """Scheduled ingest of a landing directory: an observatory's "every N minutes" job.
 
-    python flows/serve.py /data/landing --every 10        # serves from this process
+    python -m rficat.flows.serve /data/landing --every 10        # serves from this process
 
 With a Prefect server and a worker (see docker/compose.yaml) use `prefect deploy` with the
 repository's prefect.yaml instead; both run the same `ingest-directory` flow.
@@ -9,13 +9,10 @@ repository's prefect.yaml instead; both run the same `ingest-directory` flow.
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from ingest import ingest_directory  # noqa: E402
+from rficat.flows.ingest import ingest_directory
 
 
 def landing_deployment(landing: str, every_minutes: float, model: str | None = None):

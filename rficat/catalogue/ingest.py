@@ -22,9 +22,11 @@ import psycopg
 from pgvector.psycopg import register_vector
 from sqlalchemy.engine import Engine
 
-from rficat import db, detect, embedding, pgcopy, rfi, snippets
+from rficat.catalogue import models, rfi
 from rficat.io import FilterbankHeader, FilterbankReader, fingerprint
-from rficat.model import Encoder, resolve_model
+from rficat.science import detect, embedding, snippets
+from rficat.science.model import Encoder, resolve_model
+from rficat.store import db, pgcopy
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +68,17 @@ def raw_connection(engine: Engine) -> psycopg.Connection:
     return conn
 
 
-def _header_row(header: FilterbankHeader, path: Path, fp: str) -> dict:
-    return {"path": str(path.resolve()), "fingerprint": fp, "source_name": header.source_name,
+def detection_parameters(header: FilterbankHeader, threshold: float) -> dict:
+    """How an observation's snippets were cut: stored with it, so later comparisons know."""
+    return {"threshold": threshold, "coarse_channel_width": header.coarse_channel_width,
+            "n_time_bins": snippets.SNIPPET_SHAPE[0], "n_integrations": header.n_integrations,
+            "integrations_per_bin": header.n_integrations / snippets.SNIPPET_SHAPE[0],
+            "time_bin_s": header.tsamp_s * header.n_integrations / snippets.SNIPPET_SHAPE[0],
+            "window_channels": detect.WINDOW, "stride_channels": detect.STRIDE}
+
+
+def _header_row(header: FilterbankHeader, path: Path, fp: str, threshold: float) -> dict:
+    return {"detection": psycopg.types.json.Jsonb(detection_parameters(header, threshold)),"path": str(path.resolve()), "fingerprint": fp, "source_name": header.source_name,
             "telescope": header.telescope, "mjd_start": header.mjd_start, "f_min_mhz": header.f_min_mhz,
             "f_max_mhz": header.f_max_mhz, "fch1_mhz": header.fch1_mhz, "foff_mhz": header.foff_mhz,
             "tsamp_s": header.tsamp_s, "n_channels": header.n_channels, "n_integrations": header.n_integrations,
@@ -129,11 +140,15 @@ def _timed(iterable, timings: dict[str, float], key: str):
         yield item
 
 
-def ingest_file(engine: Engine, path: str | Path, *, model=None, threshold: float = detect.DEFAULT_THRESHOLD,
-                n_noise_per_channel: int = 0, coarse_channel_width: int | None = None,
-                freq_embedding: embedding.FrequencyEmbedding = embedding.DEFAULT,
+def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Path | None = None,
+                threshold: float = detect.DEFAULT_THRESHOLD, n_noise_per_channel: int = 0,
+                coarse_channel_width: int | None = None,
                 progress: Callable[[int], None] | None = None) -> IngestSummary:
-    """Ingest one file (see the module docstring for the guarantees)."""
+    """Ingest one file (see the module docstring for the guarantees).
+
+    ``model`` (a name, directory or Encoder; weights looked up in ``models_dir``) defaults to
+    the catalogue's current model, so what is ingested is what searches see.
+    """
     path = Path(path)
     timings = dict.fromkeys(STAGES, 0.0)
     t = time.perf_counter()
@@ -141,8 +156,8 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, threshold: floa
         header = reader.header
         fp = fingerprint(path)
         timings["read"] += time.perf_counter() - t
-        encoder = resolve_model(model)
-        model_id = db.register_model(engine, encoder.metadata)
+        model_id, encoder = models.catalogue_encoder(engine, models_dir, model)
+        freq_embedding = models.frequency_embedding(engine, model_id)
         summary = IngestSummary(str(path), "ingested", model_id=model_id, seconds=timings)
         with raw_connection(engine) as conn, conn.cursor() as cur:
             existing = _lock_and_find(cur, fp)
@@ -154,7 +169,7 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, threshold: floa
                 summary.status = "encoded" if n else "skipped"
                 conn.commit()
                 return summary
-            row = _header_row(header, path, fp)
+            row = _header_row(header, path, fp, threshold)
             summary.observation_id = cur.execute(
                 f"INSERT INTO observations ({', '.join(row)}, status, ingested_at)"
                 f" VALUES ({', '.join(['%s'] * len(row))}, 'complete', now()) RETURNING id",
@@ -195,20 +210,11 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, threshold: floa
     return summary
 
 
-def observations_missing_model(engine: Engine, model_id: int) -> list[int]:
-    """Complete observations with at least one snippet that has no vector of this model."""
-    with raw_connection(engine) as conn:
-        return [r[0] for r in conn.execute(
-            "SELECT DISTINCT s.observation_id FROM snippets s JOIN observations o ON o.id = s.observation_id"
-            " WHERE o.status = 'complete' AND NOT EXISTS (SELECT 1 FROM embeddings e"
-            " WHERE e.snippet_id = s.id AND e.model_id = %s) ORDER BY 1", (model_id,)).fetchall()]
-
-
-def reencode_observation(engine: Engine, observation_id: int, model=None,
-                         freq_embedding: embedding.FrequencyEmbedding = embedding.DEFAULT) -> int:
+def reencode_observation(engine: Engine, observation_id: int, model=None, models_dir: Path | None = None) -> int:
     """Vectors of one observation's stored snippets under a model, in one transaction."""
-    encoder = resolve_model(model)
-    model_id = db.register_model(engine, encoder.metadata)
+    encoder = resolve_model(model, models_dir)
+    model_id = models.register(engine, encoder)
+    freq_embedding = models.frequency_embedding(engine, model_id)
     with raw_connection(engine) as conn, conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (observation_id,))
         n = encode_stored(cur, observation_id, model_id, encoder, freq_embedding)

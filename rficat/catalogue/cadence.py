@@ -102,7 +102,7 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
            off_similarity: float = 0.7, common_similarity: float = 0.95, common_min: int = 3,
            class_min_observations: int = 10):
     """Ranked candidate events of a cadence (SQL: ``rficat_cadence_events``), as a DataFrame."""
-    from rficat.db import query_frame
+    from rficat.store.db import query_frame
 
     sql = ("SELECT * FROM rficat_cadence_events(CAST(:name AS text), CAST(:model AS integer), :on_sim, :off_sim,"
            " :common_sim, CAST(:common_min AS integer), p_class_min_observations => CAST(:class_min AS integer))")

@@ -40,9 +40,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-SNIPPET_SHAPE = (16, 256)
-"""Time bins x frequency channels of every stored snippet."""
-
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -73,6 +70,9 @@ class Observation(Base):
     n_integrations: Mapped[int] = mapped_column(Integer, comment="Number of time integrations.")
     n_coarse_channels: Mapped[int | None] = mapped_column(Integer, comment="Number of coarse channels the file was split into.")
     header: Mapped[dict[str, Any]] = mapped_column(JSONB, comment="The full file header as read.")
+    detection: Mapped[dict[str, Any] | None] = mapped_column(
+        JSONB, comment="How the snippets were cut: K^2 threshold, coarse-channel width, time bins and seconds per bin, "
+                       "window and stride (NULL threshold for observations ingested before it was recorded).")
     status: Mapped[str] = mapped_column(
         Text, server_default="ingesting",
         comment="ingesting (not yet visible in search), complete, or failed.",
@@ -168,6 +168,10 @@ class Model(Base):
     training: Mapped[dict[str, Any]] = mapped_column(
         JSONB, server_default="{}", comment="Training metadata: beta, data description, metrics, seed."
     )
+    frequency_embedding: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{\"band_start_mhz\": 1000.0, \"chunk_mhz\": 1.0, \"n\": 10000.0, \"weight\": 1.0}'::jsonb"),
+        comment="Frequency embedding added to this model's latent vectors to make freq_vector "
+                "(band_start_mhz, chunk_mhz, n, weight); searches encode a query with the same one.")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), comment="When the model was registered."
     )

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rficat.io import open_writer
+
 log = logging.getLogger(__name__)
 
 GBT_FOFF_HZ = -2.7939677238464355
@@ -217,7 +219,8 @@ def write_observation(path: str | os.PathLike, spec: ObservationSpec, signals: S
     """
     path = Path(path)
     groups = _signals_by_coarse_channel(spec, signals)
-    writer = _H5Writer(path, spec, compression) if path.suffix == ".h5" else _FilWriter(path, spec)
+    writer = open_writer(path, spec.header(), spec.n_integrations, spec.n_channels,
+                         nfpc=spec.coarse_channel_width, compression=compression)
     try:
         for index in range(spec.n_coarse_channels):
             data = coarse_channel_data(spec, index, groups.get(index, []))
@@ -229,55 +232,6 @@ def write_observation(path: str | os.PathLike, spec: ObservationSpec, signals: S
     finally:
         writer.close()
     return [truth_row(spec, s) for s in signals]
-
-
-class _H5Writer:
-    def __init__(self, path: Path, spec: ObservationSpec, compression: str | None):
-        import h5py
-        import hdf5plugin
-
-        self.file = h5py.File(path, "w")
-        self.file.attrs["CLASS"] = "FILTERBANK"
-        self.file.attrs["VERSION"] = "1.0"
-        kwargs = {}
-        if compression == "bitshuffle":
-            kwargs = dict(hdf5plugin.Bitshuffle(cname="lz4"))
-        chunk = (spec.n_integrations, 1, min(spec.coarse_channel_width, 1 << 16))
-        self.data = self.file.create_dataset(
-            "data", shape=(spec.n_integrations, 1, spec.n_channels), dtype="float32", chunks=chunk, **kwargs)
-        # sky position as GBT .h5 files carry it (degrees); turboSETI refuses files without one
-        position = {"src_raj": 0.0, "src_dej": 0.0}
-        for key, value in {**spec.header(), **position, "nfpc": spec.coarse_channel_width}.items():
-            self.data.attrs[key] = value
-
-    def write(self, lo: int, data: np.ndarray) -> None:
-        self.data[:, 0, lo:lo + data.shape[1]] = data
-
-    def close(self) -> None:
-        self.file.close()
-
-
-class _FilWriter:
-    def __init__(self, path: Path, spec: ObservationSpec):
-        from blimpy.io.sigproc import to_sigproc_keyword
-
-        header = b"".join(
-            to_sigproc_keyword(key, value) for key, value in spec.header().items()
-        )
-        header = to_sigproc_keyword("HEADER_START") + header + to_sigproc_keyword("HEADER_END")
-        with path.open("wb") as handle:
-            handle.write(header)
-        shape = (spec.n_integrations, 1, spec.n_channels)
-        with path.open("r+b") as handle:
-            handle.truncate(len(header) + int(np.prod(shape)) * 4)
-        self.data = np.memmap(path, dtype="<f4", mode="r+", offset=len(header), shape=shape)
-
-    def write(self, lo: int, data: np.ndarray) -> None:
-        self.data[:, 0, lo:lo + data.shape[1]] = data
-
-    def close(self) -> None:
-        self.data.flush()
-        del self.data
 
 
 def demo_cadence(directory: str | os.PathLike, *, spec: ObservationSpec | None = None, n_rfi: int = 12,

@@ -34,7 +34,7 @@ DEFAULT_LATENT_DIM = 5
 ENCODER_FILE = "encoder.weights.h5"
 DECODER_FILE = "decoder.weights.h5"
 METADATA_FILE = "metadata.json"
-SHIPPED_DIR = Path(__file__).resolve().parent / "models" / "default"
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 
 
 def _keras():
@@ -262,9 +262,10 @@ def model_versions(models_dir: Path, name: str) -> list[Path]:
     return sorted(versions, key=lambda p: int(p.name[1:]))
 
 
-def resolve_model(model: Encoder | str | os.PathLike | None = None) -> Encoder:
+def resolve_model(model: Encoder | str | os.PathLike | None = None, models_dir: Path | None = None) -> Encoder:
     """The encoder to use: an Encoder, a model directory, ``NAME`` / ``NAME:vN`` under
-    ``$RFICAT_HOME/models``, or (None / "default") the model shipped with rficat. Cached."""
+    ``models_dir`` (the caller's ``$RFICAT_HOME/models``), or (None / "default") the model
+    shipped with rficat. Cached."""
     if isinstance(model, Encoder):
         return model
     key = str(model or "default")
@@ -275,13 +276,11 @@ def resolve_model(model: Encoder | str | os.PathLike | None = None) -> Encoder:
     elif Path(key).is_dir():
         loaded = load_model(key)
     else:
-        from rficat.config import load_settings
-
         name, _, version = key.partition(":")
-        versions = model_versions(load_settings().models_dir, name)
+        versions = model_versions(models_dir, name) if models_dir else []
         chosen = [p for p in versions if p.name == version] if version else versions[-1:]
         if not chosen:
-            raise RficatError(f"no model {key!r} (not a directory, and not saved under {load_settings().models_dir})")
+            raise RficatError(f"no model {key!r} (not a directory, and not saved under {models_dir})")
         loaded = load_model(chosen[0])
     _CACHE[key] = loaded
     return loaded

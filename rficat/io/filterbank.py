@@ -11,14 +11,15 @@ Coarse-channel width, in order of precedence:
    fine channels (2^20 for the 2.79 Hz high-resolution product); a file narrower than one
    coarse channel (a cut-out) is treated as a single coarse channel.
 
-Time axis: snippets are 16 integrations. Files with more integrations are binned by averaging
-groups of ``n // 16`` integrations (a remainder at the end is dropped); files with fewer are
-padded by repeating each integration (nearest-neighbour) up to 16.
+Time axis: snippets have 16 time bins. Files with more integrations are binned by averaging
+every integration into 16 consecutive groups (sizes differ by at most one: 31 integrations are
+15 pairs and one single, none dropped); files with fewer repeat each integration
+(nearest-neighbour) up to 16. Each :class:`Block` carries the centre time of its bins, so drift
+rates are measured against the time the bins really span, whatever the integration count.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Iterator
@@ -119,6 +120,16 @@ def resolve_coarse_channel_width(n_channels: int, foff_mhz: float, header_nfpc: 
     return width
 
 
+@dataclass
+class Block:
+    """Channels of the first IF binned to 16 time bins, with the times those bins stand for."""
+
+    data: np.ndarray  # (16, n_channels) float32
+    chan_start: int  # file channel index of column 0
+    bin_times_s: np.ndarray  # (16,) centre of each bin, seconds since the file's first sample
+    coarse_channel: int = -1
+
+
 class FilterbankReader:
     """Open a .fil or .h5 file and stream it coarse channel by coarse channel."""
 
@@ -210,20 +221,21 @@ class FilterbankReader:
             raw=raw,
         )
 
-    def read_channels(self, start: int, stop: int) -> np.ndarray:
-        """Channels [start, stop) of the first IF, binned to 16 integrations, as float32."""
+    def read_channels(self, start: int, stop: int, coarse_channel: int = -1) -> Block:
+        """Channels [start, stop) of the first IF, binned to 16 time bins, as float32."""
         try:
-            block = np.array(self._data[:, 0, start:stop], dtype=np.float32)
+            raw = np.array(self._data[:, 0, start:stop], dtype=np.float32)
         except (OSError, ValueError) as exc:
             raise RficatError(f"{self.path}: cannot read channels {start}-{stop}: {exc}") from exc
-        return bin_time(block)
+        data, times = bin_time(raw, self.header.tsamp_s)
+        return Block(data, start, times, coarse_channel)
 
-    def coarse_channels(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield (coarse channel index, (16, width) float32 block), one at a time."""
+    def coarse_channels(self, start: int = 0, stop: int | None = None) -> Iterator[Block]:
+        """Yield one :class:`Block` per coarse channel, one at a time."""
         width = self.header.coarse_channel_width
         stop = self.header.n_coarse_channels if stop is None else min(stop, self.header.n_coarse_channels)
         for index in range(start, stop):
-            yield index, self.read_channels(index * width, (index + 1) * width)
+            yield self.read_channels(index * width, (index + 1) * width, index)
 
     def close(self) -> None:
         if hasattr(self, "_h5"):
@@ -237,46 +249,25 @@ class FilterbankReader:
         self.close()
 
 
-def bin_time(block: np.ndarray, n_bins: int = N_TIME_BINS) -> np.ndarray:
-    """Bring a (time, channel) block to ``n_bins`` integrations (see the module docstring)."""
+def bin_time(block: np.ndarray, tsamp_s: float, n_bins: int = N_TIME_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """A (time, channel) block as ``n_bins`` time bins, and each bin's centre time in seconds.
+
+    Every integration is used (see the module docstring); the centre times are what drift
+    rates must be fitted against.
+    """
     n = block.shape[0]
-    if n == n_bins:
-        return block
-    if n > n_bins:
-        group = n // n_bins
-        return block[: group * n_bins].reshape(n_bins, group, -1).mean(axis=1, dtype=np.float32)
-    return block[np.arange(n_bins) * n // n_bins]
+    if n >= n_bins:
+        edges = np.rint(np.arange(n_bins + 1) * n / n_bins).astype(np.int64)
+        centres = (edges[:-1] + edges[1:]) / 2 * tsamp_s
+        if n == n_bins:
+            return block, centres
+        sums = np.add.reduceat(block, edges[:-1], axis=0, dtype=np.float64)
+        return (sums / np.diff(edges)[:, None]).astype(np.float32), centres
+    index = np.arange(n_bins) * n // n_bins
+    return block[index], (index + 0.5) * tsamp_s
 
 
 def read_header(path: str | os.PathLike, coarse_channel_width: int | None = None) -> FilterbankHeader:
     """Read only the header (no data) of a filterbank file."""
     with FilterbankReader(path, coarse_channel_width) as reader:
         return reader.header
-
-
-FILE_SUFFIXES = (".h5", ".fil")
-
-
-def observation_files(directory: str | os.PathLike) -> list[str]:
-    """The .h5 / .fil files of a directory, sorted."""
-    return sorted(str(p) for p in Path(directory).iterdir() if p.is_file() and p.suffix.lower() in FILE_SUFFIXES)
-
-
-def fingerprint(path: str | os.PathLike, sample_bytes: int = 1 << 20) -> str:
-    """Content fingerprint: sha256 of the size, the head, the tail and evenly spaced samples.
-
-    Reading a whole 19 GB file to hash it would cost more than detecting on it; 16 samples of
-    1 MiB plus head and tail identify a filterbank file (its header holds tstart and the
-    source) without that.
-    """
-    path = Path(path)
-    size = path.stat().st_size
-    digest = hashlib.sha256(str(size).encode())
-    with path.open("rb") as handle:
-        if size <= 18 * sample_bytes:
-            digest.update(handle.read())
-        else:
-            for offset in np.linspace(0, size - sample_bytes, 18).astype(np.int64):
-                handle.seek(int(offset))
-                digest.update(handle.read(sample_bytes))
-    return "sha256:" + digest.hexdigest()

@@ -25,8 +25,9 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from rficat import db
+from rficat.catalogue import models
 from rficat.errors import RficatError
+from rficat.store import db
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +116,8 @@ def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 1
 
     ``stage`` is told each step as it starts (the CLI shows it; at 10^6 snippets a build takes minutes).
     """
-    from rficat.search import current_model_id
-
     started = time.perf_counter()
-    model_id = current_model_id(engine) if model_id is None else model_id
+    model_id = models.require_current_model(engine) if model_id is None else model_id
     stage(f"sampling up to {sample} snippets")
     ids, z, drift = sample_latent(engine, model_id, sample, seed)
     log.info("clustering %d snippets (min cluster size %d)", len(ids), min_cluster_size)
@@ -245,7 +244,7 @@ def staleness(engine: Engine) -> list[str]:
 
 def list_classes(engine: Engine):
     """The current build's classes, largest first (SQL view ``rfi_class_summary``); warns when it is stale."""
-    from rficat.db import query_frame
+    from rficat.store.db import query_frame
 
     with engine.connect() as conn:
         if _current_build(conn) is None:

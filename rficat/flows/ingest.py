@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
-# flows/ is not a package: make `python flows/ingest.py` and `prefect deploy` find rficat alike
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from rficat import cadence as cadences  # noqa: E402
-from rficat import db  # noqa: E402
-from rficat.config import load_settings  # noqa: E402
-from rficat.detect import DEFAULT_THRESHOLD  # noqa: E402
-from rficat.ingest import STAGES, IngestSummary, ingest_file  # noqa: E402
-from rficat.io import observation_files  # noqa: E402
+from rficat.catalogue import cadence as cadences
+from rficat.catalogue.ingest import STAGES, IngestSummary, ingest_file
+from rficat.config import load_settings
+from rficat.io import observation_files
+from rficat.science.detect import DEFAULT_THRESHOLD
+from rficat.store import db
 
 
 def lost_connection(task, task_run, state) -> bool:
@@ -43,9 +39,11 @@ def lost_connection(task, task_run, state) -> bool:
       task_run_name="ingest {path}")
 def ingest_file_task(path: str, model: str | None = None, threshold: float = DEFAULT_THRESHOLD,
                      n_noise_per_channel: int = 0) -> dict:
-    with db.open_catalogue(load_settings()) as catalogue:
-        summary: IngestSummary = ingest_file(catalogue.engine, path, model=model, threshold=threshold,
-                                             n_noise_per_channel=n_noise_per_channel)
+    settings = load_settings()
+    with db.open_catalogue(settings) as catalogue:
+        summary: IngestSummary = ingest_file(catalogue.engine, path, model=model, models_dir=settings.models_dir,
+                                             threshold=threshold, n_noise_per_channel=n_noise_per_channel,
+                                             coarse_channel_width=settings.coarse_channel_width)
     get_run_logger().info("%s: %s, %d signal + %d noise snippets, %s", path, summary.status,
                           summary.n_signal, summary.n_noise, summary.seconds)
     return summary.to_dict()

@@ -4,40 +4,39 @@ Resumable: each observation is encoded and committed on its own, and a rerun onl
 observations that still lack the model's vectors. With ``make_current`` the model becomes the
 one searches use once every observation has its vectors (then rebuild the RFI classes).
 
-    python flows/reencode.py MODEL [--make-current]   # a model name, NAME:vN, or a model directory
+    python -m rficat.flows.reencode MODEL [--make-current]   # a model name, NAME:vN, or a model directory
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from rficat import db, ingest, search  # noqa: E402
-from rficat.config import load_settings  # noqa: E402
-from rficat.model import resolve_model  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import index_vectors_task, lost_connection  # noqa: E402
+from rficat.catalogue import ingest, models
+from rficat.config import load_settings
+from rficat.flows.ingest import index_vectors_task, lost_connection
+from rficat.science.model import resolve_model
+from rficat.store import db
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=lost_connection,
       task_run_name="encode observations {first}..{last}")
 def reencode_batch(observation_ids: list[int], model: str | None, first: int, last: int) -> int:
-    with db.open_catalogue(load_settings()) as catalogue:
-        return sum(ingest.reencode_observation(catalogue.engine, oid, model) for oid in observation_ids)
+    settings = load_settings()
+    with db.open_catalogue(settings) as catalogue:
+        return sum(ingest.reencode_observation(catalogue.engine, oid, model, settings.models_dir)
+                   for oid in observation_ids)
 
 
 @flow(name="reencode-catalogue", log_prints=True)
 def reencode_catalogue(model: str | None = None, observations_per_task: int = 50, make_current: bool = False) -> dict:
     """Compute `model`'s vectors for every stored snippet that lacks them; optionally make it current."""
     logger = get_run_logger()
-    with db.open_catalogue(load_settings()) as catalogue:
-        model_id = db.register_model(catalogue.engine, resolve_model(model).metadata)
-        todo = ingest.observations_missing_model(catalogue.engine, model_id)
+    settings = load_settings()
+    with db.open_catalogue(settings) as catalogue:
+        model_id = models.register(catalogue.engine, resolve_model(model, settings.models_dir))
+        todo = models.observations_missing_model(catalogue.engine, model_id)
     logger.info("model %s (id %d): %d observations to encode", model or "default", model_id, len(todo))
     encoded = 0
     for start in range(0, len(todo), observations_per_task):
@@ -47,7 +46,7 @@ def reencode_catalogue(model: str | None = None, observations_per_task: int = 50
         index_vectors_task()
     if make_current:
         with db.open_catalogue(load_settings()) as catalogue:
-            search.make_model_current(catalogue.engine, model_id)
+            models.make_model_current(catalogue.engine, model_id)
         logger.info("model %d is now the catalogue's current model; rebuild the RFI classes (rficat rfi build)",
                     model_id)
     return {"model_id": model_id, "observations": len(todo), "snippets_encoded": encoded, "current": make_current}

@@ -56,7 +56,7 @@ def _settings():
 
 
 def cmd_db_init(args: argparse.Namespace) -> None:
-    from rficat import db
+    from rficat.store import db
 
     settings = _settings()
     cat = db.init_catalogue(settings)
@@ -70,7 +70,7 @@ def cmd_db_init(args: argparse.Namespace) -> None:
 def cmd_db_status(args: argparse.Namespace) -> None:
     import sqlalchemy as sa
 
-    from rficat import db
+    from rficat.store import db
 
     settings = _settings()
     url = db.database_url(settings)
@@ -96,7 +96,7 @@ def cmd_db_status(args: argparse.Namespace) -> None:
 
 
 def cmd_db_url(args: argparse.Namespace) -> None:
-    from rficat import db
+    from rficat.store import db
 
     url = db.database_url(_settings())
     if args.json:
@@ -106,7 +106,7 @@ def cmd_db_url(args: argparse.Namespace) -> None:
 
 
 def cmd_db_start(args: argparse.Namespace) -> None:
-    from rficat import db
+    from rficat.store import db
 
     settings = _settings()
     if not settings.uses_embedded_db:
@@ -116,7 +116,7 @@ def cmd_db_start(args: argparse.Namespace) -> None:
 
 
 def cmd_db_stop(args: argparse.Namespace) -> None:
-    from rficat import db
+    from rficat.store import db
 
     settings = _settings()
     if not settings.uses_embedded_db:
@@ -153,9 +153,9 @@ HIT_COLUMNS = [("coarse_channel", "coarse", "d"), ("f_center_mhz", "f_center_mhz
 def cmd_detect(args: argparse.Namespace) -> None:
     import time
 
-    from rficat import detect
     from rficat.io import read_header
     from rficat.progress import byte_progress
+    from rficat.science import detect
 
     width = args.coarse_channel_width or _settings().coarse_channel_width
     header = read_header(args.file, width)
@@ -191,7 +191,10 @@ def cmd_detect(args: argparse.Namespace) -> None:
 def cmd_train(args: argparse.Namespace) -> None:
     import time
 
-    from rficat import corpus, db, model, train
+    from rficat.catalogue import training
+    from rficat.science import model, train
+    from rficat.store import db
+    from rficat.synthetic import corpus
 
     settings = _settings()
     families = tuple(args.families.split(",")) if args.families else corpus.FAMILIES
@@ -201,12 +204,12 @@ def cmd_train(args: argparse.Namespace) -> None:
     catalogue = db.open_catalogue(settings) if (args.from_db or args.register) else None
     started = time.perf_counter()
     if args.from_db:
-        arrays = db.catalogue_snippet_arrays(catalogue.engine, args.n, args.seed)
+        arrays = training.snippet_arrays(catalogue.engine, args.n, args.seed)
         a, b = train.catalogue_pairs(arrays, args.seed)
         description = f"{len(arrays)} catalogue snippets, augmented views"
     else:
         log.warning("generating %d synthetic emitter pairs (%s)", args.n, ", ".join(families))
-        a, b, _ = train.synthetic_pairs(args.n, families, args.seed)
+        a, b, _ = corpus.synthetic_pairs(args.n, families, args.seed)
         description = f"{args.n} synthetic emitter pairs, families: {', '.join(families)}"
     encoder, decoder, metadata = train.train_model(
         a, b, objective=args.objective, latent_dim=args.latent_dim, beta=args.beta, epochs=args.epochs,
@@ -225,19 +228,13 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 # --- ingest and cadences ------------------------------------------------------------------------
 
-FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
-
-
 def load_flows(name: str):
-    """Import a module of ``flows/`` (kept beside the package, like ``migrations/``)."""
-    import importlib.util
+    """Import a module of ``rficat.flows`` (Prefect is imported only by commands that run flows)."""
+    import importlib
 
     # an observatory machine is often offline: no telemetry attempts (and their error lines)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    spec = importlib.util.spec_from_file_location(f"rficat_flows_{name}", FLOWS_DIR / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"rficat.flows.{name}")
 
 
 def _expand_paths(paths: list[Path]) -> list[str]:
@@ -261,7 +258,7 @@ INGEST_COLUMNS = [("path", "file", "s"), ("status", "status", "s"), ("n_signal",
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
-    from rficat import db
+    from rficat.store import db
 
     files = _expand_paths(args.paths)
     db.open_catalogue(_settings()).dispose()  # fail fast, with one line, before starting Prefect
@@ -280,7 +277,8 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
 
 def cmd_cadence_add(args: argparse.Namespace) -> None:
-    from rficat import cadence, db
+    from rficat.catalogue import cadence
+    from rficat.store import db
 
     with db.open_catalogue(_settings()) as catalogue:
         roles = args.roles.split(",") if args.roles else None
@@ -308,7 +306,8 @@ EVENT_TABLE = [("rank", "#", "d"), ("snippet_id", "snippet", "d"), ("f_center_mh
 
 
 def cmd_cadence_search(args: argparse.Namespace) -> None:
-    from rficat import cadence, db, search
+    from rficat.catalogue import cadence, search
+    from rficat.store import db
 
     with db.open_catalogue(_settings()) as catalogue:
         events = cadence.search(catalogue.engine, args.name, model_id=args.model_id,
@@ -343,7 +342,7 @@ MATCH_COLUMNS = [("rank", "#", "d"), ("similarity", "similarity", ".4f"), ("snip
 
 
 def _filters(args: argparse.Namespace):
-    from rficat.search import Filters
+    from rficat.catalogue.search import Filters
 
     return Filters(f_min_mhz=args.f_min, f_max_mhz=args.f_max, observation_id=args.observation,
                    cadence=args.in_cadence, snr_min=args.snr_min, snr_max=args.snr_max,
@@ -353,7 +352,7 @@ def _filters(args: argparse.Namespace):
 
 
 def _show_matches(args: argparse.Namespace, engine, soi, results, header: dict) -> None:
-    from rficat import search
+    from rficat.catalogue import search
 
     rows = [{"rank": i + 1, **r, "file": Path(r["path"]).name} for i, r in enumerate(_jsonable_rows(results))]
     for row in rows:
@@ -372,7 +371,7 @@ def _show_matches(args: argparse.Namespace, engine, soi, results, header: dict) 
 
 
 def _parse_soi(engine, text: str, coarse_channel_width: int | None):
-    from rficat import search
+    from rficat.catalogue import search
 
     if text.isdigit():
         return search.soi_from_catalogue(engine, int(text)), int(text)
@@ -389,38 +388,39 @@ def _parse_soi(engine, text: str, coarse_channel_width: int | None):
 
 
 def cmd_query(args: argparse.Namespace) -> None:
-    from rficat import db, search
+    from rficat.catalogue import search
+    from rficat.store import db
 
-    with db.open_catalogue(_settings()) as catalogue:
+    settings = _settings()
+    with db.open_catalogue(settings) as catalogue:
         soi, snippet_id = _parse_soi(catalogue.engine, args.soi, args.coarse_channel_width)
         options = dict(use_frequency=args.frequency, model_id=args.model_id, exact=args.exact,
                        group_mhz=args.group_mhz, filters=_filters(args))
         if snippet_id is not None:
             results = search.lookalikes(catalogue.engine, snippet_id, args.k, **options)
         else:
-            results = search.query(catalogue.engine, soi, args.k, **options)
+            results = search.query(catalogue.engine, soi, args.k, models_dir=settings.models_dir, **options)
         header = {"soi": soi.source, "f_center_mhz": soi.f_center_mhz, "k": args.k,
                   "use_frequency": args.frequency and soi.f_center_mhz is not None, "exact": args.exact}
         _show_matches(args, catalogue.engine, soi, results, header)
 
 
 def cmd_template(args: argparse.Namespace) -> None:
-    from rficat import db, search
+    from rficat.catalogue import templates
+    from rficat.store import db
 
-    with db.open_catalogue(_settings()) as catalogue:
+    settings = _settings()
+    with db.open_catalogue(settings) as catalogue:
         template = {"shape": args.shape, "drift_hz_s": args.drift, "width_hz": args.width, "snr": args.snr,
                     "f_center_mhz": args.f_center}
-        snippet = search.template_snippet(args.shape, args.drift, args.width, args.snr)
-        soi = search.Soi(snippet, args.f_center, "template " + ", ".join(f"{k}={v}" for k, v in template.items()
-                                                                        if v is not None))
-        results = search.query(catalogue.engine, soi, args.k, model_id=args.model_id, exact=args.exact,
-                               group_mhz=args.group_mhz, filters=_filters(args))
-        search_id = search.save_template_search(catalogue.engine, template, soi, results, model_id=args.model_id)
+        search_id, soi, results = templates.run_template(
+            catalogue.engine, template, args.k, model_id=args.model_id, exact=args.exact, group_mhz=args.group_mhz,
+            filters=_filters(args), models_dir=settings.models_dir)
         _show_matches(args, catalogue.engine, soi, results, {"template_search_id": search_id, **template, "k": args.k})
 
 
 def cmd_db_index(args: argparse.Namespace) -> None:
-    from rficat import db
+    from rficat.store import db
 
     with db.open_catalogue(_settings()) as catalogue:
         emit({"vectors_indexed": db.index_pending(catalogue.engine)}, args.json)
@@ -462,8 +462,9 @@ CLASS_TABLE = [("class_id", "class", "d"), ("label", "label", "s"), ("size", "sn
 
 
 def cmd_rfi_build(args: argparse.Namespace) -> None:
-    from rficat import db, rfi
+    from rficat.catalogue import rfi
     from rficat.progress import stage_status
+    from rficat.store import db
 
     with db.open_catalogue(_settings()) as catalogue, stage_status("building RFI classes") as stage:
         summary = rfi.build(catalogue.engine, args.model_id, args.min_cluster_size, args.sample, args.seed, stage)
@@ -471,7 +472,8 @@ def cmd_rfi_build(args: argparse.Namespace) -> None:
 
 
 def cmd_rfi_list(args: argparse.Namespace) -> None:
-    from rficat import db, rfi
+    from rficat.catalogue import rfi
+    from rficat.store import db
 
     with db.open_catalogue(_settings()) as catalogue:
         rows = _jsonable_rows(rfi.list_classes(catalogue.engine))
@@ -482,7 +484,8 @@ def cmd_rfi_list(args: argparse.Namespace) -> None:
 
 
 def cmd_rfi_show(args: argparse.Namespace) -> None:
-    from rficat import db, rfi, search
+    from rficat.catalogue import rfi, search
+    from rficat.store import db
 
     with db.open_catalogue(_settings()) as catalogue:
         cls = rfi.get_class(catalogue.engine, args.class_id)
@@ -497,7 +500,8 @@ def cmd_rfi_show(args: argparse.Namespace) -> None:
 
 
 def cmd_rfi_label(args: argparse.Namespace) -> None:
-    from rficat import db, rfi
+    from rficat.catalogue import rfi
+    from rficat.store import db
 
     with db.open_catalogue(_settings()) as catalogue:
         emit(rfi.label_class(catalogue.engine, args.class_id, args.label, args.notes), args.json)
@@ -508,7 +512,8 @@ def cmd_rfi_label(args: argparse.Namespace) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     import sqlalchemy as sa
 
-    from rficat import db, synth
+    from rficat.store import db
+    from rficat.synthetic import synth
 
     settings = _settings()
     directory = args.dir or settings.home / "demo"
@@ -570,7 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(url_parser)
     url_parser.set_defaults(handler=cmd_db_url)
 
-    from rficat.detect import DEFAULT_THRESHOLD
+    from rficat.science.detect import DEFAULT_THRESHOLD
 
     detect_parser = commands.add_parser("detect", help="energy detection on one filterbank file")
     detect_parser.add_argument("file", type=Path, help=".fil or .h5 filterbank file")
@@ -582,7 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(detect_parser)
     detect_parser.set_defaults(handler=cmd_detect)
 
-    from rficat.train import OBJECTIVES
+    from rficat.science.train import OBJECTIVES
 
     train_parser = commands.add_parser("train", help="train a new encoder version (synthetic data or the catalogue)")
     train_parser.add_argument("--from-db", action="store_true", help="train on the catalogue's stored snippets")
@@ -627,13 +632,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_search_options(query_parser)
     query_parser.set_defaults(handler=cmd_query)
 
-    from rficat.corpus import FAMILIES
+    from rficat.catalogue.templates import DEFAULTS as TEMPLATE
+    from rficat.synthetic.corpus import FAMILIES
 
     template_parser = commands.add_parser("template", help="search for a synthetic (setigen) template signal")
-    template_parser.add_argument("--drift", type=float, default=0.0, metavar="HZ_S", help="drift rate, Hz/s")
-    template_parser.add_argument("--width", type=float, default=30.0, metavar="HZ", help="signal width, Hz")
-    template_parser.add_argument("--snr", type=float, default=30.0)
-    template_parser.add_argument("--shape", choices=FAMILIES, default="drifting")
+    template_parser.add_argument("--drift", type=float, default=TEMPLATE["drift_hz_s"], metavar="HZ_S",
+                                 help="drift rate, Hz/s")
+    template_parser.add_argument("--width", type=float, default=TEMPLATE["width_hz"], metavar="HZ",
+                                 help="signal width, Hz")
+    template_parser.add_argument("--snr", type=float, default=TEMPLATE["snr"])
+    template_parser.add_argument("--shape", choices=FAMILIES, default=TEMPLATE["shape"])
     template_parser.add_argument("--f-center", type=float, default=None, metavar="MHZ",
                                  help="place the template at this frequency (adds the frequency embedding)")
     _add_search_options(template_parser)
