@@ -1,9 +1,10 @@
 """Versioned SQL objects: each view / function body lives once, as ``<name>/v<N>.sql``.
 
-Migrations never copy a body: they install the version they introduce with
-``op.execute(sql.load("rficat_lookalikes", 2))`` and restore the previous one on downgrade with
-``sql.load(name, 1)`` (Alembic's replaceable-objects recipe). A new behaviour is a new file
-(``v3.sql``) and a new migration; old files stay, so history replays from an empty database.
+``N`` is the number of the migration that installs that body (``rficat_classify/v5.sql`` came
+with migration 0005). Migrations never copy a body: they install their version with
+``op.execute(sql.load("rficat_classify", 5))`` and restore the previous one on downgrade with
+``sql.load("rficat_classify", 3)`` (Alembic's replaceable-objects recipe). A new behaviour is a
+new file and a new migration; old files stay, so history replays from an empty database.
 """
 
 from __future__ import annotations

@@ -10,47 +10,14 @@ from alembic import op
 from pgvector.sqlalchemy import Vector
 from sqlalchemy.dialects.postgresql import JSONB
 
+from rficat.store import sql
+
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
 NOW = sa.text("now()")
-
-# Each model gets its own partial expression HNSW indexes, pgvector's documented way to index
-# vectors of mixed dimensions in one column. A trigger builds them when a model is registered.
-MODEL_INDEX_FUNCTION = """
-CREATE FUNCTION rficat_index_model(p_model_id integer) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    dim integer;
-BEGIN
-    SELECT latent_dim INTO dim FROM models WHERE id = p_model_id;
-    IF dim IS NULL THEN
-        RAISE EXCEPTION 'rficat: no model with id %', p_model_id;
-    END IF;
-    EXECUTE format(
-        'CREATE INDEX IF NOT EXISTS %I ON embeddings USING hnsw ((latent::vector(%s)) vector_cosine_ops) WHERE model_id = %s',
-        'embeddings_latent_hnsw_m' || p_model_id, dim, p_model_id);
-    EXECUTE format(
-        'CREATE INDEX IF NOT EXISTS %I ON embeddings USING hnsw ((freq_vector::vector(%s)) vector_cosine_ops) WHERE model_id = %s',
-        'embeddings_freq_hnsw_m' || p_model_id, dim, p_model_id);
-END $$;
-
-CREATE FUNCTION rficat_index_new_model() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM rficat_index_model(NEW.id);
-    RETURN NEW;
-END $$;
-
-CREATE TRIGGER models_index_vectors AFTER INSERT ON models
-    FOR EACH ROW EXECUTE FUNCTION rficat_index_new_model();
-
-COMMENT ON FUNCTION rficat_index_model(integer) IS
-    'Create the partial HNSW cosine indexes on embeddings.latent and embeddings.freq_vector for one model (run automatically when a model is registered). Queries use them when they filter model_id = <id> and order by (latent::vector(<dim>)) <=> query.';
-"""
-
 
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS vector")
@@ -150,7 +117,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_embeddings_model_id", "embeddings", ["model_id"])
 
-    op.execute(MODEL_INDEX_FUNCTION)
+    # each model gets its own partial expression HNSW indexes (pgvector's way to index vectors of
+    # mixed dimensions in one column), built by a trigger when the model is registered
+    for name in ("rficat_index_model", "rficat_index_new_model", "models_index_vectors"):
+        op.execute(sql.load(name, 1))
 
 
 def downgrade() -> None:

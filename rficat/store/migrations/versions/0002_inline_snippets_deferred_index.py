@@ -20,6 +20,8 @@ import numpy as np
 import sqlalchemy as sa
 from alembic import op
 
+from rficat.store import sql
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -28,63 +30,6 @@ depends_on = None
 DATA_COMMENT = ("Normalised 16 x 256 snippet quantised to uint8 (value = byte / 255), row-major (time, frequency); "
                 "4 KiB, stored in the row.")
 OLD_DATA_COMMENT = "Normalised 16 x 256 snippet, float16 little-endian, row-major (time, frequency)."
-
-INDEX_FUNCTION = """
-CREATE OR REPLACE FUNCTION rficat_index_model(p_model_id integer) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    dim integer;
-BEGIN
-    SELECT latent_dim INTO dim FROM models WHERE id = p_model_id;
-    IF dim IS NULL THEN
-        RAISE EXCEPTION 'rficat: no model with id %', p_model_id;
-    END IF;
-    EXECUTE format(
-        'CREATE INDEX IF NOT EXISTS %I ON embeddings USING hnsw ((latent::vector(%s)) vector_cosine_ops) WHERE model_id = %s AND indexed',
-        'embeddings_latent_hnsw_m' || p_model_id, dim, p_model_id);
-    EXECUTE format(
-        'CREATE INDEX IF NOT EXISTS %I ON embeddings USING hnsw ((freq_vector::vector(%s)) vector_cosine_ops) WHERE model_id = %s AND indexed',
-        'embeddings_freq_hnsw_m' || p_model_id, dim, p_model_id);
-END $$;
-
-COMMENT ON FUNCTION rficat_index_model(integer) IS
-    'Create the partial HNSW cosine indexes on embeddings.latent and embeddings.freq_vector for one model (run automatically when a model is registered). They hold the rows with indexed = true; queries use them when they filter model_id = <id> AND indexed and order by (latent::vector(<dim>)) <=> query.';
-
-CREATE FUNCTION rficat_index_pending(p_limit integer DEFAULT 100000) RETURNS bigint
-LANGUAGE sql AS $$
-    WITH batch AS (
-        SELECT snippet_id, model_id FROM embeddings WHERE NOT indexed LIMIT p_limit
-    ), done AS (
-        UPDATE embeddings e SET indexed = true FROM batch b
-        WHERE e.snippet_id = b.snippet_id AND e.model_id = b.model_id AND NOT e.indexed
-        RETURNING 1
-    )
-    SELECT count(*) FROM done
-$$;
-
-COMMENT ON FUNCTION rficat_index_pending(integer) IS
-    'Move up to p_limit vectors with indexed = false into the HNSW indexes; returns how many. Ingest runs it after each batch of files; call it until it returns 0 to index everything.';
-"""
-
-OLD_INDEX_FUNCTION = """
-CREATE OR REPLACE FUNCTION rficat_index_model(p_model_id integer) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    dim integer;
-BEGIN
-    SELECT latent_dim INTO dim FROM models WHERE id = p_model_id;
-    IF dim IS NULL THEN
-        RAISE EXCEPTION 'rficat: no model with id %', p_model_id;
-    END IF;
-    EXECUTE format(
-        'CREATE INDEX IF NOT EXISTS %I ON embeddings USING hnsw ((latent::vector(%s)) vector_cosine_ops) WHERE model_id = %s',
-        'embeddings_latent_hnsw_m' || p_model_id, dim, p_model_id);
-    EXECUTE format(
-        'CREATE INDEX IF NOT EXISTS %I ON embeddings USING hnsw ((freq_vector::vector(%s)) vector_cosine_ops) WHERE model_id = %s',
-        'embeddings_freq_hnsw_m' || p_model_id, dim, p_model_id);
-END $$;
-"""
-
 
 def _convert_data(to_uint8: bool, batch: int = 2000) -> None:
     """Rewrite every stored snippet in the other encoding, in batches."""
@@ -127,14 +72,15 @@ def upgrade() -> None:
         comment="True once the vector is in its model's HNSW indexes; false while it waits for rficat_index_pending() (search scans those exactly)."))
     op.alter_column("embeddings", "indexed", server_default=sa.false(), existing_type=sa.Boolean, existing_nullable=False)
     op.create_index("ix_embeddings_pending", "embeddings", ["model_id"], postgresql_where=sa.text("NOT indexed"))
-    op.execute(INDEX_FUNCTION)
+    op.execute(sql.load("rficat_index_model", 2))
+    op.execute(sql.load("rficat_index_pending", 2))
     _reindex_models()
 
 
 def downgrade() -> None:
     op.execute("SELECT rficat_index_pending(2147483647)")
     op.execute("DROP FUNCTION rficat_index_pending(integer)")
-    op.execute(OLD_INDEX_FUNCTION)
+    op.execute(sql.load("rficat_index_model", 1))
     op.drop_index("ix_embeddings_pending", table_name="embeddings")
     op.drop_column("embeddings", "indexed")
     _reindex_models()

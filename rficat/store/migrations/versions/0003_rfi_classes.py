@@ -9,6 +9,8 @@ Create Date: 2026-11-25
 
 import sqlalchemy as sa
 from alembic import op
+
+from rficat.store import sql
 from pgvector.sqlalchemy import Vector
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -18,58 +20,6 @@ branch_labels = None
 depends_on = None
 
 NOW = sa.text("now()")
-
-FUNCTIONS = r"""
-CREATE VIEW rfi_class_summary AS
-SELECT c.id AS class_id, c.build_id, c.label, c.notes, c.size, c.n_observations, c.n_cadences,
-       c.f_min_mhz, c.f_max_mhz, c.drift_median_hz_s, c.snr_median, c.radius, c.exemplar_ids
-FROM rfi_classes c JOIN rfi_builds b ON b.id = c.build_id
-WHERE b.is_current;
-COMMENT ON VIEW rfi_class_summary IS
-    'The RFI morphology classes of the current build, with their user labels, sizes and where they occur.';
-
-CREATE VIEW snippet_rfi AS
-SELECT a.snippet_id, a.class_id, c.label, a.distance
-FROM rfi_assignments a JOIN rfi_builds b ON b.id = a.build_id AND b.is_current
-JOIN rfi_classes c ON c.id = a.class_id;
-COMMENT ON VIEW snippet_rfi IS
-    'Known-RFI snippets: each snippet assigned to a class of the current build, with the class label and its cosine distance to the class centre. A snippet absent here is not known RFI.';
-
-CREATE FUNCTION rficat_classify(p_vector vector, p_build_id integer DEFAULT NULL)
-RETURNS TABLE (class_id bigint, label text, distance double precision, known_rfi boolean)
-LANGUAGE sql STABLE AS $$
-    SELECT c.id, c.label, c.centroid <=> p_vector, (c.centroid <=> p_vector) <= c.radius
-    FROM rfi_classes c
-    WHERE c.build_id = coalesce(p_build_id, (SELECT id FROM rfi_builds WHERE is_current))
-    ORDER BY c.centroid <=> p_vector
-    LIMIT 1
-$$;
-COMMENT ON FUNCTION rficat_classify(vector, integer) IS
-    'The nearest RFI class (of the current build unless named) to a latent vector of the build''s model, its cosine distance, and whether the vector lies within the class radius (known_rfi).';
-
-CREATE FUNCTION rficat_assign_rfi(p_observation_id bigint DEFAULT NULL) RETURNS bigint
-LANGUAGE sql AS $$
-    WITH build AS (SELECT id, model_id FROM rfi_builds WHERE is_current),
-    nearest AS (
-        SELECT e.snippet_id, b.id AS build_id, n.id AS class_id, n.distance, n.radius
-        FROM build b JOIN embeddings e ON e.model_id = b.model_id
-        JOIN snippets s ON s.id = e.snippet_id AND s.is_signal
-        CROSS JOIN LATERAL (
-            SELECT c.id, c.centroid <=> e.latent AS distance, c.radius FROM rfi_classes c
-            WHERE c.build_id = b.id ORDER BY c.centroid <=> e.latent LIMIT 1) n
-        WHERE (p_observation_id IS NULL OR s.observation_id = p_observation_id)
-          AND NOT EXISTS (SELECT 1 FROM rfi_assignments a WHERE a.snippet_id = e.snippet_id AND a.build_id = b.id)
-    ), done AS (
-        INSERT INTO rfi_assignments (snippet_id, build_id, class_id, distance)
-        SELECT snippet_id, build_id, class_id, distance FROM nearest WHERE distance <= radius
-        RETURNING 1
-    )
-    SELECT count(*) FROM done
-$$;
-COMMENT ON FUNCTION rficat_assign_rfi(bigint) IS
-    'Assign the signal snippets of one observation (or, with NULL, all not yet assigned) to the nearest class of the current build when within its radius; returns how many became known RFI. Ingest calls it for each new observation.';
-"""
-
 
 def upgrade() -> None:
     op.create_table(
@@ -117,7 +67,8 @@ def upgrade() -> None:
         comment="Snippet -> RFI class, per build. Snippets outside every class radius have no row (not known RFI).",
     )
     op.create_index("ix_rfi_assignments_class_id", "rfi_assignments", ["class_id"])
-    op.execute(FUNCTIONS)
+    for name in ("rfi_class_summary", "snippet_rfi", "rficat_classify", "rficat_assign_rfi"):
+        op.execute(sql.load(name, 3))
 
 
 def downgrade() -> None:
