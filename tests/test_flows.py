@@ -126,7 +126,7 @@ def test_reencode_flow_is_resumable(prefect_harness, catalogue_url, cadence_file
 
 
 def test_after_a_model_switch_new_files_are_searchable_at_once(prefect_harness, catalogue_url, cadence_files,
-                                                               tmp_path):
+                                                               tmp_path, capsys):
     from rficat.catalogue import ingest, models, search
     from rficat.errors import RficatError
     from rficat.science import model
@@ -164,7 +164,16 @@ def test_after_a_model_switch_new_files_are_searchable_at_once(prefect_harness, 
     # without the model's weights on this machine: one clear line naming the model
     with pytest.raises(RficatError, match="weights of model next v1"):
         ingest.ingest_file(engine, cadence_files[3][0], models_dir=tmp_path / "elsewhere")
+
+    # a file ingested with another model on purpose is reported, never silently missing from searches
+    other_model = ingest.ingest_file(engine, cadence_files[4][0], model="default", models_dir=models_dir)
+    assert other_model.model_id == first_model
     engine.dispose()
+    capsys.readouterr()
+    assert main(["db", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["current_model_id"] == model_id
+    assert status["first_observations_without_current_vectors"] == [other_model.observation_id]
 
 
 def test_demo(prefect_harness, tmp_path, monkeypatch, capsys, catalogue_url):

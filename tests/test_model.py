@@ -73,6 +73,7 @@ def _separation(z: np.ndarray, labels: np.ndarray) -> float:
     return float(sim[same].mean() - sim[different].mean())
 
 
+@pytest.mark.slow
 def test_a_few_training_steps_separate_two_morphologies():
     families = ("narrowband", "broadband_pulsed")
     a, b, _ = corpus.synthetic_pairs(768, families, seed=1)
@@ -83,6 +84,7 @@ def test_a_few_training_steps_separate_two_morphologies():
     assert _separation(trained.encode(x), labels) > _separation(untrained.encode(x), labels) + 0.05
 
 
+@pytest.mark.slow
 def test_vae_objective_trains_and_reconstructs_shape():
     x, _ = corpus.training_corpus(64, seed=5)
     encoder, decoder, meta = train.train_model(x, objective="vae", latent_dim=4, beta=1.0, epochs=1, batch_size=32)
@@ -127,6 +129,7 @@ def test_register_refuses_a_different_model_under_the_same_version(catalogue):
         assert conn.execute(sa.text("SELECT count(*) FROM models WHERE name = 'clash'")).scalar() == 1
 
 
+@pytest.mark.slow
 def test_train_cli_saves_versions_and_registers(catalogue, capsys):
     outputs = []
     for _ in range(2):
@@ -142,6 +145,7 @@ def test_train_cli_saves_versions_and_registers(catalogue, capsys):
     assert outputs[0]["model_id"] is not None
 
 
+@pytest.mark.slow
 def test_train_from_db(fresh_db_url, monkeypatch, capsys, observation):
     """--from-db trains on stored snippet arrays; an empty catalogue is a clear error."""
     monkeypatch.setenv("RFICAT_DATABASE_URL", fresh_db_url)

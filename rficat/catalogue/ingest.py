@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
-from pgvector.psycopg import register_vector
 from sqlalchemy.engine import Engine
 
 from rficat.catalogue import models, rfi
@@ -58,14 +57,6 @@ class IngestSummary:
     def to_dict(self) -> dict:
         return {**asdict(self), "n_snippets": self.n_snippets,
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
-
-
-def raw_connection(engine: Engine) -> psycopg.Connection:
-    """A psycopg 3 connection (binary COPY, pgvector types) to the catalogue."""
-    url = db.libpq_url(engine.url.render_as_string(hide_password=False))
-    conn = psycopg.connect(url, autocommit=False)
-    register_vector(conn)
-    return conn
 
 
 def detection_parameters(header: FilterbankHeader, threshold: float) -> dict:
@@ -159,7 +150,7 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Pat
         model_id, encoder = models.catalogue_encoder(engine, models_dir, model)
         freq_embedding = models.frequency_embedding(engine, model_id)
         summary = IngestSummary(str(path), "ingested", model_id=model_id, seconds=timings)
-        with raw_connection(engine) as conn, conn.cursor() as cur:
+        with db.raw_connection(engine) as conn, conn.cursor() as cur:
             existing = _lock_and_find(cur, fp)
             if existing is not None:
                 summary.observation_id = existing
@@ -215,7 +206,7 @@ def reencode_observation(engine: Engine, observation_id: int, model=None, models
     encoder = resolve_model(model, models_dir)
     model_id = models.register(engine, encoder)
     freq_embedding = models.frequency_embedding(engine, model_id)
-    with raw_connection(engine) as conn, conn.cursor() as cur:
+    with db.raw_connection(engine) as conn, conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (observation_id,))
         n = encode_stored(cur, observation_id, model_id, encoder, freq_embedding)
         conn.commit()

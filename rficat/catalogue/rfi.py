@@ -27,7 +27,6 @@ from sqlalchemy.engine import Engine
 
 from rficat.catalogue import models
 from rficat.errors import RficatError
-from rficat.store import db
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +61,13 @@ def sample_latent(engine: Engine, model_id: int, n: int, seed: int) -> tuple[np.
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
         rows = conn.execute(sa.text(
-            "SELECT e.snippet_id, e.latent::text, s.drift_rate_hz_s"
+            "SELECT e.snippet_id, e.latent, s.drift_rate_hz_s"
             " FROM embeddings e JOIN snippets s ON s.id = e.snippet_id"
             " WHERE e.model_id = :m AND s.is_signal ORDER BY random() LIMIT :n"), {"m": model_id, "n": n}).all()
     if not rows:
         raise RficatError("the catalogue has no signal snippets with vectors to build RFI classes from; ingest first")
     ids = np.array([r[0] for r in rows], dtype=np.int64)
-    z = np.array([json.loads(r[1]) for r in rows], dtype=np.float64)
+    z = np.array([r[1].to_numpy() for r in rows], dtype=np.float64)
     drift = np.array([r[2] for r in rows], dtype=np.float64)  # None (no estimate) becomes NaN
     return ids, z / np.clip(np.linalg.norm(z, axis=1, keepdims=True), 1e-12, None), drift
 
@@ -138,8 +137,8 @@ def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 1
         for c in classes:
             c["id"] = conn.execute(sa.text(
                 "INSERT INTO rfi_classes (build_id, centroid, radius, drift_min_hz_s, drift_max_hz_s, exemplar_ids)"
-                " VALUES (:b, CAST(:c AS vector), :r, :lo, :hi, :e) RETURNING id"),
-                {"b": build_id, "c": db.vector_text(c["centroid"]), "r": c["radius"], "lo": c["drift_min"],
+                " VALUES (:b, :c, :r, :lo, :hi, :e) RETURNING id"),
+                {"b": build_id, "c": c["centroid"].astype(np.float32), "r": c["radius"], "lo": c["drift_min"],
                  "hi": c["drift_max"], "e": c["exemplars"]}).scalar_one()
         carried = _carry_labels(conn, build_id, previous.id if previous else None)
         left = conn.execute(sa.text(

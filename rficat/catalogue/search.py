@@ -9,7 +9,7 @@ at a frequency, cut and normalised exactly as ingest does), or from a synthetic 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from rficat.catalogue import models
+from rficat.catalogue.filters import Filters, sql_arguments
 from rficat.errors import RficatError
 from rficat.io import FilterbankReader
 from rficat.science import detect, embedding, snippets
@@ -26,28 +27,6 @@ from rficat.store import db
 
 RESULT_COLUMNS = ["snippet_id", "observation_id", "path", "f_start_mhz", "f_stop_mhz", "f_center_mhz",
                   "snr", "drift_rate_hz_s", "similarity", "n_grouped"]
-
-
-@dataclass
-class Filters:
-    """Restrictions on the matches; None means no restriction."""
-
-    f_min_mhz: float | None = None
-    f_max_mhz: float | None = None
-    observation_id: int | None = None
-    cadence: str | None = None
-    snr_min: float | None = None
-    snr_max: float | None = None
-    drift_min_hz_s: float | None = None
-    drift_max_hz_s: float | None = None
-    mjd_min: float | None = None
-    mjd_max: float | None = None
-    signals_only: bool = True
-    rfi_class_id: int | None = None  # only snippets of this RFI class
-    not_known_rfi: bool = False  # only snippets in no class of the current RFI build
-
-    def params(self) -> dict:
-        return {f"p_{k}": v for k, v in asdict(self).items()}
 
 
 @dataclass
@@ -63,11 +42,7 @@ class Soi:
 
 
 _CALL = ("{fn}({first}, p_k => :p_k, p_use_frequency => :p_use_frequency, p_model_id => :p_model_id,"
-         " p_exact => :p_exact, p_f_min_mhz => :p_f_min_mhz, p_f_max_mhz => :p_f_max_mhz,"
-         " p_observation_id => :p_observation_id, p_cadence => :p_cadence, p_snr_min => :p_snr_min,"
-         " p_snr_max => :p_snr_max, p_drift_min_hz_s => :p_drift_min_hz_s, p_drift_max_hz_s => :p_drift_max_hz_s,"
-         " p_mjd_min => :p_mjd_min, p_mjd_max => :p_mjd_max, p_signals_only => :p_signals_only,"
-         " p_group_mhz => :p_group_mhz, p_rfi_class_id => :p_rfi_class_id, p_not_known_rfi => :p_not_known_rfi)")
+         " p_exact => :p_exact, p_group_mhz => :p_group_mhz, " + sql_arguments() + ")")
 
 
 def _run(engine: Engine, fn: str, first: str, params: dict) -> pd.DataFrame:
@@ -87,7 +62,7 @@ def lookalikes_of_vector(engine: Engine, vector: np.ndarray, k: int = 10, *, use
                          model_id: int | None = None, exact: bool = False, group_mhz: float | None = None,
                          filters: Filters | None = None) -> pd.DataFrame:
     """The k stored snippets nearest a vector of the model (SQL: ``rficat_lookalikes_of_vector``)."""
-    params = {"vector": db.vector_text(vector), "p_k": k, "p_use_frequency": use_frequency, "p_model_id": model_id,
+    params = {"vector": np.asarray(vector, dtype=np.float32).ravel(), "p_k": k, "p_use_frequency": use_frequency, "p_model_id": model_id,
               "p_exact": exact, "p_group_mhz": group_mhz, **(filters or Filters()).params()}
     return _run(engine, "rficat_lookalikes_of_vector", "CAST(:vector AS vector)", params)
 

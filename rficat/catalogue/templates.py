@@ -19,7 +19,6 @@ from rficat.catalogue import models
 from rficat.catalogue.search import Filters, Soi, query
 from rficat.errors import RficatError
 from rficat.science import snippets
-from rficat.store import db
 from rficat.synthetic import corpus
 
 DEFAULTS = {"shape": "drifting", "drift_hz_s": 0.0, "width_hz": 30.0, "snr": 30.0, "f_center_mhz": None}
@@ -70,9 +69,9 @@ def save_template_search(engine: Engine, template: dict, soi: Soi, results: pd.D
     with engine.begin() as conn:
         search_id = conn.execute(sa.text(
             "INSERT INTO template_searches (job, template, model_id, vector)"
-            " VALUES (:job, CAST(:template AS jsonb), :m, CAST(:v AS vector)) RETURNING id"),
+            " VALUES (:job, CAST(:template AS jsonb), :m, :v) RETURNING id"),
             {"job": job, "template": json.dumps(template), "m": model_id,
-             "v": db.vector_text(vector)}).scalar_one()
+             "v": np.asarray(vector, dtype=np.float32)}).scalar_one()
         if len(results):
             conn.execute(sa.text("INSERT INTO template_matches (search_id, rank, snippet_id, similarity)"
                                  " VALUES (:s, :r, :i, :sim)"),

@@ -90,9 +90,25 @@ def cmd_db_status(args: argparse.Namespace) -> None:
             "head_revision": db.head_revision(),
             "rows": db.row_counts(engine) if revision else None,
         }
+        if revision == status["head_revision"]:
+            status.update(_model_status(engine))
     finally:
         engine.dispose()
     emit(status, args.json)
+
+
+def _model_status(engine) -> dict:
+    """The current model and the observations searches cannot see because they lack its vectors."""
+    from rficat.catalogue import models
+
+    current = models.current_model_id(engine)
+    missing = models.observations_missing_model(engine, current) if current is not None else []
+    if missing:
+        log.warning("%d observations have no vectors of the current model %d and are missing from searches "
+                    "(first: %s); run `python -m rficat.flows.reencode` with that model", len(missing), current,
+                    missing[0])
+    return {"current_model_id": current, "observations_without_current_vectors": len(missing),
+            "first_observations_without_current_vectors": missing[:10]}
 
 
 def cmd_db_url(args: argparse.Namespace) -> None:
@@ -342,13 +358,9 @@ MATCH_COLUMNS = [("rank", "#", "d"), ("similarity", "similarity", ".4f"), ("snip
 
 
 def _filters(args: argparse.Namespace):
-    from rficat.catalogue.search import Filters
+    from rficat.catalogue import filters
 
-    return Filters(f_min_mhz=args.f_min, f_max_mhz=args.f_max, observation_id=args.observation,
-                   cadence=args.in_cadence, snr_min=args.snr_min, snr_max=args.snr_max,
-                   drift_min_hz_s=args.drift_min, drift_max_hz_s=args.drift_max, mjd_min=args.mjd_min,
-                   mjd_max=args.mjd_max, signals_only=not args.include_noise, rfi_class_id=args.rfi_class,
-                   not_known_rfi=args.not_known_rfi)
+    return filters.from_arguments(args)
 
 
 def _show_matches(args: argparse.Namespace, engine, soi, results, header: dict) -> None:
@@ -426,26 +438,26 @@ def cmd_db_index(args: argparse.Namespace) -> None:
         emit({"vectors_indexed": db.index_pending(catalogue.engine)}, args.json)
 
 
+def _positive(kind: type) -> Callable[[str], Any]:
+    """An argparse type for numbers that must be > 0 (argparse prints the one-line error)."""
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def _add_search_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-k", type=int, default=10, help="number of matches (default 10)")
     parser.add_argument("--exact", action="store_true", help="exact scan instead of the HNSW index")
-    parser.add_argument("--group-mhz", type=float, default=None, metavar="MHZ",
+    parser.add_argument("--group-mhz", type=_positive(float), default=None, metavar="MHZ",
                         help="fold matches within MHZ of a better one into it (one row per emitter)")
     parser.add_argument("--model-id", type=int, default=None, help="search this model's vectors (default: current)")
-    group = parser.add_argument_group("filters")
-    group.add_argument("--f-min", type=float, default=None, metavar="MHZ")
-    group.add_argument("--f-max", type=float, default=None, metavar="MHZ")
-    group.add_argument("--observation", type=int, default=None, metavar="ID")
-    group.add_argument("--in-cadence", default=None, metavar="NAME", help="only matches in this cadence")
-    group.add_argument("--snr-min", type=float, default=None)
-    group.add_argument("--snr-max", type=float, default=None)
-    group.add_argument("--drift-min", type=float, default=None, metavar="HZ_S")
-    group.add_argument("--drift-max", type=float, default=None, metavar="HZ_S")
-    group.add_argument("--mjd-min", type=float, default=None)
-    group.add_argument("--mjd-max", type=float, default=None)
-    group.add_argument("--include-noise", action="store_true", help="also match stored noise windows")
-    group.add_argument("--rfi-class", type=int, default=None, metavar="CLASS", help="only snippets of this RFI class")
-    group.add_argument("--not-known-rfi", action="store_true", help="only snippets in no known RFI class")
+    from rficat.catalogue import filters
+
+    filters.add_arguments(parser)
     parser.add_argument("--plot", type=Path, default=None, metavar="PNG",
                         help="write the SOI, a grid of the matches and their frequency histogram")
     _add_json(parser)
@@ -607,7 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_parser = commands.add_parser("ingest", help="detect, encode and store observation files (a Prefect flow)")
     ingest_parser.add_argument("paths", nargs="+", type=Path, metavar="FILE|DIR")
     ingest_parser.add_argument("--cadence", default=None, help="record the files as (part of) this cadence")
-    ingest_parser.add_argument("--model", default=None, help="model name, NAME:vN or directory (default: shipped)")
+    ingest_parser.add_argument("--model", default=None, help="model name, NAME:vN or directory (default: the catalogue's current model)")
     ingest_parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     ingest_parser.add_argument("--noise", type=int, default=0, metavar="N",
                                help="also store N noise windows per coarse channel (training data)")

@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+import psycopg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -139,8 +139,29 @@ def describe_url(url: str) -> str:
 
 # --- engines and checks ----------------------------------------------------------------------
 
+def register_vector_types(dbapi_connection) -> None:
+    """pgvector's psycopg adapters on one connection: numpy arrays go in as ``vector`` parameters
+    and vectors come back as ``pgvector.Vector`` (``.to_numpy()``). The one way rficat passes vectors (bulk ingest uses
+    binary COPY). A database without the extension yet (before ``db init``) is left as it is."""
+    from pgvector.psycopg import register_vector
+
+    try:
+        register_vector(dbapi_connection)
+    except psycopg.ProgrammingError:  # vector type not found: the extension is not installed yet
+        dbapi_connection.rollback()
+
+
 def make_engine(url: str, **kwargs) -> Engine:
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    sa.event.listen(engine, "connect", lambda dbapi_connection, _: register_vector_types(dbapi_connection))
+    return engine
+
+
+def raw_connection(engine: Engine) -> psycopg.Connection:
+    """A psycopg 3 connection (binary COPY, pgvector types) to the catalogue."""
+    conn = psycopg.connect(libpq_url(engine.url.render_as_string(hide_password=False)), autocommit=False)
+    register_vector_types(conn)
+    return conn
 
 
 def _connect_error(url: str, exc: Exception) -> RficatError:
@@ -188,7 +209,9 @@ def ensure_vector_extension(engine: Engine) -> str:
                 f"this user may not install it ({str(exc.orig).splitlines()[0]}); "
                 "ask an administrator to run CREATE EXTENSION vector once in this database"
             ) from exc
-        return conn.execute(sa.text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")).scalar()
+        version = conn.execute(sa.text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")).scalar()
+    engine.dispose()  # pooled connections made before the extension existed know no vector type
+    return version
 
 
 def _create_database_if_missing(settings: Settings) -> None:
@@ -233,6 +256,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
             command.downgrade(cfg, revision)
         else:
             command.upgrade(cfg, revision)
+    engine.dispose()  # pooled connections made before the vector extension existed know no vector type
 
 
 @dataclass
@@ -322,11 +346,6 @@ def register_model(engine: Engine, metadata, frequency_embedding: str | None = N
             {"name": metadata.name, "version": metadata.version, "latent_dim": metadata.latent_dim,
              "fingerprint": metadata.fingerprint, "embedding": frequency_embedding,
              "training": json.dumps({**metadata.training, "beta": metadata.beta})}).scalar_one())
-
-
-def vector_text(vector) -> str:
-    """A vector as pgvector's text input ('[1,2,3]'), for a bound parameter cast to vector."""
-    return "[" + ",".join(f"{x:.9g}" for x in np.asarray(vector, dtype=np.float64).ravel()) + "]"
 
 
 def query_frame(engine: Engine, sql: str, params: dict, columns: list[str]):

@@ -9,10 +9,10 @@ Create Date: 2026-11-25
 
 import sqlalchemy as sa
 from alembic import op
-
-from rficat.store import sql
 from pgvector.sqlalchemy import Vector
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from rficat.store import sql
 
 revision = "0003"
 down_revision = "0002"
