@@ -72,7 +72,7 @@ def rficat_windows(block: np.ndarray, threshold: float) -> list[int]:
 def measure_memory(path: Path) -> float:
     """Peak RSS (MiB) of a fresh process running full detection on the file."""
     code = (
-        "import resource, sys; from rficat import detect\n"
+        "import resource, sys; from rficat.science import detect\n"
         "n = sum(len(r.hits) for _, _, r in detect.detect_file(sys.argv[1]))\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )

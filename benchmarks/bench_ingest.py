@@ -51,7 +51,7 @@ def store_only(url: str, n: int = 20_000) -> float:
     arrays = snippets.quantise(rng.random((n, 16, 256), dtype=np.float32))
     latent = rng.normal(size=(n, encoder.latent_dim)).astype(np.float32)
     hits = [Hit(0, i * 256, i * 256 + 256, 2000.0, 1999.9, 1999.95, 1000.0, 20.0, 0.5, 30.0) for i in range(n)]
-    with ingest.raw_connection(engine) as conn, conn.cursor() as cur:
+    with db.raw_connection(engine) as conn, conn.cursor() as cur:
         obs = cur.execute("INSERT INTO observations (path, fingerprint, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz,"
                           " tsamp_s, n_channels, n_integrations, header) VALUES ('x', 'store-bench', 1, 2, 2, -1,"
                           " 1, 1, 16, '{}') RETURNING id").fetchone()[0]

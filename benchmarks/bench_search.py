@@ -66,7 +66,7 @@ def load(url: str, n: int, rng: np.random.Generator, index: bool = True) -> tupl
     ids = np.arange(1, n + 1, dtype=np.int64)
     f_center = rng.uniform(1000, 2000, n)
     t = time.perf_counter()
-    with ingest.raw_connection(engine) as conn, conn.cursor() as cur:
+    with db.raw_connection(engine) as conn, conn.cursor() as cur:
         with cur.copy(f"COPY snippets ({', '.join(ingest.SNIPPET_COLUMNS)}) FROM STDIN WITH (FORMAT BINARY)") as copy:
             pgcopy.copy_rows(copy, [("int8", ids), ("int8", np.full(n, obs)), ("int4", np.zeros(n)),
                                     ("int8", ids * 256), ("int8", ids * 256 + 256), ("float8", f_center - 3.5e-4),

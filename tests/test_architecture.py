@@ -128,9 +128,10 @@ def test_the_snippet_shape_has_one_owner():
     assert owners == ["rficat.science.snippets"]
 
 
-@pytest.mark.parametrize("argv", [["db", "url"], ["detect", "--help"], ["rfi", "list", "--help"],
-                                  ["cadence", "search", "--help"]])
-def test_commands_that_do_not_encode_do_not_load_tensorflow(argv, rficat_home):
+@pytest.mark.parametrize("argv", [["db", "url"], ["db", "status"], ["detect", "{h5}", "--json"],
+                                  ["rfi", "list", "--help"], ["cadence", "search", "--help"]])
+def test_commands_that_do_not_encode_do_not_load_tensorflow(argv, catalogue, observation):
+    argv = [a.format(h5=observation["h5"]) for a in argv]
     code = ("import sys\nfrom rficat.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
             "heavy = sorted(m for m in ('tensorflow', 'keras', 'prefect') if m in sys.modules)\n"
             "assert not heavy, heavy\n") % (argv,)
