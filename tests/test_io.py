@@ -123,14 +123,16 @@ def test_too_few_channels_per_coarse_channel(capsys, tmp_path):
     _one_line_error(capsys, ["detect", str(path), "--coarse-channel-width", "128"], "narrow.fil", "256")
 
 
-def test_nan_windows_are_skipped_and_counted(capsys, tmp_path):
+def test_nan_channels_are_masked_and_counted(capsys, tmp_path):
     spec = synth.ObservationSpec(n_coarse_channels=1, seed=2)
     signal = synth.Signal(f_start_mhz=float(spec.frequency_mhz(20000)), snr=50)
     path = tmp_path / "nans.h5"
     synth.write_observation(path, spec, [signal], nan_channels=[6000, 6001])
     assert main(["detect", str(path), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["summary"]["nonfinite_windows_skipped"] == 2  # the two windows holding channel 6000
+    # the windows holding channels 6000-6001 are measured on their other 254 channels
+    assert result["summary"]["nonfinite_windows_skipped"] == 0
+    assert result["summary"]["bad_samples"] == 2 * 16
     assert [h["chan_start"] <= 20000 < h["chan_stop"] for h in result["hits"]] == [True]
 
 
