@@ -9,7 +9,10 @@ Coarse-channel width, in order of precedence:
 2. the caller's setting (``--coarse-channel-width`` / ``RFICAT_COARSE_CHANNEL_WIDTH``);
 3. the GBT rule: coarse channels are 2.9296875 MHz wide, so ``round(2.9296875 MHz / |foff|)``
    fine channels (2^20 for the 2.79 Hz high-resolution product); a file narrower than one
-   coarse channel (a cut-out) is treated as a single coarse channel.
+   coarse channel (a cut-out, such as setigen's sample of real GBT data: 1024 channels of
+   1.4 Hz) is treated as a single coarse channel, and ``coarse_channel_fraction`` says how much
+   of a real one it spans (detection then fits a simpler bandpass: a cut-out has no PFB
+   roll-off to follow).
 
 Time axis: snippets have 16 time bins. Files with more integrations are binned by averaging
 every integration into 16 consecutive groups (sizes differ by at most one: 31 integrations are
@@ -69,6 +72,7 @@ class FilterbankHeader:
     n_ifs: int
     n_integrations: int
     coarse_channel_width: int
+    coarse_channel_fraction: float = 1.0  # of a real coarse channel one block spans (< 1: a cut-out)
     ra_deg: float | None = None  # right ascension of the pointing, degrees (header src_raj)
     dec_deg: float | None = None  # declination of the pointing, degrees (header src_dej)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
@@ -148,6 +152,13 @@ def _angle_deg(value: Any, hours: bool) -> float | None:
     return number * 15.0 if hours else number
 
 
+def _show(value: Any) -> str:
+    """A header value for an error message: numbers as numbers, text quoted."""
+    if isinstance(value, (np.generic, np.ndarray)) and np.asarray(value).size == 1:
+        value = np.asarray(value).reshape(-1)[0].item()
+    return repr(value.decode(errors="replace") if isinstance(value, bytes) else value)
+
+
 def _positive(path: Path, raw: dict[str, Any], key: str, *, integer: bool = False, default: Any = None,
               nonzero: bool = False) -> float:
     """A header number that must be finite and positive (``nonzero``: finite and not 0)."""
@@ -157,13 +168,13 @@ def _positive(path: Path, raw: dict[str, Any], key: str, *, integer: bool = Fals
     try:
         number = float(np.asarray(value).reshape(-1)[0])
     except (TypeError, ValueError, IndexError):
-        raise RficatError(f"{path}: header {key} is {value!r}, not a number") from None
+        raise RficatError(f"{path}: header {key} is {_show(value)}, not a number") from None
     bad = not np.isfinite(number) or (number == 0 if nonzero else number <= 0)
     if integer and not bad and number != int(number):
         bad = True
     if bad:
         need = "a non-zero number" if nonzero else "a positive integer" if integer else "a positive number"
-        raise RficatError(f"{path}: header {key} is {value!r}; it must be {need}")
+        raise RficatError(f"{path}: header {key} is {_show(value)}; it must be {need}")
     return int(number) if integer else number
 
 
@@ -286,6 +297,10 @@ class FilterbankReader:
         nfpc = self._nfpc
         if nfpc is not None:
             nfpc = _positive(self.path, values, "nfpc", integer=True)
+        width = resolve_coarse_channel_width(n_chans, foff, nfpc, coarse_channel_width, self.path)
+        fraction = 1.0
+        if not nfpc and not coarse_channel_width:  # the GBT rule: capped at the file for a cut-out
+            fraction = min(1.0, width * abs(foff) / GBT_COARSE_CHANNEL_MHZ)
         telescope_id = raw.get("telescope_id")
         source = raw.get("source_name")
         tstart = raw.get("tstart")
@@ -300,7 +315,8 @@ class FilterbankReader:
             n_channels=n_chans,
             n_ifs=n_ifs,
             n_integrations=n_ints,
-            coarse_channel_width=resolve_coarse_channel_width(n_chans, foff, nfpc, coarse_channel_width, self.path),
+            coarse_channel_width=width,
+            coarse_channel_fraction=fraction,
             ra_deg=_angle_deg(values.get("src_raj"), hours=True),
             dec_deg=_angle_deg(values.get("src_dej"), hours=False),
             raw=raw,

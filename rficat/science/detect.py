@@ -13,8 +13,10 @@ Per coarse channel (a (16, W) block of one file):
    the medians of 256 channel groups (medians ignore narrowband signals; the paper fitted all
    2^20 points, which costs seconds per coarse channel for the same curve). Sixteen pieces
    follow the PFB roll-off of coarse channels of 2^16 channels or more; in narrower coarse
-   channels (small cut-outs) the steep edges are not followed and the outermost windows may
-   be reported as hits.
+   channels the steep edges are not followed and the outermost windows may be reported as
+   hits. A file narrower than one coarse channel (a cut-out: no roll-off, and pieces a few
+   dozen channels wide would follow a drifting signal itself) gets proportionally fewer
+   pieces, down to one cubic (``bandpass_pieces``).
 3. Remove it by **division**: ``x = block / bandpass - 1``. Radiometer noise scales with the
    bandpass, so dividing leaves unit-mean, equal-variance noise across the coarse channel,
    which makes SNRs comparable and snippets look alike whatever their position on the
@@ -150,7 +152,9 @@ def fit_bandpass(spectrum: np.ndarray, pieces: int = BANDPASS_PIECES, group: int
     n = spectrum.size
     group = max(1, min(group, n // (4 * pieces)))
     n_groups = n // group
-    medians = np.nanmedian(spectrum[: n_groups * group].reshape(n_groups, group), axis=1)
+    with warnings.catch_warnings():  # groups of masked (all-NaN) channels have no median: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        medians = np.nanmedian(spectrum[: n_groups * group].reshape(n_groups, group), axis=1)
     x = (np.arange(n_groups) + 0.5) * group - 0.5
     good = np.isfinite(medians)
     if good.sum() < 8:
@@ -178,10 +182,17 @@ def mask_bad_samples(block: np.ndarray) -> int:
     return int(np.count_nonzero(bad))
 
 
-def clean_block(block: np.ndarray) -> np.ndarray:
+def bandpass_pieces(header: FilterbankHeader) -> int:
+    """Spline pieces for the bandpass of a file's blocks: 16 across a whole coarse channel,
+    proportionally fewer (at least one) for a cut-out narrower than one."""
+    return int(np.clip(round(BANDPASS_PIECES * header.coarse_channel_fraction), 1, BANDPASS_PIECES))
+
+
+def clean_block(block: np.ndarray, pieces: int = BANDPASS_PIECES) -> np.ndarray:
     """Bandpass-divided block, centred on zero: ``block / bandpass - 1`` (modifies ``block``).
 
-    Non-finite samples come out NaN (see :func:`mask_bad_samples`), left out of the bandpass."""
+    ``pieces``: of the bandpass spline (:func:`bandpass_pieces`). Non-finite samples come out
+    NaN (see :func:`mask_bad_samples`), left out of the bandpass."""
     repair_dc_spike(block)
     spectrum = block.mean(axis=0)
     if not np.isfinite(spectrum).all():
@@ -189,7 +200,7 @@ def clean_block(block: np.ndarray) -> np.ndarray:
         with warnings.catch_warnings():  # all-NaN channels are expected here; they stay NaN
             warnings.simplefilter("ignore", RuntimeWarning)
             spectrum = np.nanmean(block, axis=0)
-    bandpass = fit_bandpass(spectrum)
+    bandpass = fit_bandpass(spectrum, pieces)
     block /= bandpass
     block -= 1.0
     return block
@@ -427,8 +438,9 @@ def detect_blocks(
     seed: int = 0,
 ) -> Iterable[tuple[int, DetectionResult]]:
     """Clean and detect each coarse-channel block in turn."""
+    pieces = bandpass_pieces(header)
     for block in blocks:
-        x = clean_block(block.data)
+        x = clean_block(block.data, pieces)
         rng = np.random.default_rng([seed, block.coarse_channel])
         result = detect_block(x, header, block.coarse_channel, block.bin_times_s, threshold,
                               n_noise_per_channel, rng=rng)
