@@ -102,3 +102,45 @@ def prefect_harness():
     _prefect_console_to_real_stderr()
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+# --- a real Breakthrough Listen file -------------------------------------------------------------
+
+REAL_GBT_INJECTED = {"file_channel": 760, "drift_hz_s": -1.5, "snr": 50.0, "width_hz": 6.0}
+
+
+@pytest.fixture(scope="session")
+def real_gbt(tmp_path_factory):
+    """setigen's real GBT C-band file (``setigen/assets/sample.fil``: 32 integrations x 1024
+    channels of 1.4 Hz, DIAG_SGR_B2), as shipped; converted to .h5 by blimpy; rewritten as .fil by
+    blimpy and by setigen's ``Frame.save_fil``; and with a drifting signal injected by setigen
+    into the real frame (.fil, and its blimpy .h5), clear of the file's own feature near
+    channel 220. ``truth`` holds the injected signal's mid-scan frequency and drift."""
+    from pathlib import Path
+
+    import blimpy
+    import setigen as stg
+    from astropy import units as u
+
+    directory = tmp_path_factory.mktemp("gbt")
+    shipped = Path(stg.__file__).parent / "assets" / "sample.fil"
+    files = {"shipped": shipped, "blimpy_h5": directory / "sample.h5", "blimpy_fil": directory / "blimpy.fil",
+             "setigen_fil": directory / "setigen.fil", "injected_fil": directory / "injected.fil",
+             "injected_h5": directory / "injected.h5"}
+    blimpy.Waterfall(str(shipped)).write_to_hdf5(str(files["blimpy_h5"]))
+    blimpy.Waterfall(str(shipped)).write_to_fil(str(files["blimpy_fil"]))
+    stg.Frame(waterfall=str(shipped)).save_fil(str(files["setigen_fil"]))
+
+    frame = stg.Frame(waterfall=str(shipped))
+    # setigen counts channels upward in frequency; the file's foff is negative
+    f_start_hz = frame.get_frequency(frame.fchans - 1 - REAL_GBT_INJECTED["file_channel"])
+    drift = REAL_GBT_INJECTED["drift_hz_s"]
+    frame.add_signal(stg.constant_path(f_start=f_start_hz, drift_rate=drift * u.Hz / u.s),
+                     stg.constant_t_profile(level=frame.get_intensity(snr=REAL_GBT_INJECTED["snr"])),
+                     stg.gaussian_f_profile(width=REAL_GBT_INJECTED["width_hz"] * u.Hz),
+                     stg.constant_bp_profile(level=1))
+    frame.save_fil(str(files["injected_fil"]))
+    blimpy.Waterfall(str(files["injected_fil"])).write_to_hdf5(str(files["injected_h5"]))
+    truth = {"f_mid_mhz": (f_start_hz + drift * frame.tchans * frame.dt / 2) / 1e6, "drift_hz_s": drift,
+             "channel_hz": frame.df}
+    return {**files, "truth": truth}

@@ -30,6 +30,8 @@ def test_db_init_is_idempotent(catalogue, capsys):
     assert code == 0 and status["embedded"] is True
     assert status["pgvector"].startswith("0.")
     assert set(status["rows"]) == set(db.CATALOGUE_TABLES)
+    assert set(status["files"]) == {"observations", "sampled_fingerprints", "sampled_fingerprints_file_missing",
+                                    "files_missing", "failed_files"}
 
 
 def test_a_new_embedded_server_is_tuned_for_search(server_url):

@@ -163,3 +163,21 @@ def test_migration_0007_rescales_drifts_of_files_without_16_integrations(fresh_e
                             ).scalar() == 2.0
     db.migrate(fresh_engine, "0006")
     assert drifts() == pytest.approx({32: 1.0, 8: 0.25, 16: 0.5, 20: 0.5})
+
+
+def test_migration_0008_marks_sampled_fingerprints_and_fills_the_pointing(fresh_engine):
+    db.migrate(fresh_engine, "0007")
+    with fresh_engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO observations (path, fingerprint, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz, tsamp_s,"
+            " n_channels, n_integrations, header) VALUES ('/a.h5', 'sha256:abc', 1, 2, 2, -1, 1, 1, 16,"
+            " '{\"src_raj\": 17.7875, \"src_dej\": -28.3831}'), ('/b.fil', 'sha256:def', 1, 2, 2, -1, 1, 1, 16, '{}')"))
+    db.migrate(fresh_engine, "0008")
+    with fresh_engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT path, fingerprint_kind, ra_deg, dec_deg, file_size FROM observations"
+                                    " ORDER BY path")).all()
+    assert [tuple(r) for r in rows] == [("/a.h5", "sampled-sha256", pytest.approx(266.8125), pytest.approx(-28.3831),
+                                         None), ("/b.fil", "sampled-sha256", None, None, None)]
+    db.migrate(fresh_engine, "0007")
+    with fresh_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM observations")).scalar() == 2

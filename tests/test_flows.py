@@ -59,6 +59,13 @@ def test_a_corrupt_file_fails_alone(prefect_harness, catalogue_url, cadence_file
     assert main(["ingest", str(landing)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("rficat: error: 1 of 2 files failed") and "broken.h5" in err[-1]
+    # the landing schedule remembers the failure: not retried until the file changes
+    rows = {r["path"].split("/")[-1]: r for r in load_flows("ingest").ingest_directory(str(landing))}
+    assert rows[good.name]["status"] == "skipped"
+    assert rows["broken.h5"]["status"] == "failed-unchanged" and "broken.h5" in rows["broken.h5"]["error"]
+    (landing / "broken.h5").write_bytes(cadence_files[1][0].read_bytes())  # replaced by a good file
+    rows = {r["path"].split("/")[-1]: r for r in load_flows("ingest").ingest_directory(str(landing))}
+    assert rows["broken.h5"]["status"] == "ingested"
 
 
 def test_cadence_roles_can_be_overridden(catalogue_url, cadence_files, capsys):

@@ -15,8 +15,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from rficat.catalogue.files import find_observation
 from rficat.errors import RficatError
-from rficat.io import fingerprint
 
 ROLES = ("ON", "OFF")
 
@@ -41,17 +41,19 @@ def pattern_of(source_names: Sequence[str | None], roles: Sequence[str]) -> str:
 
 
 def _observations(conn, paths: Sequence[str | Path]) -> list[dict]:
+    """The complete observations of files, found without reading a file already seen where it is."""
+    cur = conn.connection.cursor()  # psycopg, inside this connection's transaction
     rows = []
     for path in paths:
         path = Path(path)
         if not path.is_file():
             raise RficatError(f"{path}: no such file")
-        row = conn.execute(sa.text(
-            "SELECT id, path, source_name, mjd_start, f_min_mhz, f_max_mhz FROM observations"
-            " WHERE fingerprint = :fp AND status = 'complete'"), {"fp": fingerprint(path)}).mappings().first()
-        if row is None:
+        observation_id = find_observation(cur, path)
+        if observation_id is None:
             raise RficatError(f"{path}: not in the catalogue; ingest it first")
-        rows.append(dict(row))
+        rows.append(dict(conn.execute(sa.text(
+            "SELECT id, path, source_name, mjd_start, f_min_mhz, f_max_mhz FROM observations WHERE id = :i"),
+            {"i": observation_id}).mappings().one()))
     return rows
 
 

@@ -3,10 +3,16 @@
 The whole observation is written inside one PostgreSQL transaction (snippets and embeddings
 by binary ``COPY``), so a reader never sees half an observation, and a process killed
 mid-ingest leaves nothing behind: rerunning does the whole file again. Concurrent ingests of
-the same file serialise on an advisory lock keyed by the file's fingerprint, and the unique
-fingerprint keeps one copy. An observation already in the catalogue is skipped when it has
-vectors of the requested model, and only encoded (from its stored snippets, never the file)
-when it has not.
+the same file serialise on an advisory lock keyed by the file's fingerprint (an xxh3-128 hash
+of all its bytes, ``rficat.io.fingerprint``), and the unique fingerprint keeps one copy. An
+observation already in the catalogue is skipped when it has vectors of the requested model,
+and only encoded (from its stored snippets, never the file) when it has not.
+
+A file is identified as ``rficat.catalogue.files.identify`` says (without reading it when it
+was seen before at the same path, size and modification time; otherwise hashed front to back
+before detection). A file that cannot be ingested (a ``RficatError``: bad header, unreadable
+data, nothing usable) is recorded in ``ingest_failures``, so the landing schedule retries it
+only once it changes; a file with no usable samples is refused, never stored as complete.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ import psycopg
 from sqlalchemy.engine import Engine
 
 from rficat.catalogue import models, rfi
-from rficat.io import FilterbankHeader, FilterbankReader, fingerprint
+from rficat.catalogue.files import identify, record_failure
+from rficat.errors import RficatError
+from rficat.io import FINGERPRINT_KIND, FileStat, FilterbankHeader, FilterbankReader
 from rficat.science import detect, embedding, snippets
 from rficat.science.model import Encoder, resolve_model
 from rficat.store import db, pgcopy
@@ -31,7 +39,7 @@ log = logging.getLogger(__name__)
 
 SNIPPET_COLUMNS = ("id", "observation_id", "coarse_channel", "chan_start", "chan_stop", "f_start_mhz",
                    "f_stop_mhz", "f_center_mhz", "statistic", "snr", "drift_rate_hz_s", "width_hz", "is_signal", "data")
-STAGES = ("read", "detect", "encode", "store")
+STAGES = ("hash", "read", "detect", "encode", "store")
 SNIPPET_TYPES = ("int8", "int8", "int4", "int8", "int8", "float8", "float8", "float8", "float8", "float8",
                  "float8", "float8", "bool", "bytea")
 
@@ -48,6 +56,7 @@ class IngestSummary:
     n_noise: int = 0
     n_coarse_channels: int = 0
     n_known_rfi: int = 0  # signal snippets that fell in a known RFI class (see rficat.rfi)
+    bad_fraction: float = 0.0  # fraction of the file's samples that are NaN or infinite (masked in detection)
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
     @property
@@ -68,12 +77,15 @@ def detection_parameters(header: FilterbankHeader, threshold: float) -> dict:
             "window_channels": detect.WINDOW, "stride_channels": detect.STRIDE}
 
 
-def _header_row(header: FilterbankHeader, path: Path, fp: str, threshold: float) -> dict:
-    return {"detection": psycopg.types.json.Jsonb(detection_parameters(header, threshold)),"path": str(path.resolve()), "fingerprint": fp, "source_name": header.source_name,
-            "telescope": header.telescope, "mjd_start": header.mjd_start, "f_min_mhz": header.f_min_mhz,
-            "f_max_mhz": header.f_max_mhz, "fch1_mhz": header.fch1_mhz, "foff_mhz": header.foff_mhz,
-            "tsamp_s": header.tsamp_s, "n_channels": header.n_channels, "n_integrations": header.n_integrations,
-            "n_coarse_channels": header.n_coarse_channels, "header": psycopg.types.json.Jsonb(header.raw)}
+def _header_row(header: FilterbankHeader, stat: FileStat, fp: str, threshold: float) -> dict:
+    return {"detection": psycopg.types.json.Jsonb(detection_parameters(header, threshold)), "path": stat.path,
+            "fingerprint": fp, "fingerprint_kind": FINGERPRINT_KIND, "file_size": stat.size,
+            "file_mtime_ns": stat.mtime_ns, "source_name": header.source_name, "telescope": header.telescope,
+            "mjd_start": header.mjd_start, "ra_deg": header.ra_deg, "dec_deg": header.dec_deg,
+            "f_min_mhz": header.f_min_mhz, "f_max_mhz": header.f_max_mhz, "fch1_mhz": header.fch1_mhz,
+            "foff_mhz": header.foff_mhz, "tsamp_s": header.tsamp_s, "n_channels": header.n_channels,
+            "n_integrations": header.n_integrations, "n_coarse_channels": header.n_coarse_channels,
+            "header": psycopg.types.json.Jsonb(header.raw)}
 
 
 def _copy_block(cur: psycopg.Cursor, observation_id: int, model_id: int, hits: list[detect.Hit],
@@ -94,13 +106,6 @@ def _copy_embeddings(cur: psycopg.Cursor, ids, model_id: int, latent: np.ndarray
     with cur.copy("COPY embeddings (snippet_id, model_id, latent, freq_vector) FROM STDIN WITH (FORMAT BINARY)") as copy:
         pgcopy.copy_rows(copy, [("int8", np.asarray(ids)), ("int4", np.full(len(ids), model_id)),
                                 ("vector", latent), ("vector", freq_vectors)])
-
-
-def _lock_and_find(cur: psycopg.Cursor, fp: str) -> int | None:
-    # one ingest of a given file at a time; the lock is released at commit / rollback / death
-    cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (fp,))
-    row = cur.execute("SELECT id FROM observations WHERE fingerprint = %s", (fp,)).fetchone()
-    return row[0] if row else None
 
 
 def encode_stored(cur: psycopg.Cursor, observation_id: int, model_id: int, encoder: Encoder,
@@ -138,66 +143,94 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Pat
     """Ingest one file (see the module docstring for the guarantees).
 
     ``model`` (a name, directory or Encoder; weights looked up in ``models_dir``) defaults to
-    the catalogue's current model, so what is ingested is what searches see.
+    the catalogue's current model, so what is ingested is what searches see. A file that
+    cannot be ingested raises ``RficatError`` and is recorded in ``ingest_failures``.
     """
     path = Path(path)
     timings = dict.fromkeys(STAGES, 0.0)
     t = time.perf_counter()
-    with FilterbankReader(path, coarse_channel_width) as reader:
-        header = reader.header
-        fp = fingerprint(path)
+    try:
+        reader = FilterbankReader(path, coarse_channel_width)
+    except RficatError as exc:
+        record_failure(engine, path, str(exc))
+        raise
+    with reader:
         timings["read"] += time.perf_counter() - t
         model_id, encoder = models.catalogue_encoder(engine, models_dir, model)
         freq_embedding = models.frequency_embedding(engine, model_id)
         summary = IngestSummary(str(path), "ingested", model_id=model_id, seconds=timings)
-        with db.raw_connection(engine) as conn, conn.cursor() as cur:
-            existing = _lock_and_find(cur, fp)
-            if existing is not None:
-                summary.observation_id = existing
-                t = time.perf_counter()
-                n = encode_stored(cur, existing, model_id, encoder, freq_embedding)
-                timings["encode"] += time.perf_counter() - t
-                summary.status = "encoded" if n else "skipped"
-                conn.commit()
-                return summary
-            row = _header_row(header, path, fp, threshold)
-            summary.observation_id = cur.execute(
-                f"INSERT INTO observations ({', '.join(row)}, status, ingested_at)"
-                f" VALUES ({', '.join(['%s'] * len(row))}, 'complete', now()) RETURNING id",
-                list(row.values())).fetchone()[0]
-            block_bytes = header.n_integrations * header.coarse_channel_width * 4
-            results = detect.detect_blocks(_timed(reader.coarse_channels(), timings, "read"), header,
-                                           threshold, n_noise_per_channel)
-            while True:
-                t, read_before = time.perf_counter(), timings["read"]
-                item = next(results, None)
-                if item is None:
-                    break
-                _, result = item
-                stored = snippets.quantise(snippets.normalise(result.snippets))
-                timings["detect"] += time.perf_counter() - t - (timings["read"] - read_before)
-                summary.n_coarse_channels += 1
-                if result.hits:
-                    t = time.perf_counter()
-                    latent = encoder.encode(snippets.dequantise(stored))
-                    freqs = freq_embedding.apply(latent, [h.f_center_mhz for h in result.hits])
-                    timings["encode"] += time.perf_counter() - t
-                    t = time.perf_counter()
-                    _copy_block(cur, summary.observation_id, model_id, result.hits, stored, latent, freqs)
-                    timings["store"] += time.perf_counter() - t
-                    n_noise = sum(not h.is_signal for h in result.hits)
-                    summary.n_noise += n_noise
-                    summary.n_signal += len(result.hits) - n_noise
-                if progress is not None:
-                    progress(block_bytes)
+        seen: dict[str, str] = {}
+        try:
+            return _store_file(engine, reader, summary, encoder, freq_embedding, threshold, n_noise_per_channel,
+                               progress, seen)
+        except RficatError as exc:  # the file's data: unreadable, or nothing usable
+            record_failure(engine, path, str(exc), seen.get("fingerprint"))
+            raise
+
+
+def _store_file(engine: Engine, reader: FilterbankReader, summary: IngestSummary, encoder: Encoder,
+                freq_embedding: embedding.FrequencyEmbedding, threshold: float, n_noise_per_channel: int,
+                progress: Callable[[int], None] | None, seen: dict[str, str]) -> IngestSummary:
+    header, path, timings, model_id = reader.header, reader.path, summary.seconds, summary.model_id
+    with db.raw_connection(engine) as conn, conn.cursor() as cur:
+        identity = identify(cur, path, timings)
+        seen["fingerprint"] = identity.fingerprint
+        cur.execute("DELETE FROM ingest_failures WHERE path = %s", (str(path.resolve()),))
+        if identity.observation_id is not None:
+            summary.observation_id = identity.observation_id
             t = time.perf_counter()
-            summary.n_known_rfi = rfi.assign_observation(conn, summary.observation_id, model_id)
+            n = encode_stored(cur, identity.observation_id, model_id, encoder, freq_embedding)
+            timings["encode"] += time.perf_counter() - t
+            summary.status = "encoded" if n else "skipped"
             conn.commit()
-            timings["store"] += time.perf_counter() - t
-            # a catalogue of a few dozen observations never reaches autovacuum's threshold, and
-            # without statistics the planner joins before using the HNSW index (25x slower)
-            conn.execute("ANALYZE observations")
-            conn.commit()
+            return summary
+        row = _header_row(header, FileStat.of(path), identity.fingerprint, threshold)
+        summary.observation_id = cur.execute(
+            f"INSERT INTO observations ({', '.join(row)}, status, ingested_at)"
+            f" VALUES ({', '.join(['%s'] * len(row))}, 'complete', now()) RETURNING id",
+            list(row.values())).fetchone()[0]
+        block_bytes = header.n_integrations * header.coarse_channel_width * 4
+        stats = detect.DetectionStats()
+        results = detect.detect_blocks(_timed(reader.coarse_channels(), timings, "read"), header,
+                                       threshold, n_noise_per_channel)
+        while True:
+            t, read_before = time.perf_counter(), timings["read"]
+            item = next(results, None)
+            if item is None:
+                break
+            _, result = item
+            stored = snippets.quantise(snippets.normalise(result.snippets))
+            timings["detect"] += time.perf_counter() - t - (timings["read"] - read_before)
+            summary.n_coarse_channels += 1
+            n_noise = sum(not h.is_signal for h in result.hits)
+            stats.add(result, n_noise)
+            if result.hits:
+                t = time.perf_counter()
+                latent = encoder.encode(snippets.dequantise(stored))
+                freqs = freq_embedding.apply(latent, [h.f_center_mhz for h in result.hits])
+                timings["encode"] += time.perf_counter() - t
+                t = time.perf_counter()
+                _copy_block(cur, summary.observation_id, model_id, result.hits, stored, latent, freqs)
+                timings["store"] += time.perf_counter() - t
+                summary.n_noise += n_noise
+                summary.n_signal += len(result.hits) - n_noise
+            if progress is not None:
+                progress(block_bytes)
+        stats.check_usable(path)  # nothing usable: raises, and the transaction is rolled back
+        summary.bad_fraction = stats.bad_fraction
+        t = time.perf_counter()
+        cur.execute("UPDATE observations SET detection = detection || %s WHERE id = %s",
+                    (psycopg.types.json.Jsonb({"n_bad_samples": stats.n_bad_samples,
+                                               "n_samples": stats.n_samples,
+                                               "n_unusable_windows": stats.n_nonfinite_windows}),
+                     summary.observation_id))
+        summary.n_known_rfi = rfi.assign_observation(conn, summary.observation_id, model_id)
+        conn.commit()
+        timings["store"] += time.perf_counter() - t
+        # a catalogue of a few dozen observations never reaches autovacuum's threshold, and
+        # without statistics the planner joins before using the HNSW index (25x slower)
+        conn.execute("ANALYZE observations")
+        conn.commit()
     return summary
 
 

@@ -96,7 +96,8 @@ def soi_from_file(path: str | os.PathLike, f_mhz: float, coarse_channel_width: i
         width = header.coarse_channel_width
         channel = int(round(header.channel_of(f_mhz)))
         coarse = min(channel // width, header.n_coarse_channels - 1)
-        block = detect.clean_block(reader.read_channels(coarse * width, (coarse + 1) * width).data)
+        block = detect.clean_block(reader.read_channels(coarse * width, (coarse + 1) * width).data,
+                                   detect.bandpass_pieces(header))
     start = min(max(channel - coarse * width - detect.WINDOW // 2, 0), width - detect.WINDOW)
     # as detect_block hands snippets over: data / bandpass (the cleaned block is that minus one)
     window = snippets.quantise(snippets.normalise(block[:, start:start + detect.WINDOW] + 1.0))

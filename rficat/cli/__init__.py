@@ -91,7 +91,10 @@ def cmd_db_status(args: argparse.Namespace) -> None:
             "rows": db.row_counts(engine) if revision else None,
         }
         if revision == status["head_revision"]:
+            from rficat.catalogue.files import fingerprint_status
+
             status.update(_model_status(engine))
+            status["files"] = fingerprint_status(engine)
     finally:
         engine.dispose()
     emit(status, args.json)
@@ -184,12 +187,14 @@ def cmd_detect(args: argparse.Namespace) -> None:
             n_noise = sum(not h.is_signal for h in result.hits)
             stats.add(result, n_noise)
             hits += [h.to_dict() for h in result.hits]
+    stats.check_usable(args.file)
     seconds = time.perf_counter() - started
     summary = {
         "file": str(args.file), "source_name": header.source_name,
         "f_min_mhz": header.f_min_mhz, "f_max_mhz": header.f_max_mhz,
         "coarse_channels": stats.n_coarse_channels, "coarse_channel_width": header.coarse_channel_width,
         "windows": stats.n_windows, "nonfinite_windows_skipped": stats.n_nonfinite_windows,
+        "bad_samples": stats.n_bad_samples, "bad_fraction": round(stats.bad_fraction, 6),
         "hits": stats.n_hits, "noise_windows": stats.n_noise, "threshold": args.threshold,
         "seconds": round(seconds, 3), "mb_per_s": round(total / 1e6 / seconds, 1) if seconds else None,
     }

@@ -17,6 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from rficat.catalogue import cadence as cadences
+from rficat.catalogue import files as catalogue_files
 from rficat.catalogue.ingest import STAGES, IngestSummary, ingest_file
 from rficat.config import load_settings
 from rficat.io import observation_files
@@ -53,6 +54,13 @@ def ingest_file_task(path: str, model: str | None = None, threshold: float = DEF
 def record_cadence_task(name: str, paths: list[str], roles: list[str] | None = None) -> dict:
     with db.open_catalogue(load_settings()) as catalogue:
         return cadences.add_cadence(catalogue.engine, name, paths, roles)
+
+
+@task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=lost_connection)
+def unchanged_failures_task(paths: list[str]) -> dict[str, str]:
+    """Files that failed before and have not changed since (path -> their error)."""
+    with db.open_catalogue(load_settings()) as catalogue:
+        return catalogue_files.unchanged_failures(catalogue.engine, paths)
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=lost_connection)
@@ -115,8 +123,16 @@ def ingest_files(paths: list[str], cadence: str | None = None, model: str | None
 @flow(name="ingest-directory", log_prints=True)
 def ingest_directory(path: str, model: str | None = None, threshold: float = DEFAULT_THRESHOLD,
                      n_noise_per_channel: int = 0) -> list[dict]:
-    """Ingest every .h5 / .fil file of a landing directory (already ingested ones are skipped)."""
-    return ingest_files(observation_files(path), None, model, threshold, n_noise_per_channel)
+    """Ingest every .h5 / .fil file of a landing directory. Files already ingested are skipped
+    (without being read again); so are files that failed before and have not changed since
+    (status ``failed-unchanged``, with their error), so one bad file does not fail every run."""
+    files = observation_files(path)
+    known_bad = unchanged_failures_task(files)
+    if known_bad:
+        get_run_logger().warning("%d file(s) failed before and are unchanged; not retried: %s", len(known_bad),
+                                 "; ".join(f"{p}: {e}" for p, e in known_bad.items()))
+    rows = ingest_files([f for f in files if f not in known_bad], None, model, threshold, n_noise_per_channel)
+    return rows + [{"path": p, "status": "failed-unchanged", "error": e} for p, e in known_bad.items()]
 
 
 if __name__ == "__main__":

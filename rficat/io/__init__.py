@@ -1,10 +1,19 @@
 """Filterbank files: the only layer that knows file formats (.fil Sigproc, .h5 BL HDF5).
 
 Public: ``FilterbankReader`` (streams coarse-channel blocks), ``read_header``,
-``FilterbankHeader``, ``open_writer``, ``fingerprint``, ``observation_files``.
+``FilterbankHeader``, ``open_writer``, ``fingerprint`` (whole-file xxh3-128), ``FileStat``
+(path, size, mtime), ``observation_files``.
 """
 
-from rficat.io.files import FILE_SUFFIXES, fingerprint, observation_files
+from rficat.io.files import (
+           FILE_SUFFIXES,
+           FINGERPRINT_KIND,
+           SAMPLED_KIND,
+           FileStat,
+           fingerprint,
+           observation_files,
+           sampled_fingerprint,
+)
 from rficat.io.filterbank import (
            Block,
            FilterbankHeader,
@@ -14,5 +23,6 @@ from rficat.io.filterbank import (
 )
 from rficat.io.writers import open_writer
 
-__all__ = ["FILE_SUFFIXES", "Block", "FilterbankHeader", "FilterbankReader", "bin_time", "fingerprint",
-           "observation_files", "open_writer", "read_header"]
+__all__ = ["FILE_SUFFIXES", "FINGERPRINT_KIND", "SAMPLED_KIND", "Block", "FileStat", "FilterbankHeader",
+           "FilterbankReader", "bin_time", "fingerprint", "observation_files", "open_writer", "read_header",
+           "sampled_fingerprint"]

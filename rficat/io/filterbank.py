@@ -9,13 +9,26 @@ Coarse-channel width, in order of precedence:
 2. the caller's setting (``--coarse-channel-width`` / ``RFICAT_COARSE_CHANNEL_WIDTH``);
 3. the GBT rule: coarse channels are 2.9296875 MHz wide, so ``round(2.9296875 MHz / |foff|)``
    fine channels (2^20 for the 2.79 Hz high-resolution product); a file narrower than one
-   coarse channel (a cut-out) is treated as a single coarse channel.
+   coarse channel (a cut-out, such as setigen's sample of real GBT data: 1024 channels of
+   1.4 Hz) is treated as a single coarse channel, and ``coarse_channel_fraction`` says how much
+   of a real one it spans (detection then fits a simpler bandpass: a cut-out has no PFB
+   roll-off to follow).
 
 Time axis: snippets have 16 time bins. Files with more integrations are binned by averaging
 every integration into 16 consecutive groups (sizes differ by at most one: 31 integrations are
 15 pairs and one single, none dropped); files with fewer repeat each integration
 (nearest-neighbour) up to 16. Each :class:`Block` carries the centre time of its bins, so drift
 rates are measured against the time the bins really span, whatever the integration count.
+Non-finite samples (NaN, inf) are left out of a bin's mean; a bin with no finite sample is NaN,
+which detection masks.
+
+Headers: every field a real file carries is kept, JSON-able, in ``FilterbankHeader.raw``
+(bytes as text, numpy scalars as numbers, non-finite numbers as null). Sky positions follow the
+Breakthrough Listen .h5 convention there (``src_raj`` in hours, ``src_dej`` in degrees; blimpy
+hands .fil positions over as astropy ``Angle``s) and are given in degrees as ``ra_deg`` /
+``dec_deg``. A header whose values make no sense (``nchans``, ``tsamp`` or ``foff`` not
+positive or not finite, an .h5 whose ``data`` is not a 3-d dataset, a truncated file) is refused
+with one line naming the file and the problem.
 """
 
 from __future__ import annotations
@@ -59,6 +72,9 @@ class FilterbankHeader:
     n_ifs: int
     n_integrations: int
     coarse_channel_width: int
+    coarse_channel_fraction: float = 1.0  # of a real coarse channel one block spans (< 1: a cut-out)
+    ra_deg: float | None = None  # right ascension of the pointing, degrees (header src_raj)
+    dec_deg: float | None = None  # declination of the pointing, degrees (header src_dej)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property
@@ -90,13 +106,76 @@ class FilterbankHeader:
 
 
 def _jsonable(value: Any) -> Any:
+    """A header value as JSON can hold it: text, numbers, lists (no NaN, no astropy units)."""
+    if hasattr(value, "unit") and hasattr(value, "value"):  # astropy Angle / Quantity: its own unit
+        return _jsonable(value.value)
     if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    if isinstance(value, np.generic):
-        return value.item()
+        return value.decode(errors="replace").rstrip("\x00")
     if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
+        return [_jsonable(v) for v in value.tolist()] if value.ndim else _jsonable(value.item())
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _angle_deg(value: Any, hours: bool) -> float | None:
+    """An RA (``hours=True``) or Dec header value in degrees: an astropy Angle, a number in the
+    BL .h5 convention (RA hours, Dec degrees), or sexagesimal text; None when absent or unreadable."""
+    if value is None:
+        return None
+    if hasattr(value, "unit") and hasattr(value, "to_value"):
+        try:
+            return float(value.to_value("deg"))
+        except Exception:  # noqa: BLE001 - a unit that is not an angle
+            return None
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    if isinstance(value, str):
+        from astropy.coordinates import Angle
+
+        try:
+            return float(Angle(value.strip(), unit="hourangle" if hours else "deg").deg)
+        except Exception:  # noqa: BLE001 - astropy raises several types for bad text
+            return None
+    try:
+        number = float(np.asarray(value).reshape(-1)[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    if not np.isfinite(number):
+        return None
+    return number * 15.0 if hours else number
+
+
+def _show(value: Any) -> str:
+    """A header value for an error message: numbers as numbers, text quoted."""
+    if isinstance(value, (np.generic, np.ndarray)) and np.asarray(value).size == 1:
+        value = np.asarray(value).reshape(-1)[0].item()
+    return repr(value.decode(errors="replace") if isinstance(value, bytes) else value)
+
+
+def _positive(path: Path, raw: dict[str, Any], key: str, *, integer: bool = False, default: Any = None,
+              nonzero: bool = False) -> float:
+    """A header number that must be finite and positive (``nonzero``: finite and not 0)."""
+    value = raw.get(key, default)
+    if value is None:
+        raise RficatError(f"{path}: header lacks {key!r}")
+    try:
+        number = float(np.asarray(value).reshape(-1)[0])
+    except (TypeError, ValueError, IndexError):
+        raise RficatError(f"{path}: header {key} is {_show(value)}, not a number") from None
+    bad = not np.isfinite(number) or (number == 0 if nonzero else number <= 0)
+    if integer and not bad and number != int(number):
+        bad = True
+    if bad:
+        need = "a non-zero number" if nonzero else "a positive integer" if integer else "a positive number"
+        raise RficatError(f"{path}: header {key} is {_show(value)}; it must be {need}")
+    return int(number) if integer else number
 
 
 def resolve_coarse_channel_width(n_channels: int, foff_mhz: float, header_nfpc: int | None,
@@ -128,6 +207,7 @@ class Block:
     chan_start: int  # file channel index of column 0
     bin_times_s: np.ndarray  # (16,) centre of each bin, seconds since the file's first sample
     coarse_channel: int = -1
+    n_bad_samples: int = 0  # samples of the file (before binning) that are NaN or infinite
 
 
 class FilterbankReader:
@@ -159,11 +239,19 @@ class FilterbankReader:
             data = self._h5["data"]
         except (OSError, KeyError) as exc:
             raise RficatError(f"{self.path}: not a readable filterbank HDF5 file ({exc})") from exc
+        if not isinstance(data, h5py.Dataset):
+            raise RficatError(f"{self.path}: 'data' is an HDF5 {type(data).__name__.lower()}, not a dataset "
+                              "of (time, if, channel) samples")
         if data.ndim != 3:
             raise RficatError(f"{self.path}: data has shape {data.shape}, expected (time, if, channel)")
+        if data.dtype.kind not in "fiu":
+            raise RficatError(f"{self.path}: data holds {data.dtype} values, not numbers")
         self._data = data
-        self._raw = {k: _jsonable(v) for k, v in data.attrs.items()}
-        self._nfpc = self._raw.get("nfpc")
+        try:
+            self._values = dict(data.attrs.items())
+        except OSError as exc:
+            raise RficatError(f"{self.path}: unreadable header attributes ({exc})") from exc
+        self._nfpc = self._values.get("nfpc")
         self._shape = data.shape
 
     def _open_fil(self) -> None:
@@ -173,13 +261,15 @@ class FilterbankReader:
             raw = read_header(str(self.path))
             offset = len_header(str(self.path))
         except Exception as exc:  # noqa: BLE001 - blimpy raises bare Exceptions of many types
-            raise RficatError(f"{self.path}: not a readable Sigproc filterbank file ({exc})") from exc
-        self._raw = {k: _jsonable(v) for k, v in raw.items()}
-        nbits = int(raw.get("nbits", 32))
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RficatError(f"{self.path}: not a readable Sigproc filterbank file ({detail})") from exc
+        self._values = raw
+        nbits = _positive(self.path, raw, "nbits", integer=True, default=32)
         if nbits not in _FIL_DTYPES:
             raise RficatError(f"{self.path}: {nbits}-bit samples are not supported (8, 16 or 32)")
         dtype = np.dtype(_FIL_DTYPES[nbits])
-        n_chans, n_ifs = int(raw["nchans"]), int(raw.get("nifs", 1))
+        n_chans = _positive(self.path, raw, "nchans", integer=True)
+        n_ifs = _positive(self.path, raw, "nifs", integer=True, default=1)
         frame = n_chans * n_ifs * dtype.itemsize
         n_bytes = self.path.stat().st_size - offset
         if n_bytes < frame:
@@ -196,28 +286,39 @@ class FilterbankReader:
     # -- common --------------------------------------------------------------------------------
 
     def _make_header(self, coarse_channel_width: int | None) -> FilterbankHeader:
-        raw = self._raw
-        try:
-            fch1, foff, tsamp = float(raw["fch1"]), float(raw["foff"]), float(raw["tsamp"])
-        except KeyError as exc:
-            raise RficatError(f"{self.path}: header lacks {exc.args[0]!r}") from exc
-        if foff == 0 or not np.isfinite(foff):
-            raise RficatError(f"{self.path}: header foff is {foff}")
+        values = self._values
+        raw = {str(k): _jsonable(v) for k, v in values.items()}
+        fch1 = _positive(self.path, values, "fch1", nonzero=True)
+        foff = _positive(self.path, values, "foff", nonzero=True)
+        tsamp = _positive(self.path, values, "tsamp")
         n_ints, n_ifs, n_chans = (int(v) for v in self._shape)
+        if n_ints <= 0 or n_ifs <= 0 or n_chans <= 0:
+            raise RficatError(f"{self.path}: data has shape {tuple(self._shape)}: no samples")
+        nfpc = self._nfpc
+        if nfpc is not None:
+            nfpc = _positive(self.path, values, "nfpc", integer=True)
+        width = resolve_coarse_channel_width(n_chans, foff, nfpc, coarse_channel_width, self.path)
+        fraction = 1.0
+        if not nfpc and not coarse_channel_width:  # the GBT rule: capped at the file for a cut-out
+            fraction = min(1.0, width * abs(foff) / GBT_COARSE_CHANNEL_MHZ)
         telescope_id = raw.get("telescope_id")
+        source = raw.get("source_name")
+        tstart = raw.get("tstart")
         return FilterbankHeader(
             path=self.path,
-            source_name=(str(raw["source_name"]).strip() or None) if "source_name" in raw else None,
-            telescope=TELESCOPES.get(int(telescope_id)) if telescope_id is not None else None,
-            mjd_start=float(raw["tstart"]) if "tstart" in raw else None,
+            source_name=(str(source).strip() or None) if source is not None else None,
+            telescope=TELESCOPES.get(int(telescope_id)) if isinstance(telescope_id, (int, float)) else None,
+            mjd_start=float(tstart) if isinstance(tstart, (int, float)) else None,
             fch1_mhz=fch1,
             foff_mhz=foff,
             tsamp_s=tsamp,
             n_channels=n_chans,
             n_ifs=n_ifs,
             n_integrations=n_ints,
-            coarse_channel_width=resolve_coarse_channel_width(
-                n_chans, foff, self._nfpc, coarse_channel_width, self.path),
+            coarse_channel_width=width,
+            coarse_channel_fraction=fraction,
+            ra_deg=_angle_deg(values.get("src_raj"), hours=True),
+            dec_deg=_angle_deg(values.get("src_dej"), hours=False),
             raw=raw,
         )
 
@@ -228,7 +329,7 @@ class FilterbankReader:
         except (OSError, ValueError) as exc:
             raise RficatError(f"{self.path}: cannot read channels {start}-{stop}: {exc}") from exc
         data, times = bin_time(raw, self.header.tsamp_s)
-        return Block(data, start, times, coarse_channel)
+        return Block(data, start, times, coarse_channel, count_bad_samples(raw, self._data.dtype))
 
     def coarse_channels(self, start: int = 0, stop: int | None = None) -> Iterator[Block]:
         """Yield one :class:`Block` per coarse channel, one at a time."""
@@ -262,9 +363,23 @@ def bin_time(block: np.ndarray, tsamp_s: float, n_bins: int = N_TIME_BINS) -> tu
         if n == n_bins:
             return block, centres
         sums = np.add.reduceat(block, edges[:-1], axis=0, dtype=np.float64)
-        return (sums / np.diff(edges)[:, None]).astype(np.float32), centres
+        counts = np.diff(edges)[:, None]
+        if not np.isfinite(sums).all():  # leave bad integrations (NaN, inf) out of their bin's mean
+            finite = np.isfinite(block)
+            sums = np.add.reduceat(np.where(finite, block, 0.0), edges[:-1], axis=0, dtype=np.float64)
+            counts = np.add.reduceat(finite, edges[:-1], axis=0, dtype=np.int64)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return (sums / counts).astype(np.float32), centres  # 0 / 0: NaN, no finite sample
+        return (sums / counts).astype(np.float32), centres
     index = np.arange(n_bins) * n // n_bins
     return block[index], (index + 0.5) * tsamp_s
+
+
+def count_bad_samples(raw: np.ndarray, dtype: np.dtype) -> int:
+    """How many samples are NaN or infinite (integer files have none; one cheap pass otherwise)."""
+    if np.dtype(dtype).kind != "f" or np.isfinite(raw.sum()):  # float32 overflow only takes the exact path
+        return 0
+    return int(raw.size - np.count_nonzero(np.isfinite(raw)))
 
 
 def read_header(path: str | os.PathLike, coarse_channel_width: int | None = None) -> FilterbankHeader:

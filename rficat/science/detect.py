@@ -2,14 +2,21 @@
 
 Per coarse channel (a (16, W) block of one file):
 
+0. Mask bad samples: non-finite samples (NaN, inf) are left out of everything below, and a
+   whole time bin or channel is masked when more than half of it is bad. The file's bad samples
+   are counted (``DetectionResult.n_bad_samples``, from the reader); a window is skipped only
+   when less than half of it is usable, and masked samples inside a cut snippet are set to the
+   cleaned mean.
 1. Repair the DC spike at the coarse channel's centre (the paper's rule: replace the two
    centre channels with means of their neighbours).
 2. Collapse time and fit the bandpass: a least-squares cubic spline with 16 pieces, fitted to
    the medians of 256 channel groups (medians ignore narrowband signals; the paper fitted all
    2^20 points, which costs seconds per coarse channel for the same curve). Sixteen pieces
    follow the PFB roll-off of coarse channels of 2^16 channels or more; in narrower coarse
-   channels (small cut-outs) the steep edges are not followed and the outermost windows may
-   be reported as hits.
+   channels the steep edges are not followed and the outermost windows may be reported as
+   hits. A file narrower than one coarse channel (a cut-out: no roll-off, and pieces a few
+   dozen channels wide would follow a drifting signal itself) gets proportionally fewer
+   pieces, down to one cubic (``bandpass_pieces``).
 3. Remove it by **division**: ``x = block / bandpass - 1``. Radiometer noise scales with the
    bandpass, so dividing leaves unit-mean, equal-variance noise across the coarse channel,
    which makes SNRs comparable and snippets look alike whatever their position on the
@@ -37,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy import interpolate, ndimage, stats
 
+from rficat.errors import RficatError
 from rficat.io import Block, FilterbankHeader
 
 log = logging.getLogger(__name__)
@@ -49,6 +57,13 @@ BANDPASS_GROUP = 256
 
 DEFAULT_THRESHOLD = 512.0
 """K^2 above which a window holds a signal. See benchmarks/RESULTS.md for the measurement."""
+
+MIN_USABLE_FRACTION = 0.5
+"""A window (or a time bin / channel of a block) with less than this fraction of finite samples
+is masked whole."""
+
+BAD_WARNING_FRACTION = 0.02
+"""More than this fraction of a file's samples masked is worth a warning."""
 
 DEFAULT_NOISE_MAX_STATISTIC = 64.0
 """K^2 below which a window counts as noise for training. Chi-squared radiometer noise is
@@ -82,7 +97,9 @@ class DetectionResult:
     hits: list[Hit]
     snippets: np.ndarray  # (n, 16, 256) float32: data / bandpass (unit mean), not yet normalised
     n_windows: int = 0
-    n_nonfinite_windows: int = 0
+    n_nonfinite_windows: int = 0  # windows skipped: less than MIN_USABLE_FRACTION of them finite
+    n_bad_samples: int = 0  # samples of the file (before time binning) that are NaN or infinite
+    n_samples: int = 0  # samples of the file in this block
 
 
 @dataclass
@@ -90,6 +107,8 @@ class DetectionStats:
     n_coarse_channels: int = 0
     n_windows: int = 0
     n_nonfinite_windows: int = 0
+    n_bad_samples: int = 0
+    n_samples: int = 0
     n_hits: int = 0
     n_noise: int = 0
     bytes_read: int = 0
@@ -100,8 +119,23 @@ class DetectionStats:
         self.n_coarse_channels += 1
         self.n_windows += result.n_windows
         self.n_nonfinite_windows += result.n_nonfinite_windows
+        self.n_bad_samples += result.n_bad_samples
+        self.n_samples += result.n_samples
         self.n_hits += len(result.hits) - n_noise
         self.n_noise += n_noise
+
+    @property
+    def bad_fraction(self) -> float:
+        return self.n_bad_samples / self.n_samples if self.n_samples else 0.0
+
+    def check_usable(self, path) -> None:
+        """Refuse a file with nothing usable; warn when more than a few percent of it is bad."""
+        if self.n_windows and self.n_nonfinite_windows >= self.n_windows:
+            raise RficatError(f"{path}: no usable data: {self.bad_fraction:.1%} of its samples are NaN or "
+                              f"infinite, and none of its {self.n_windows} windows has enough finite samples")
+        if self.bad_fraction > BAD_WARNING_FRACTION:
+            log.warning("%s: %.1f%% of the samples are NaN or infinite (masked; %d of %d windows skipped)",
+                        path, 100 * self.bad_fraction, self.n_nonfinite_windows, self.n_windows)
 
 
 # --- bandpass --------------------------------------------------------------------------------
@@ -118,7 +152,9 @@ def fit_bandpass(spectrum: np.ndarray, pieces: int = BANDPASS_PIECES, group: int
     n = spectrum.size
     group = max(1, min(group, n // (4 * pieces)))
     n_groups = n // group
-    medians = np.nanmedian(spectrum[: n_groups * group].reshape(n_groups, group), axis=1)
+    with warnings.catch_warnings():  # groups of masked (all-NaN) channels have no median: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        medians = np.nanmedian(spectrum[: n_groups * group].reshape(n_groups, group), axis=1)
     x = (np.arange(n_groups) + 0.5) * group - 0.5
     good = np.isfinite(medians)
     if good.sum() < 8:
@@ -134,16 +170,37 @@ def fit_bandpass(spectrum: np.ndarray, pieces: int = BANDPASS_PIECES, group: int
     return np.where(np.abs(fit) < floor, floor, fit).astype(np.float32)
 
 
-def clean_block(block: np.ndarray) -> np.ndarray:
-    """Bandpass-divided block, centred on zero: ``block / bandpass - 1`` (modifies ``block``)."""
+def mask_bad_samples(block: np.ndarray) -> int:
+    """Set non-finite samples of a (time, channel) block to NaN in place, and whole time bins or
+    channels of which more than half is bad; returns how many samples are masked (NaN)."""
+    bad = ~np.isfinite(block)
+    if not bad.any():
+        return 0
+    bad[bad.mean(axis=1) > 1 - MIN_USABLE_FRACTION, :] = True
+    bad[:, bad.mean(axis=0) > 1 - MIN_USABLE_FRACTION] = True
+    block[bad] = np.nan
+    return int(np.count_nonzero(bad))
+
+
+def bandpass_pieces(header: FilterbankHeader) -> int:
+    """Spline pieces for the bandpass of a file's blocks: 16 across a whole coarse channel,
+    proportionally fewer (at least one) for a cut-out narrower than one."""
+    return int(np.clip(round(BANDPASS_PIECES * header.coarse_channel_fraction), 1, BANDPASS_PIECES))
+
+
+def clean_block(block: np.ndarray, pieces: int = BANDPASS_PIECES) -> np.ndarray:
+    """Bandpass-divided block, centred on zero: ``block / bandpass - 1`` (modifies ``block``).
+
+    ``pieces``: of the bandpass spline (:func:`bandpass_pieces`). Non-finite samples come out
+    NaN (see :func:`mask_bad_samples`), left out of the bandpass."""
     repair_dc_spike(block)
-    if np.isfinite(block).all():
-        spectrum = block.mean(axis=0)
-    else:
+    spectrum = block.mean(axis=0)
+    if not np.isfinite(spectrum).all():
+        mask_bad_samples(block)
         with warnings.catch_warnings():  # all-NaN channels are expected here; they stay NaN
             warnings.simplefilter("ignore", RuntimeWarning)
             spectrum = np.nanmean(block, axis=0)
-    bandpass = fit_bandpass(spectrum)
+    bandpass = fit_bandpass(spectrum, pieces)
     block /= bandpass
     block -= 1.0
     return block
@@ -178,9 +235,11 @@ def _k2_from_moments(n: float, m2: np.ndarray, m3: np.ndarray, m4: np.ndarray) -
 
 
 def window_statistics(x: np.ndarray, window: int = WINDOW, stride: int = STRIDE) -> tuple[np.ndarray, np.ndarray]:
-    """K^2 of every (time x window) window at the given stride, and which windows are finite.
+    """K^2 of every (time x window) window at the given stride, and which windows are usable.
 
     ``x`` is a cleaned (T, N) block. Window ``i`` covers channels ``[i*stride, i*stride+window)``.
+    Non-finite (masked) samples are left out: each window's moments are those of its finite
+    samples, and a window with less than ``MIN_USABLE_FRACTION`` of them is not usable (NaN).
     """
     if window % stride:
         raise ValueError("window must be a multiple of stride")
@@ -188,9 +247,14 @@ def window_statistics(x: np.ndarray, window: int = WINDOW, stride: int = STRIDE)
     t, n = x.shape
     n_blocks = n // stride
     blocks = x[:, : n_blocks * stride].reshape(t, n_blocks, stride)
-    finite_blocks = np.isfinite(blocks).all(axis=(0, 2))
-    if not finite_blocks.all():
-        blocks = np.where(np.isfinite(blocks), blocks, 0.0).astype(np.float32)
+    kernel = np.ones(per)
+    full = float(t * window)
+    valid = np.isfinite(blocks)
+    if valid.all():
+        count = full
+    else:
+        count = np.convolve(valid.sum(axis=(0, 2), dtype=np.float64), kernel, mode="valid")
+        blocks = np.where(valid, blocks, 0.0).astype(np.float32)
     x1 = blocks
     x2 = x1 * x1
     sums = [
@@ -199,16 +263,15 @@ def window_statistics(x: np.ndarray, window: int = WINDOW, stride: int = STRIDE)
         (x2 * x1).sum(axis=(0, 2), dtype=np.float64),
         (x2 * x2).sum(axis=(0, 2), dtype=np.float64),
     ]
-    kernel = np.ones(per)
     s1, s2, s3, s4 = (np.convolve(s, kernel, mode="valid") for s in sums)
-    count = float(t * window)
-    mean = s1 / count
-    e2, e3, e4 = s2 / count, s3 / count, s4 / count
+    finite = np.broadcast_to(np.asarray(count) >= MIN_USABLE_FRACTION * full, s1.shape)
+    n_used = np.maximum(count, 8.0)  # the K^2 formulas need n > 3; unusable windows are dropped below
+    mean = s1 / n_used
+    e2, e3, e4 = s2 / n_used, s3 / n_used, s4 / n_used
     m2 = e2 - mean**2
     m3 = e3 - 3 * mean * e2 + 2 * mean**3
     m4 = e4 - 4 * mean * e3 + 6 * mean**2 * e2 - 3 * mean**4
-    k2 = _k2_from_moments(count, m2, m3, m4)
-    finite = np.convolve(finite_blocks.astype(np.int8), np.ones(per, dtype=np.int8), mode="valid") == per
+    k2 = _k2_from_moments(n_used, m2, m3, m4)
     k2 = np.where(finite & np.isfinite(k2), k2, np.where(finite, np.inf, np.nan))
     return k2, finite
 
@@ -319,6 +382,8 @@ def detect_block(
     are centred at ``bin_times_s`` (from the reader's :class:`~rficat.io.Block`)."""
     t, n = x.shape
     k2, finite = window_statistics(x)
+    if np.isnan(x.sum()):  # masked samples at the cleaned mean (0), for cutting snippets
+        x[np.isnan(x)] = 0.0
     signal_windows = np.flatnonzero(finite & (k2 > threshold))
     runs = _runs(signal_windows, MAX_HIT_SPAN // STRIDE - 1)
     collapsed = np.where(np.isfinite(x), x, 0.0).mean(axis=0)
@@ -373,11 +438,15 @@ def detect_blocks(
     seed: int = 0,
 ) -> Iterable[tuple[int, DetectionResult]]:
     """Clean and detect each coarse-channel block in turn."""
+    pieces = bandpass_pieces(header)
     for block in blocks:
-        x = clean_block(block.data)
+        x = clean_block(block.data, pieces)
         rng = np.random.default_rng([seed, block.coarse_channel])
-        yield block.coarse_channel, detect_block(x, header, block.coarse_channel, block.bin_times_s, threshold,
-                                                 n_noise_per_channel, rng=rng)
+        result = detect_block(x, header, block.coarse_channel, block.bin_times_s, threshold,
+                              n_noise_per_channel, rng=rng)
+        result.n_bad_samples = block.n_bad_samples
+        result.n_samples = header.n_integrations * block.data.shape[1]
+        yield block.coarse_channel, result
 
 
 def detect_file(

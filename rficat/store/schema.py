@@ -49,18 +49,35 @@ class Observation(Base):
     __tablename__ = "observations"
     __table_args__ = (
         CheckConstraint("status IN ('ingesting', 'complete', 'failed')", name="status"),
+        CheckConstraint("fingerprint_kind IN ('xxh3-128', 'sampled-sha256')", name="fingerprint_kind"),
         {"comment": "One filterbank file (.fil or .h5) known to the catalogue."},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, comment="Observation id.")
-    path: Mapped[str] = mapped_column(Text, comment="File path at ingest time.")
+    path: Mapped[str] = mapped_column(
+        Text, index=True,
+        comment="Absolute file path at ingest time; updated when the file is found again after its old path vanished.")
     fingerprint: Mapped[str] = mapped_column(
         Text, unique=True,
-        comment="Content fingerprint (sha256 of header and sampled data blocks); the same file is never ingested twice.",
+        comment="Content fingerprint: 'xxh3-128:<hex>' of every byte of the file (header included), or, for "
+                "rows stored before whole-file hashing, 'sha256:<hex>' of sampled blocks (see fingerprint_kind); "
+                "the same file is never ingested twice.",
     )
+    fingerprint_kind: Mapped[str] = mapped_column(
+        Text, server_default="xxh3-128",
+        comment="How fingerprint was made: xxh3-128 (the whole file) or sampled-sha256 (sampled blocks, rows "
+                "stored before whole-file hashing; replaced when ingest sees the file again).")
+    file_size: Mapped[int | None] = mapped_column(
+        BigInteger, comment="Size of the file in bytes when last seen (NULL: not recorded).")
+    file_mtime_ns: Mapped[int | None] = mapped_column(
+        BigInteger,
+        comment="Modification time of the file when last seen, ns since the Unix epoch (st_mtime_ns); with path "
+                "and file_size it finds the fingerprint of a file already seen without reading it.")
     source_name: Mapped[str | None] = mapped_column(Text, comment="Target name from the header (source_name).")
     telescope: Mapped[str | None] = mapped_column(Text, comment="Telescope name (from the header's telescope_id).")
     mjd_start: Mapped[float | None] = mapped_column(Double, comment="Start time, MJD (header tstart).")
+    ra_deg: Mapped[float | None] = mapped_column(Double, comment="Right ascension of the pointing, degrees (header src_raj).")
+    dec_deg: Mapped[float | None] = mapped_column(Double, comment="Declination of the pointing, degrees (header src_dej).")
     f_min_mhz: Mapped[float] = mapped_column(Double, comment="Lowest channel centre frequency, MHz.")
     f_max_mhz: Mapped[float] = mapped_column(Double, comment="Highest channel centre frequency, MHz.")
     fch1_mhz: Mapped[float] = mapped_column(Double, comment="Frequency of the first channel, MHz (header fch1).")
@@ -83,6 +100,24 @@ class Observation(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), comment="When the row was created."
     )
+
+
+class IngestFailure(Base):
+    __tablename__ = "ingest_failures"
+    __table_args__ = (
+        {"comment": "Files that could not be ingested: the landing schedule retries one only when its size, "
+                    "modification time or content changes. A later successful ingest removes the row."},
+    )
+
+    path: Mapped[str] = mapped_column(Text, primary_key=True, comment="Absolute path of the file that failed.")
+    file_size: Mapped[int] = mapped_column(BigInteger, comment="Its size in bytes when it failed.")
+    file_mtime_ns: Mapped[int] = mapped_column(
+        BigInteger, comment="Its modification time when it failed, ns since the Unix epoch (st_mtime_ns).")
+    fingerprint: Mapped[str | None] = mapped_column(Text, comment="Its fingerprint when it failed, if ingest got that far.")
+    error: Mapped[str] = mapped_column(Text, comment="The one-line error.")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="1", comment="How many ingests of it failed.")
+    failed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), comment="When it last failed.")
 
 
 class Cadence(Base):
