@@ -51,14 +51,21 @@ def test_a_corrupt_file_fails_alone(prefect_harness, catalogue_url, cadence_file
     good = cadence_files[0][0]
     (landing / good.name).write_bytes(good.read_bytes())
     (landing / "broken.h5").write_bytes(b"\x89HDF\r\n" + b"\x00" * 64)
-    rows = load_flows("ingest").ingest_directory(str(landing))
-    by_name = {r["path"].split("/")[-1]: r for r in rows}
-    assert by_name[good.name]["status"] == "ingested"
+    flows = load_flows("ingest")
+    state = flows.ingest_directory(str(landing), return_state=True)
+    assert state.is_failed(), "a run in which a file failed must not end Completed"
+    failure = state.result(raise_on_failure=False)
+    assert isinstance(failure, flows.IngestFailed) and "1 of 2 files failed" in str(failure)
+    by_name = {r["path"].split("/")[-1]: r for r in failure.rows}
+    assert by_name[good.name]["status"] == "ingested", "the good file is ingested all the same"
     assert by_name["broken.h5"]["status"] == "failed" and "broken.h5" in by_name["broken.h5"]["error"]
     capsys.readouterr()
-    assert main(["ingest", str(landing)]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("rficat: error: 1 of 2 files failed") and "broken.h5" in err[-1]
+    assert main(["ingest", str(landing), "--json"]) == 1
+    captured = capsys.readouterr()
+    assert {r["path"].split("/")[-1]: r["status"] for r in json.loads(captured.out)} == \
+        {good.name: "skipped", "broken.h5": "failed"}, "the rows are printed all the same"
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("rficat: error: ") and "broken.h5" in err[0], err
 
 
 def test_cadence_roles_can_be_overridden(catalogue_url, cadence_files, capsys):

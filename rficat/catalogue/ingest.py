@@ -143,11 +143,12 @@ def _timed(iterable, timings: dict[str, float], key: str):
 def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Path | None = None,
                 threshold: float = detect.DEFAULT_THRESHOLD, n_noise_per_channel: int = 0,
                 coarse_channel_width: int | None = None,
-                progress: Callable[[int], None] | None = None) -> IngestSummary:
+                progress: Callable[[int, int], None] | None = None) -> IngestSummary:
     """Ingest one file (see the module docstring for the guarantees).
 
     ``model`` (a name, directory or Encoder; weights looked up in ``models_dir``) defaults to
-    the catalogue's current model, so what is ingested is what searches see.
+    the catalogue's current model, so what is ingested is what searches see. ``progress``, if
+    given, is called after each coarse channel with its bytes and the snippets cut so far.
     """
     path = Path(path)
     timings = dict.fromkeys(STAGES, 0.0)
@@ -198,7 +199,7 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Pat
                     summary.n_noise += n_noise
                     summary.n_signal += len(result.hits) - n_noise
                 if progress is not None:
-                    progress(block_bytes)
+                    progress(block_bytes, summary.n_snippets)
             t = time.perf_counter()
             summary.n_known_rfi = rfi.assign_observation(conn, summary.observation_id, model_id)
             conn.commit()
