@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
-from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
@@ -47,42 +46,8 @@ class Filters:
     rfi_class_id: int | None = None  # only snippets of this RFI class
     not_known_rfi: bool = False  # only snippets in no class of the current RFI build
 
-    # (low, high) bounds that must not be inverted
-    RANGES: ClassVar = (("f_min_mhz", "f_max_mhz"), ("snr_min", "snr_max"), ("drift_min_hz_s", "drift_max_hz_s"),
-                        ("mjd_min", "mjd_max"))
-
     def params(self) -> dict:
         return {f"p_{k}": v for k, v in asdict(self).items()}
-
-    def inverted_range(self) -> tuple[str, str] | None:
-        """The first (low, high) pair of fields whose low bound is above its high bound, if any."""
-        for low, high in self.RANGES:
-            a, b = getattr(self, low), getattr(self, high)
-            if a is not None and b is not None and a > b:
-                return low, high
-        return None
-
-
-def cadence_names(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        return list(conn.execute(sa.text("SELECT name FROM cadences ORDER BY name")).scalars())
-
-
-def check_search(engine: Engine, filters: Filters | None, group_mhz: float | None = None) -> None:
-    """Refuse a search that would quietly match nothing: an inverted range, a negative
-    ``group_mhz``, a cadence the catalogue does not have."""
-    filters = filters or Filters()
-    inverted = filters.inverted_range()
-    if inverted:
-        low, high = inverted
-        raise RficatError(f"{low} {getattr(filters, low):g} is above {high} {getattr(filters, high):g}")
-    if group_mhz is not None and not group_mhz >= 0:
-        raise RficatError(f"group_mhz must be 0 or more, got {group_mhz:g}")
-    if filters.cadence is not None:
-        known = cadence_names(engine)
-        if filters.cadence not in known:
-            raise RficatError(f"no cadence named {filters.cadence!r} in the catalogue"
-                              + (f" (cadences: {', '.join(known)})" if known else " (it has none)"))
 
 
 @dataclass
@@ -106,14 +71,37 @@ _CALL = ("{fn}({first}, p_k => :p_k, p_use_frequency => :p_use_frequency, p_mode
 
 
 def _run(engine: Engine, fn: str, first: str, params: dict) -> pd.DataFrame:
+    check_search(engine, params)
     return db.query_frame(engine, f"SELECT * FROM {_CALL.format(fn=fn, first=first)}", params, RESULT_COLUMNS)
+
+
+_RANGES = (("f_min_mhz", "f_max_mhz"), ("snr_min", "snr_max"), ("drift_min_hz_s", "drift_max_hz_s"),
+           ("mjd_min", "mjd_max"))
+
+
+def check_search(engine: Engine, params: dict) -> None:
+    """Refuse a search (its ``p_`` parameters) that would quietly match nothing: an inverted
+    range, a negative ``group_mhz``, a cadence the catalogue does not have."""
+    for low, high in _RANGES:
+        a, b = params.get(f"p_{low}"), params.get(f"p_{high}")
+        if a is not None and b is not None and a > b:
+            raise RficatError(f"{low} {a:g} is above {high} {b:g}: nothing can match")
+    group = params.get("p_group_mhz")
+    if group is not None and not group >= 0:
+        raise RficatError(f"group_mhz must be 0 or more, got {group:g}")
+    cadence = params.get("p_cadence")
+    if cadence is not None:
+        with engine.connect() as conn:
+            known = list(conn.execute(sa.text("SELECT name FROM cadences ORDER BY name")).scalars())
+        if cadence not in known:
+            raise RficatError(f"no cadence named {cadence!r} in the catalogue"
+                              + (f" (its cadences: {', '.join(known)})" if known else " (it has none)"))
 
 
 def lookalikes(engine: Engine, snippet_id: int, k: int = 10, *, use_frequency: bool = True,
                model_id: int | None = None, exact: bool = False, group_mhz: float | None = None,
                filters: Filters | None = None) -> pd.DataFrame:
     """The k stored snippets most like snippet ``snippet_id`` (SQL: ``rficat_lookalikes``)."""
-    check_search(engine, filters, group_mhz)
     params = {"snippet_id": int(snippet_id), "p_k": k, "p_use_frequency": use_frequency, "p_model_id": model_id,
               "p_exact": exact, "p_group_mhz": group_mhz, **(filters or Filters()).params()}
     return _run(engine, "rficat_lookalikes", "CAST(:snippet_id AS bigint)", params)
@@ -123,7 +111,6 @@ def lookalikes_of_vector(engine: Engine, vector: np.ndarray, k: int = 10, *, use
                          model_id: int | None = None, exact: bool = False, group_mhz: float | None = None,
                          filters: Filters | None = None) -> pd.DataFrame:
     """The k stored snippets nearest a vector of the model (SQL: ``rficat_lookalikes_of_vector``)."""
-    check_search(engine, filters, group_mhz)
     params = {"vector": db.vector_text(vector), "p_k": k, "p_use_frequency": use_frequency, "p_model_id": model_id,
               "p_exact": exact, "p_group_mhz": group_mhz, **(filters or Filters()).params()}
     return _run(engine, "rficat_lookalikes_of_vector", "CAST(:vector AS vector)", params)

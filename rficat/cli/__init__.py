@@ -482,7 +482,7 @@ def cmd_query(args: argparse.Namespace) -> None:
 
     settings = _settings()
     with db.open_catalogue(settings) as catalogue:
-        search.check_search(catalogue.engine, _filters(args), args.group_mhz)  # before any encoding
+        search.check_search(catalogue.engine, {**_filters(args).params(), "p_group_mhz": args.group_mhz})  # first
         soi, snippet_id = _parse_soi(catalogue.engine, args.soi, args.coarse_channel_width)
         options = dict(use_frequency=args.frequency, model_id=args.model_id, exact=args.exact,
                        group_mhz=args.group_mhz, filters=_filters(args))
@@ -501,7 +501,7 @@ def cmd_template(args: argparse.Namespace) -> None:
 
     settings = _settings()
     with db.open_catalogue(settings) as catalogue:
-        search.check_search(catalogue.engine, _filters(args), args.group_mhz)  # before any encoding
+        search.check_search(catalogue.engine, {**_filters(args).params(), "p_group_mhz": args.group_mhz})  # first
         template = {"shape": args.shape, "drift_hz_s": args.drift, "width_hz": args.width, "snr": args.snr,
                     "f_center_mhz": args.f_center}
         search_id, soi, results = templates.run_template(
