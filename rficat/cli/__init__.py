@@ -344,15 +344,16 @@ INGEST_COLUMNS = [("path", "file", "s"), ("status", "status", "s"), ("n_signal",
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
-    from rficat.store import db
-
     settings = _settings()
     files = _expand_paths(args.paths)
     readable, rows = _check_files(files, settings.coarse_channel_width)
     if readable:
+        from rficat.store import db
+
         db.open_catalogue(settings).dispose()  # fail fast, with one line, before starting Prefect
-        rows += _run_ingest_flow(readable, cadence=args.cadence, model=args.model, threshold=args.threshold,
-                                 n_noise_per_channel=args.noise)
+        threshold = {} if args.threshold is None else {"threshold": args.threshold}
+        rows += _run_ingest_flow(readable, cadence=args.cadence, model=args.model, n_noise_per_channel=args.noise,
+                                 **threshold)
     order = {path: i for i, path in enumerate(files)}
     rows.sort(key=lambda r: order.get(r["path"], len(order)))
     if args.json:
@@ -642,7 +643,14 @@ def _add_coarse_width(parser: argparse.ArgumentParser) -> None:
                              "(default: RFICAT_COARSE_CHANNEL_WIDTH, else the GBT 2.9296875 MHz rule)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``command``, the options of the other commands are built without
+    the heavy modules (scipy, pandas, setigen) whose defaults they show, so a command starts fast
+    (``rficat ingest`` refuses a junk file in about a second)."""
+
+    def needs(name: str) -> bool:
+        return command is None or command == name
+
     parser = argparse.ArgumentParser(
         prog="rficat", description="A PostgreSQL + pgvector catalogue of RFI lookalikes."
     )
@@ -668,12 +676,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(url_parser)
     url_parser.set_defaults(handler=cmd_db_url)
 
-    from rficat.science.detect import DEFAULT_THRESHOLD
+    DEFAULT_THRESHOLD = None
+    if needs("detect"):
+        from rficat.science.detect import DEFAULT_THRESHOLD
 
     detect_parser = commands.add_parser("detect", help="energy detection on one filterbank file")
     detect_parser.add_argument("file", type=Path, help=".fil or .h5 filterbank file")
     detect_parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
-                               help=f"D'Agostino-Pearson K^2 above which a window is a hit (default {DEFAULT_THRESHOLD:g})")
+                               help="D'Agostino-Pearson K^2 above which a window is a hit (default %(default)g)")
     detect_parser.add_argument("--noise", type=int, default=0, metavar="N",
                                help="also return N noise windows per coarse channel (training data)")
     _add_coarse_width(detect_parser)
@@ -701,7 +711,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_parser.add_argument("paths", nargs="+", type=Path, metavar="FILE|DIR")
     ingest_parser.add_argument("--cadence", default=None, help="record the files as (part of) this cadence")
     ingest_parser.add_argument("--model", default=None, help="model name, NAME:vN or directory (default: shipped)")
-    ingest_parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    ingest_parser.add_argument("--threshold", type=float, default=None, metavar="K2",
+                               help="detection threshold (default: rficat detect's)")
     ingest_parser.add_argument("--noise", type=int, default=0, metavar="N",
                                help="also store N noise windows per coarse channel (training data)")
     _add_json(ingest_parser)
@@ -727,8 +738,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_search_options(query_parser)
     query_parser.set_defaults(handler=cmd_query)
 
-    from rficat.catalogue.templates import DEFAULTS as TEMPLATE
-    from rficat.synthetic.corpus import FAMILIES
+    TEMPLATE, FAMILIES = dict.fromkeys(("drift_hz_s", "width_hz", "snr", "shape")), None
+    if needs("template"):
+        from rficat.catalogue.templates import DEFAULTS as TEMPLATE
+        from rficat.synthetic.corpus import FAMILIES
 
     template_parser = commands.add_parser("template", help="search for a synthetic (setigen) template signal")
     template_parser.add_argument("--drift", type=float, default=TEMPLATE["drift_hz_s"], metavar="HZ_S",
@@ -818,7 +831,9 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    words = [a for a in argv if not a.startswith("-")]  # the first is the command (-v takes no value)
+    parser = build_parser(words[0] if words else None)
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
     try:

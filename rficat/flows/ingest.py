@@ -193,4 +193,7 @@ def ingest_directory(path: str, model: str | None = None, threshold: float = DEF
 if __name__ == "__main__":
     import json
 
+    from rficat.flows import temporary_server
+
+    temporary_server.start()  # without PREFECT_API_URL: one that ends with this process
     print(json.dumps(ingest_directory(sys.argv[1]), indent=2, default=str))
