@@ -7,7 +7,10 @@ one under test. Tests that need an empty database get their own with ``fresh_db_
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,14 +19,24 @@ from rficat.config import load_settings
 from rficat.store import db
 
 
+def reachable_directory(prefix: str) -> Path:
+    """A new directory that the embedded server's own user can enter when the tests run as root
+    (pytest's temporary directories are private, and rficat refuses rather than widen them)."""
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    base.chmod(0o711)
+    return base
+
+
 @pytest.fixture(scope="session")
-def rficat_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    home = tmp_path_factory.mktemp("rficat-home")
+def rficat_home() -> Iterator:
+    base = reachable_directory("rficat-tests-")
+    home = base / "home"
     old = {k: os.environ.get(k) for k in ("RFICAT_HOME", "RFICAT_DATABASE_URL")}
     os.environ["RFICAT_HOME"] = str(home)
     os.environ.pop("RFICAT_DATABASE_URL", None)
     yield home
     db.stop_embedded(load_settings())
+    shutil.rmtree(base, ignore_errors=True)
     for key, value in old.items():
         if value is None:
             os.environ.pop(key, None)

@@ -45,20 +45,35 @@ def test_ingest_cli_with_cadence(prefect_harness, catalogue_url, cadence_files, 
     assert {r["status"] for r in json.loads(capsys.readouterr().out)} == {"skipped"}
 
 
-def test_a_corrupt_file_fails_alone(prefect_harness, catalogue_url, cadence_files, tmp_path, capsys):
+def test_a_corrupt_file_fails_alone(prefect_harness, catalogue_url, cadence_files, tmp_path, capsys, caplog,
+                                    monkeypatch):
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("prefect.task_runs"), "propagate", True)  # the CLI may have muted it
+    caplog.set_level(logging.INFO, "prefect.task_runs")
     landing = tmp_path / "landing"
     landing.mkdir()
     good = cadence_files[0][0]
     (landing / good.name).write_bytes(good.read_bytes())
     (landing / "broken.h5").write_bytes(b"\x89HDF\r\n" + b"\x00" * 64)
-    rows = load_flows("ingest").ingest_directory(str(landing))
-    by_name = {r["path"].split("/")[-1]: r for r in rows}
-    assert by_name[good.name]["status"] == "ingested"
+    flows = load_flows("ingest")
+    state = flows.ingest_directory(str(landing), return_state=True)
+    assert state.is_failed(), "a run in which a file failed must not end Completed"
+    failure = state.result(raise_on_failure=False)
+    assert isinstance(failure, flows.IngestFailed) and "1 of 2 files failed" in str(failure)
+    by_name = {r["path"].split("/")[-1]: r for r in failure.rows}
+    assert by_name[good.name]["status"] == "ingested", "the good file is ingested all the same"
     assert by_name["broken.h5"]["status"] == "failed" and "broken.h5" in by_name["broken.h5"]["error"]
+    progress = [r.getMessage() for r in caplog.records if "coarse channel" in r.getMessage()]
+    assert progress and "coarse channel 2 of 2" in progress[-1] and "MB/s" in progress[-1] \
+        and progress[-1].endswith(f"{by_name[good.name]['n_snippets']} snippets"), "progress in the run log"
     capsys.readouterr()
-    assert main(["ingest", str(landing)]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("rficat: error: 1 of 2 files failed") and "broken.h5" in err[-1]
+    assert main(["ingest", str(landing), "--json"]) == 1
+    captured = capsys.readouterr()
+    assert {r["path"].split("/")[-1]: r["status"] for r in json.loads(captured.out)} == \
+        {good.name: "skipped", "broken.h5": "failed"}, "the rows are printed all the same"
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("rficat: error: ") and "broken.h5" in err[0], err
     # the landing schedule remembers the failure: not retried until the file changes
     rows = {r["path"].split("/")[-1]: r for r in load_flows("ingest").ingest_directory(str(landing))}
     assert rows[good.name]["status"] == "skipped"
@@ -80,6 +95,39 @@ def test_cadence_roles_can_be_overridden(catalogue_url, cadence_files, capsys):
     assert [m["role"] for m in result["members"]] == ["OFF", "ON"] and result["pattern"] == "BA"
     assert main(["cadence", "add", "bad", *paths, "--roles", "ON"]) == 1
     assert "--roles" in capsys.readouterr().err
+
+
+def test_cadence_add_refuses_a_scan_twice_and_conflicting_roles(catalogue_url, cadence_files, tmp_path, capsys):
+    paths = [str(p) for p, _, _ in cadence_files[:2]]
+    engine = sa.create_engine(catalogue_url)
+    from rficat.catalogue import ingest
+    for path in paths:
+        ingest.ingest_file(engine, path)
+    copy = tmp_path / "copy.h5"
+    copy.write_bytes(Path(paths[0]).read_bytes())
+
+    def error(*argv: str) -> str:
+        capsys.readouterr()
+        assert main(list(argv)) == 1
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("rficat: error: "), lines
+        return lines[0]
+
+    assert "is given twice" in error("cadence", "add", "twice", paths[0], paths[0])
+    assert "are the same observation" in error("cadence", "add", "twice", paths[0], str(copy))
+    assert main(["cadence", "add", "pair", *paths, "--roles", "ON,OFF"]) == 0
+    assert main(["cadence", "add", "pair", *paths, "--roles", "ON,OFF"]) == 0, "the same again is no conflict"
+    line = error("cadence", "add", "pair", *paths, "--roles", "OFF,ON")
+    assert "already has" in line and "as ON, not OFF" in line and "--replace" in line
+    capsys.readouterr()
+    assert main(["cadence", "add", "pair", *paths, "--roles", "OFF,ON", "--replace", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [m["role"] for m in result["members"]] == ["OFF", "ON"]
+    assert main(["cadence", "add", "pair", paths[1], "--replace", "--json"]) == 0
+    assert [m["path"] for m in json.loads(capsys.readouterr().out)["members"]] == [str(Path(paths[1]).resolve())]
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM cadences WHERE name = 'twice'")).scalar() == 0
+    engine.dispose()
 
 
 def test_scheduled_landing_deployment_picks_up_a_new_file(prefect_harness, catalogue_url, cadence_files, tmp_path):

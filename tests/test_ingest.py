@@ -98,7 +98,7 @@ def test_killed_ingest_leaves_nothing_and_rerun_completes(engine, fresh_db_url, 
         from rficat.store import db
         from rficat.catalogue import ingest
         engine = db.make_engine({fresh_db_url!r})
-        def progress(n):
+        def progress(n_bytes, n_snippets):
             print("block stored", flush=True)
             time.sleep(60)
         ingest.ingest_file(engine, {str(path)!r}, model={str(small_model)!r}, progress=progress)

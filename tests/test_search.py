@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from rficat.catalogue import cadence, ingest, search
 from rficat.cli import main
+from rficat.errors import RficatError
 from rficat.store import db
 from rficat.synthetic import synth
 
@@ -83,8 +84,8 @@ def test_filters_hold_and_still_return_k_rows(catalogue_db):
     assert (found["drift_rate_hz_s"] <= 0.1).all()
     one = search.lookalikes(engine, soi["id"], k=3, filters=search.Filters(observation_id=soi["observation_id"]))
     assert (one["observation_id"] == soi["observation_id"]).all()
-    none = search.lookalikes(engine, soi["id"], k=3, filters=search.Filters(cadence="no-such-cadence"))
-    assert none.empty
+    with pytest.raises(RficatError, match="no cadence named 'no-such-cadence'"):  # not an empty result
+        search.lookalikes(engine, soi["id"], k=3, filters=search.Filters(cadence="no-such-cadence"))
 
 
 def test_grouping_folds_near_duplicates(catalogue_db):

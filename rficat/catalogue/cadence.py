@@ -57,21 +57,44 @@ def _observations(conn, paths: Sequence[str | Path]) -> list[dict]:
     return rows
 
 
-def add_cadence(engine: Engine, name: str, paths: Sequence[str | Path], roles: Sequence[str] | None = None) -> dict:
-    """Create the cadence or append scans to it; returns the cadence with its members."""
+def _given_twice(paths: Sequence[str | Path], observations: list[dict]) -> None:
+    first: dict[int, str | Path] = {}
+    for path, row in zip(paths, observations):
+        if row["id"] in first:
+            same = "is given twice" if Path(first[row["id"]]).resolve() == Path(path).resolve() else \
+                f"and {first[row['id']]} are the same observation (id {row['id']})"
+            raise RficatError(f"{path} {same}: each scan belongs in a cadence once")
+        first[row["id"]] = path
+
+
+def _role_conflicts(name: str, existing: list[dict], given_roles: dict[int, str]) -> None:
+    for member in existing:
+        role = given_roles.get(member["id"])
+        if role is not None and role != member["role"]:
+            raise RficatError(f"cadence {name} already has {member['path']} as {member['role']}, not {role}; "
+                              "to redefine the cadence, add it with --replace")
+
+
+def add_cadence(engine: Engine, name: str, paths: Sequence[str | Path], roles: Sequence[str] | None = None,
+                replace: bool = False) -> dict:
+    """Create the cadence or append scans to it (``replace``: make these its only scans); returns
+    the cadence with its members. A scan given twice, or a role that contradicts the one a scan
+    already has in the cadence, is refused."""
     if roles is not None:
         roles = [r.upper() for r in roles]
         if len(roles) != len(paths) or set(roles) - set(ROLES):
             raise RficatError(f"--roles needs one of ON/OFF per file ({len(paths)} files), got {','.join(roles)}")
     with engine.begin() as conn:
         new = _observations(conn, paths)
+        _given_twice(paths, new)
         cadence_id = conn.execute(sa.text("SELECT id FROM cadences WHERE name = :n FOR UPDATE"), {"n": name}).scalar()
-        existing = [] if cadence_id is None else [dict(r) for r in conn.execute(sa.text(
+        existing = [] if cadence_id is None or replace else [dict(r) for r in conn.execute(sa.text(
             "SELECT o.id, o.path, o.source_name, o.mjd_start, o.f_min_mhz, o.f_max_mhz, m.role FROM cadence_members m"
             " JOIN observations o ON o.id = m.observation_id WHERE m.cadence_id = :c ORDER BY m.position"),
             {"c": cadence_id}).mappings()]
         known = {r["id"] for r in existing}
         given_roles = dict(zip((r["id"] for r in new), roles)) if roles else {}
+        _role_conflicts(name, existing, given_roles)
         members = existing + [r for r in new if r["id"] not in known]
         members.sort(key=lambda r: (r["mjd_start"] is None, r["mjd_start"] or 0, r["id"]))
         lo, hi = max(r["f_min_mhz"] for r in members), min(r["f_max_mhz"] for r in members)

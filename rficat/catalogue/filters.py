@@ -54,13 +54,14 @@ Filters = dataclasses.make_dataclass(
 Filters.__module__ = __name__
 
 
-def check(filters) -> None:
-    """Refuse filters that cannot match anything (one line naming the flags)."""
+def check_ranges(values: dict) -> None:
+    """Refuse an inverted range, which could match nothing (one line naming filter and flag)."""
     by_name = {f.name: f for f in FILTERS}
     for low, high in RANGES:
-        lo, hi = getattr(filters, low), getattr(filters, high)
+        lo, hi = values.get(low), values.get(high)
         if lo is not None and hi is not None and lo > hi:
-            raise RficatError(f"{by_name[low].flag} {lo:g} is above {by_name[high].flag} {hi:g}: nothing can match")
+            raise RficatError(f"{low} ({by_name[low].flag}) {lo:g} is above {high} ({by_name[high].flag}) {hi:g}: "
+                              "nothing can match")
 
 
 def sql_arguments() -> str:
@@ -80,7 +81,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def from_arguments(args: argparse.Namespace):
-    """Filters from parsed CLI arguments (checked)."""
-    filters = Filters(**{f.name: getattr(args, f.name) for f in FILTERS})
-    check(filters)
-    return filters
+    """Filters from parsed CLI arguments (the CLI checks them before opening the catalogue, the
+    searches again)."""
+    return Filters(**{f.name: getattr(args, f.name) for f in FILTERS})

@@ -139,12 +139,14 @@ def _timed(iterable, timings: dict[str, float], key: str):
 def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Path | None = None,
                 threshold: float = detect.DEFAULT_THRESHOLD, n_noise_per_channel: int = 0,
                 coarse_channel_width: int | None = None,
-                progress: Callable[[int], None] | None = None) -> IngestSummary:
+                progress: Callable[[int, int], None] | None = None) -> IngestSummary:
     """Ingest one file (see the module docstring for the guarantees).
 
     ``model`` (a name, directory or Encoder; weights looked up in ``models_dir``) defaults to
     the catalogue's current model, so what is ingested is what searches see. A file that
     cannot be ingested raises ``RficatError`` and is recorded in ``ingest_failures``.
+    ``progress``, if given, is called after each coarse channel with its bytes and the snippets
+    cut so far.
     """
     path = Path(path)
     timings = dict.fromkeys(STAGES, 0.0)
@@ -170,7 +172,7 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Pat
 
 def _store_file(engine: Engine, reader: FilterbankReader, summary: IngestSummary, encoder: Encoder,
                 freq_embedding: embedding.FrequencyEmbedding, threshold: float, n_noise_per_channel: int,
-                progress: Callable[[int], None] | None, seen: dict[str, str]) -> IngestSummary:
+                progress: Callable[[int, int], None] | None, seen: dict[str, str]) -> IngestSummary:
     header, path, timings, model_id = reader.header, reader.path, summary.seconds, summary.model_id
     with db.raw_connection(engine) as conn, conn.cursor() as cur:
         identity = identify(cur, path, timings)
@@ -215,7 +217,7 @@ def _store_file(engine: Engine, reader: FilterbankReader, summary: IngestSummary
                 summary.n_noise += n_noise
                 summary.n_signal += len(result.hits) - n_noise
             if progress is not None:
-                progress(block_bytes)
+                progress(block_bytes, summary.n_snippets)
         stats.check_usable(path)  # nothing usable: raises, and the transaction is rolled back
         summary.bad_fraction = stats.bad_fraction
         t = time.perf_counter()

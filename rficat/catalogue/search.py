@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from rficat.catalogue import models
-from rficat.catalogue.filters import Filters, sql_arguments
+from rficat.catalogue.filters import Filters, check_ranges, sql_arguments
 from rficat.errors import RficatError
 from rficat.io import FilterbankReader
 from rficat.science import detect, embedding, snippets
@@ -46,7 +46,24 @@ _CALL = ("{fn}({first}, p_k => :p_k, p_use_frequency => :p_use_frequency, p_mode
 
 
 def _run(engine: Engine, fn: str, first: str, params: dict) -> pd.DataFrame:
+    check_search(engine, params)
     return db.query_frame(engine, f"SELECT * FROM {_CALL.format(fn=fn, first=first)}", params, RESULT_COLUMNS)
+
+
+def check_search(engine: Engine, params: dict) -> None:
+    """Refuse a search (its ``p_`` parameters) that would quietly match nothing: an inverted
+    range, a negative ``group_mhz``, a cadence the catalogue does not have."""
+    check_ranges({name.removeprefix("p_"): value for name, value in params.items()})
+    group = params.get("p_group_mhz")
+    if group is not None and not group >= 0:
+        raise RficatError(f"group_mhz must be 0 or more, got {group:g}")
+    cadence = params.get("p_cadence")
+    if cadence is not None:
+        with engine.connect() as conn:
+            known = list(conn.execute(sa.text("SELECT name FROM cadences ORDER BY name")).scalars())
+        if cadence not in known:
+            raise RficatError(f"no cadence named {cadence!r} in the catalogue"
+                              + (f" (its cadences: {', '.join(known)})" if known else " (it has none)"))
 
 
 def lookalikes(engine: Engine, snippet_id: int, k: int = 10, *, use_frequency: bool = True,

@@ -20,6 +20,46 @@ from rficat.errors import RficatError
 log = logging.getLogger("rficat")
 
 Handler = Callable[[argparse.Namespace], Any]
+_verbosity: int | None = None  # set by main(); None when the CLI is used as a library (tests)
+
+
+def note(message: str) -> None:
+    """Ordinary information for the person at the terminal (not a warning): one line on stderr."""
+    print(f"rficat: {message}", file=sys.stderr)
+
+
+class _StderrHandler(logging.Handler):
+    """Log records as ``origin: level: message`` lines on whatever ``sys.stderr`` is at the time."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            if record.exc_info and self.level <= logging.DEBUG:
+                message += "\n" + logging.Formatter().formatException(record.exc_info)
+            sys.stderr.write(f"{record.name.split('.')[0]}: {record.levelname.lower()}: {message}\n")
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+def _configure_logging(verbosity: int) -> None:
+    """rficat's log lines on stderr: warnings and errors, plus info (-v) and debug (-vv). Replaces
+    Prefect's console handler too, once Prefect is loaded (see load_flows)."""
+    global _verbosity
+    _verbosity = verbosity
+    level = logging.WARNING - 10 * min(verbosity, 2)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, _StderrHandler) or type(handler).__name__ == "PrefectConsoleHandler":
+            root.removeHandler(handler)
+    handler = _StderrHandler(level)
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.WARNING))
+    logging.captureWarnings(True)  # Python warnings become "py: warning: ..." lines, shown at -v only
+    logging.getLogger("py.warnings").setLevel(logging.WARNING if verbosity else logging.ERROR)
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        # flow and task run logs still reach Prefect (its API log handler); the terminal gets the
+        # CLI's own progress and one line per error instead, unless asked for more (-v)
+        logging.getLogger(name).propagate = verbosity > 0
 
 
 def _print_json(obj: Any) -> None:
@@ -229,7 +269,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         a, b = train.catalogue_pairs(arrays, args.seed)
         description = f"{len(arrays)} catalogue snippets, augmented views"
     else:
-        log.warning("generating %d synthetic emitter pairs (%s)", args.n, ", ".join(families))
+        note(f"generating {args.n} synthetic emitter pairs ({', '.join(families)})")
         a, b, _ = corpus.synthetic_pairs(args.n, families, args.seed)
         description = f"{args.n} synthetic emitter pairs, families: {', '.join(families)}"
     encoder, decoder, metadata = train.train_model(
@@ -250,12 +290,58 @@ def cmd_train(args: argparse.Namespace) -> None:
 # --- ingest and cadences ------------------------------------------------------------------------
 
 def load_flows(name: str):
-    """Import a module of ``rficat.flows`` (Prefect is imported only by commands that run flows)."""
+    """Import a module of ``rficat.flows`` (Prefect is imported only by commands that run flows;
+    ``rficat.flows`` sets Prefect's environment defaults first)."""
     import importlib
 
-    # an observatory machine is often offline: no telemetry attempts (and their error lines)
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    return importlib.import_module(f"rficat.flows.{name}")
+    module = importlib.import_module(f"rficat.flows.{name}")
+    if _verbosity is not None:  # Prefect configured logging as it loaded: the terminal is the CLI's again
+        _configure_logging(_verbosity)
+    return module
+
+
+def _check_files(files: list[str], coarse_channel_width: int | None) -> tuple[list[str], list[dict]]:
+    """Read every file's header before anything heavy starts: the readable files, and a failed
+    row for each of the others."""
+    from rficat.io import read_header
+
+    readable, failed = [], []
+    for path in files:
+        try:
+            read_header(path, coarse_channel_width)
+        except RficatError as exc:
+            failed.append({"path": path, "status": "failed", "error": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - a file no reader understands, whatever the reason
+            failed.append({"path": path, "status": "failed", "error": f"{path}: cannot read it ({exc})"})
+        else:
+            readable.append(path)
+    return readable, failed
+
+
+def _run_ingest_flow(files: list[str], **options) -> list[dict]:
+    """The `ingest-files` flow over readable files, with progress on a terminal; one row per file."""
+    from rficat.progress import IngestProgress, stage_status
+
+    flows = load_flows("ingest")
+    with stage_status("starting Prefect"):
+        load_flows("temporary_server").start()
+    with IngestProgress(len(files)) as bars, flows.terminal_progress(bars):
+        state = flows.ingest_files(files, return_state=True, **options)
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, flows.IngestFailed):
+        return outcome.rows
+    if isinstance(outcome, RficatError):
+        raise outcome
+    if isinstance(outcome, BaseException):
+        raise RficatError(f"the ingest flow failed: {str(outcome).splitlines()[0] if str(outcome) else outcome!r}")
+    return outcome
+
+
+def _file_errors(rows: list[dict]) -> RficatError | None:
+    """One line per failed file, each naming it."""
+    lines = [r["error"] if r["path"] in r["error"] else f"{r['path']}: {r['error']}"
+             for r in rows if r["status"] == "failed"]
+    return RficatError("\n".join(lines)) if lines else None
 
 
 def _expand_paths(paths: list[Path]) -> list[str]:
@@ -279,22 +365,26 @@ INGEST_COLUMNS = [("path", "file", "s"), ("status", "status", "s"), ("n_signal",
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
-    from rficat.store import db
-
+    settings = _settings()
     files = _expand_paths(args.paths)
-    db.open_catalogue(_settings()).dispose()  # fail fast, with one line, before starting Prefect
-    flows = load_flows("ingest")
-    rows = flows.ingest_files(files, cadence=args.cadence, model=args.model, threshold=args.threshold,
-                              n_noise_per_channel=args.noise)
-    failed = [r for r in rows if r["status"] == "failed"]
+    readable, rows = _check_files(files, settings.coarse_channel_width)
+    if readable:
+        from rficat.store import db
+
+        db.open_catalogue(settings).dispose()  # fail fast, with one line, before starting Prefect
+        threshold = {} if args.threshold is None else {"threshold": args.threshold}
+        rows += _run_ingest_flow(readable, cadence=args.cadence, model=args.model, n_noise_per_channel=args.noise,
+                                 **threshold)
+    order = {path: i for i, path in enumerate(files)}
+    rows.sort(key=lambda r: order.get(r["path"], len(order)))
     if args.json:
         emit(rows, True)
     else:
         _print_table([{**r, "n_signal": r.get("n_signal", 0), "n_noise": r.get("n_noise", 0)} for r in rows],
                      INGEST_COLUMNS)
-    if failed:
-        raise RficatError(f"{len(failed)} of {len(rows)} files failed: "
-                          + "; ".join(f"{r['error']}" for r in failed))
+    failure = _file_errors(rows)
+    if failure:
+        raise failure
 
 
 def cmd_cadence_add(args: argparse.Namespace) -> None:
@@ -303,7 +393,7 @@ def cmd_cadence_add(args: argparse.Namespace) -> None:
 
     with db.open_catalogue(_settings()) as catalogue:
         roles = args.roles.split(",") if args.roles else None
-        result = cadence.add_cadence(catalogue.engine, args.name, _expand_paths(args.paths), roles)
+        result = cadence.add_cadence(catalogue.engine, args.name, _expand_paths(args.paths), roles, args.replace)
     if args.json:
         emit(result, True)
     else:
@@ -346,7 +436,7 @@ def cmd_cadence_search(args: argparse.Namespace) -> None:
             plots.snippet_grid(args.plot, search.match_snippets(catalogue.engine, ids), titles,
                                title=f"cadence {args.name}: events, ON scans left to right",
                                columns=max(len(r["on_snippet_ids"]) for r in shown))
-            log.warning("wrote %s", args.plot)
+            note(f"wrote {args.plot}")
     if args.json:
         emit(rows, True)
         return
@@ -379,7 +469,7 @@ def _show_matches(args: argparse.Namespace, engine, soi, results, header: dict) 
 
         plots.lookalike_figure(args.plot, soi.snippet, soi.source, search.match_snippets(engine, results["snippet_id"]),
                                results)
-        log.warning("wrote %s", args.plot)
+        note(f"wrote {args.plot}")
     if args.json:
         emit({**header, "matches": [{k: v for k, v in r.items() if k != "file"} for r in rows]}, True)
         return
@@ -410,6 +500,7 @@ def cmd_query(args: argparse.Namespace) -> None:
 
     settings = _settings()
     with db.open_catalogue(settings) as catalogue:
+        search.check_search(catalogue.engine, {**_filters(args).params(), "p_group_mhz": args.group_mhz})  # first
         soi, snippet_id = _parse_soi(catalogue.engine, args.soi, args.coarse_channel_width)
         options = dict(use_frequency=args.frequency, model_id=args.model_id, exact=args.exact,
                        group_mhz=args.group_mhz, filters=_filters(args))
@@ -423,11 +514,12 @@ def cmd_query(args: argparse.Namespace) -> None:
 
 
 def cmd_template(args: argparse.Namespace) -> None:
-    from rficat.catalogue import templates
+    from rficat.catalogue import search, templates
     from rficat.store import db
 
     settings = _settings()
     with db.open_catalogue(settings) as catalogue:
+        search.check_search(catalogue.engine, {**_filters(args).params(), "p_group_mhz": args.group_mhz})  # first
         template = {"shape": args.shape, "drift_hz_s": args.drift, "width_hz": args.width, "snr": args.snr,
                     "f_center_mhz": args.f_center}
         search_id, soi, results = templates.run_template(
@@ -443,21 +535,10 @@ def cmd_db_index(args: argparse.Namespace) -> None:
         emit({"vectors_indexed": db.index_pending(catalogue.engine)}, args.json)
 
 
-def _positive(kind: type) -> Callable[[str], Any]:
-    """An argparse type for numbers that must be > 0 (argparse prints the one-line error)."""
-    def parse(text: str):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return value
-    parse.__name__ = kind.__name__
-    return parse
-
-
 def _add_search_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-k", type=int, default=10, help="number of matches (default 10)")
     parser.add_argument("--exact", action="store_true", help="exact scan instead of the HNSW index")
-    parser.add_argument("--group-mhz", type=_positive(float), default=None, metavar="MHZ",
+    parser.add_argument("--group-mhz", type=float, default=None, metavar="MHZ",
                         help="fold matches within MHZ of a better one into it (one row per emitter)")
     parser.add_argument("--model-id", type=int, default=None, help="search this model's vectors (default: current)")
     from rficat.catalogue import filters
@@ -510,7 +591,7 @@ def cmd_rfi_show(args: argparse.Namespace) -> None:
             from rficat import plots
 
             plots.rfi_class_figure(args.plot, search.match_snippets(catalogue.engine, cls["exemplar_ids"]), cls)
-            log.warning("wrote %s", args.plot)
+            note(f"wrote {args.plot}")
     cls = {k: (str(v) if k in ("centroid", "created_at") else v) for k, v in cls.items()}
     cls["class_id"] = cls.pop("id")
     emit(cls, args.json)
@@ -534,11 +615,13 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     settings = _settings()
     directory = args.dir or settings.home / "demo"
-    log.warning("writing a synthetic ABACAD cadence to %s", directory)
+    note(f"writing a synthetic ABACAD cadence to {directory}")
     scans = synth.demo_cadence(directory, seed=args.seed)
     db.init_catalogue(settings).dispose()
-    rows = load_flows("ingest").ingest_files([str(p) for p, _, _ in scans], cadence="demo",
-                                             n_noise_per_channel=args.noise)
+    rows = _run_ingest_flow([str(p) for p, _, _ in scans], cadence="demo", n_noise_per_channel=args.noise)
+    failure = _file_errors(rows)
+    if failure:
+        raise failure
     with db.open_catalogue(settings) as catalogue, catalogue.engine.connect() as conn:
         pattern = conn.execute(sa.text("SELECT pattern FROM cadences WHERE name = 'demo'")).scalar()
         counts = db.row_counts(catalogue.engine)
@@ -566,7 +649,14 @@ def _add_coarse_width(parser: argparse.ArgumentParser) -> None:
                              "(default: RFICAT_COARSE_CHANNEL_WIDTH, else the GBT 2.9296875 MHz rule)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``command``, the options of the other commands are built without
+    the heavy modules (scipy, pandas, setigen) whose defaults they show, so a command starts fast
+    (``rficat ingest`` refuses a junk file in about a second)."""
+
+    def needs(name: str) -> bool:
+        return command is None or command == name
+
     parser = argparse.ArgumentParser(
         prog="rficat", description="A PostgreSQL + pgvector catalogue of RFI lookalikes."
     )
@@ -592,12 +682,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(url_parser)
     url_parser.set_defaults(handler=cmd_db_url)
 
-    from rficat.science.detect import DEFAULT_THRESHOLD
+    DEFAULT_THRESHOLD = None
+    if needs("detect"):
+        from rficat.science.detect import DEFAULT_THRESHOLD
 
     detect_parser = commands.add_parser("detect", help="energy detection on one filterbank file")
     detect_parser.add_argument("file", type=Path, help=".fil or .h5 filterbank file")
     detect_parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
-                               help=f"D'Agostino-Pearson K^2 above which a window is a hit (default {DEFAULT_THRESHOLD:g})")
+                               help="D'Agostino-Pearson K^2 above which a window is a hit (default %(default)g)")
     detect_parser.add_argument("--noise", type=int, default=0, metavar="N",
                                help="also return N noise windows per coarse channel (training data)")
     _add_coarse_width(detect_parser)
@@ -625,7 +717,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_parser.add_argument("paths", nargs="+", type=Path, metavar="FILE|DIR")
     ingest_parser.add_argument("--cadence", default=None, help="record the files as (part of) this cadence")
     ingest_parser.add_argument("--model", default=None, help="model name, NAME:vN or directory (default: the catalogue's current model)")
-    ingest_parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    ingest_parser.add_argument("--threshold", type=float, default=None, metavar="K2",
+                               help="detection threshold (default: rficat detect's)")
     ingest_parser.add_argument("--noise", type=int, default=0, metavar="N",
                                help="also store N noise windows per coarse channel (training data)")
     _add_json(ingest_parser)
@@ -637,6 +730,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_parser.add_argument("name")
     add_parser.add_argument("paths", nargs="+", type=Path, metavar="FILE")
     add_parser.add_argument("--roles", default=None, help="override roles, e.g. ON,OFF,ON,OFF,ON,OFF")
+    add_parser.add_argument("--replace", action="store_true",
+                            help="make these files the cadence's only scans (default: add them to it)")
     _add_json(add_parser)
     add_parser.set_defaults(handler=cmd_cadence_add)
 
@@ -649,8 +744,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_search_options(query_parser)
     query_parser.set_defaults(handler=cmd_query)
 
-    from rficat.catalogue.templates import DEFAULTS as TEMPLATE
-    from rficat.synthetic.corpus import FAMILIES
+    TEMPLATE, FAMILIES = dict.fromkeys(("drift_hz_s", "width_hz", "snr", "shape")), None
+    if needs("template"):
+        from rficat.catalogue.templates import DEFAULTS as TEMPLATE
+        from rficat.synthetic.corpus import FAMILIES
 
     template_parser = commands.add_parser("template", help="search for a synthetic (setigen) template signal")
     template_parser.add_argument("--drift", type=float, default=TEMPLATE["drift_hz_s"], metavar="HZ_S",
@@ -716,18 +813,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# option -> (what it is, the smallest value that makes sense)
+LOWER_BOUNDS = {"group_mhz": ("--group-mhz", 0), "min_cluster_size": ("--min-cluster-size", 2),
+                "sample": ("--sample", 1), "noise": ("--noise", 0), "k": ("-k", 1)}
+def check_arguments(args: argparse.Namespace) -> None:
+    """Values argparse accepts but that make no sense: one line naming the option (inverted filter
+    ranges: rficat.catalogue.filters)."""
+    for dest, (option, least) in LOWER_BOUNDS.items():
+        value = getattr(args, dest, None)
+        if value is not None and not value >= least:
+            raise RficatError(f"{option} must be at least {least}, got {value:g}")
+    from rficat.catalogue.filters import FILTERS, check_ranges
+
+    check_ranges({f.name: getattr(args, f.name, None) for f in FILTERS})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    words = [a for a in argv if not a.startswith("-")]  # the first is the command (-v takes no value)
+    parser = build_parser(words[0] if words else None)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2),
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    _configure_logging(args.verbose)
     try:
+        check_arguments(args)
         args.handler(args)
     except RficatError as exc:
-        print(f"rficat: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:
+            print(f"rficat: error: {line}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `rficat ... | head`: the reader left, which is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -1,26 +1,33 @@
 """Prefect flows: ingest one observation, or every new file of a landing directory.
 
 Thin wrappers: the work is ``rficat.ingest.ingest_file`` (one transaction per file); Prefect
-adds retries on lost database connections, logs, a summary artifact, and scheduling
-(``flows/serve.py``). Tasks are per file, never per window or snippet, plus one task that moves
-the new vectors into the HNSW indexes once the files are committed (search sees them before).
+adds retries on lost database connections, logs (progress lines every ~10 s of a long file), a
+summary artifact, and scheduling (``flows/serve.py``). Tasks are per file, never per window or
+snippet, plus one task that moves the new vectors into the HNSW indexes once the files are
+committed (search sees them before). A run in which any file failed ends Failed, after the
+others are done; its data is an :class:`IngestFailed` that carries every file's row.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 import sqlalchemy as sa
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
+from prefect.states import Failed
 
 from rficat.catalogue import cadence as cadences
 from rficat.catalogue import files as catalogue_files
 from rficat.catalogue.ingest import STAGES, IngestSummary, ingest_file
 from rficat.config import load_settings
-from rficat.io import observation_files
+from rficat.errors import RficatError
+from rficat.io import observation_files, read_header
+from rficat.progress import IngestProgress
 from rficat.science.detect import DEFAULT_THRESHOLD
 from rficat.store import db
 
@@ -36,15 +43,69 @@ def lost_connection(task, task_run, state) -> bool:
     return False
 
 
+class IngestFailed(RficatError):
+    """Some files of an ingest run failed (the others were ingested); ``rows`` has every file's row."""
+
+    def __init__(self, rows: list[dict]):
+        failed = [r for r in rows if r["status"] == "failed"]
+        super().__init__(f"{len(failed)} of {len(rows)} files failed: " + "; ".join(r["error"] for r in failed))
+        self.rows = rows
+
+    def __reduce__(self):  # Prefect pickles a run's result
+        return IngestFailed, (self.rows,)
+
+
+_terminal = IngestProgress(enabled=False)  # progress bars of the process that runs the flow, if any
+
+
+@contextmanager
+def terminal_progress(progress: IngestProgress) -> Iterator[IngestProgress]:
+    """Show the progress of the ingest flows this process runs in ``progress`` (the CLI's bars)."""
+    global _terminal
+    previous, _terminal = _terminal, progress
+    try:
+        yield progress
+    finally:
+        _terminal = previous
+
+
+def _progress(path: str, coarse_channel_width: int | None, log_every_s: float = 10.0) -> Callable[[int, int], None]:
+    """A progress callback for one file: the terminal's bar, and a run-log line every ``log_every_s``."""
+    header = read_header(path, coarse_channel_width)
+    n_channels, total = header.n_coarse_channels, header.n_coarse_channels * header.coarse_channel_width \
+        * header.n_integrations * 4
+    advance = _terminal.file(path, total)
+    logger = get_run_logger()
+    started = last = time.perf_counter()
+    done = channels = 0
+
+    def progress(n_bytes: int, n_snippets: int) -> None:
+        nonlocal done, channels, last
+        done, channels = done + n_bytes, channels + 1
+        advance(n_bytes, n_snippets)
+        now = time.perf_counter()
+        if now - last >= log_every_s or channels == n_channels:
+            last = now
+            logger.info("%s: coarse channel %d of %d, %.0f of %.0f MB, %.1f MB/s, %d snippets", path, channels,
+                        n_channels, done / 1e6, total / 1e6, done / 1e6 / max(now - started, 1e-9), n_snippets)
+
+    return progress
+
+
 @task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=lost_connection,
       task_run_name="ingest {path}")
 def ingest_file_task(path: str, model: str | None = None, threshold: float = DEFAULT_THRESHOLD,
                      n_noise_per_channel: int = 0) -> dict:
     settings = load_settings()
     with db.open_catalogue(settings) as catalogue:
+        try:
+            progress = _progress(path, settings.coarse_channel_width)
+        except RficatError as exc:  # an unreadable header: remembered like any failed ingest
+            catalogue_files.record_failure(catalogue.engine, path, str(exc))
+            raise
         summary: IngestSummary = ingest_file(catalogue.engine, path, model=model, models_dir=settings.models_dir,
                                              threshold=threshold, n_noise_per_channel=n_noise_per_channel,
-                                             coarse_channel_width=settings.coarse_channel_width)
+                                             coarse_channel_width=settings.coarse_channel_width, progress=progress)
     get_run_logger().info("%s: %s, %d signal + %d noise snippets, %s", path, summary.status,
                           summary.n_signal, summary.n_noise, summary.seconds)
     return summary.to_dict()
@@ -95,8 +156,12 @@ def ingest_observation(path: str, cadence: str | None = None, model: str | None 
 
 @flow(name="ingest-files", log_prints=True)
 def ingest_files(paths: list[str], cadence: str | None = None, model: str | None = None,
-                 threshold: float = DEFAULT_THRESHOLD, n_noise_per_channel: int = 0) -> list[dict]:
-    """Ingest several files; a file that fails is reported and does not stop the others."""
+                 threshold: float = DEFAULT_THRESHOLD, n_noise_per_channel: int = 0):
+    """Ingest several files; a file that fails is reported and does not stop the others.
+
+    Returns one row per file; when any failed, the run ends Failed with an :class:`IngestFailed`
+    holding them all (``ingest_files(..., return_state=True).result(raise_on_failure=False)``).
+    """
     logger = get_run_logger()
     rows = []
     for path in paths:
@@ -108,7 +173,7 @@ def ingest_files(paths: list[str], cadence: str | None = None, model: str | None
                 state.result()
             except Exception as exc:  # noqa: BLE001 - reported per file
                 error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            logger.error("%s: %s", path, error)
+            logger.error("%s", error if str(path) in error else f"{path}: {error}")
             rows.append({"path": str(path), "status": "failed", "error": error})
     if cadence:
         ingested = [r["path"] for r in rows if r["status"] != "failed"]
@@ -117,25 +182,40 @@ def ingest_files(paths: list[str], cadence: str | None = None, model: str | None
     if any(r["status"] != "failed" for r in rows):
         index_vectors_task()
     _artifact(rows, "ingest-files")
+    if any(r["status"] == "failed" for r in rows):
+        failure = IngestFailed(rows)
+        return Failed(message=str(failure), data=failure)
     return rows
 
 
 @flow(name="ingest-directory", log_prints=True)
 def ingest_directory(path: str, model: str | None = None, threshold: float = DEFAULT_THRESHOLD,
-                     n_noise_per_channel: int = 0) -> list[dict]:
+                     n_noise_per_channel: int = 0):
     """Ingest every .h5 / .fil file of a landing directory. Files already ingested are skipped
     (without being read again); so are files that failed before and have not changed since
-    (status ``failed-unchanged``, with their error), so one bad file does not fail every run."""
+    (status ``failed-unchanged``, with their error), so one bad file does not fail every run.
+    Ends Failed, as ``ingest-files`` does, when a file failed in this run."""
     files = observation_files(path)
     known_bad = unchanged_failures_task(files)
     if known_bad:
         get_run_logger().warning("%d file(s) failed before and are unchanged; not retried: %s", len(known_bad),
                                  "; ".join(f"{p}: {e}" for p, e in known_bad.items()))
-    rows = ingest_files([f for f in files if f not in known_bad], None, model, threshold, n_noise_per_channel)
-    return rows + [{"path": p, "status": "failed-unchanged", "error": e} for p, e in known_bad.items()]
+    unchanged = [{"path": p, "status": "failed-unchanged", "error": e} for p, e in known_bad.items()]
+    state = ingest_files([f for f in files if f not in known_bad], None, model, threshold, n_noise_per_channel,
+                         return_state=True)
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, IngestFailed):
+        failure = IngestFailed(outcome.rows + unchanged)
+        return Failed(message=str(failure), data=failure)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome + unchanged
 
 
 if __name__ == "__main__":
     import json
 
+    from rficat.flows import temporary_server
+
+    temporary_server.start()  # without PREFECT_API_URL: one that ends with this process
     print(json.dumps(ingest_directory(sys.argv[1]), indent=2, default=str))

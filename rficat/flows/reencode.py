@@ -53,5 +53,8 @@ def reencode_catalogue(model: str | None = None, observations_per_task: int = 50
 
 
 if __name__ == "__main__":
+    from rficat.flows import temporary_server
+
+    temporary_server.start()  # without PREFECT_API_URL: one that ends with this process
     arguments = [a for a in sys.argv[1:] if a != "--make-current"]
     print(reencode_catalogue(arguments[0] if arguments else None, make_current="--make-current" in sys.argv))

@@ -28,11 +28,14 @@ def landing_deployment(landing: str, every_minutes: float, model: str | None = N
 def main() -> None:
     from prefect import serve
 
+    from rficat.flows import temporary_server
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("landing", help="directory where new observation files arrive")
     parser.add_argument("--every", type=float, default=10.0, help="minutes between runs")
     parser.add_argument("--model", default=None)
     args = parser.parse_args()
+    temporary_server.start()  # without PREFECT_API_URL: one that ends with this process, however it ends
     serve(landing_deployment(args.landing, args.every, args.model))
 
 

@@ -64,4 +64,7 @@ if __name__ == "__main__":
     parser.add_argument("--job", default=None)
     parser.add_argument("-k", type=int, default=20)
     args = parser.parse_args()
+    from rficat.flows import temporary_server
+
+    temporary_server.start()  # without PREFECT_API_URL: one that ends with this process
     print(json.dumps(template_search(json.loads(args.templates.read_text()), args.k, args.job), indent=2))

