@@ -147,7 +147,7 @@ def _print_table(rows: list[dict], columns: list[tuple[str, str, str]], limit: i
 
 HIT_COLUMNS = [("coarse_channel", "coarse", "d"), ("f_center_mhz", "f_center_mhz", ".6f"),
                ("snr", "snr", ".1f"), ("drift_rate_hz_s", "drift_hz_s", ".3f"), ("width_hz", "width_hz", ".0f"),
-               ("statistic", "K2", ".0f")]
+               ("statistic", "K2", ".0f"), ("dedrift_hz_s", "dedrift", ".2f")]
 
 
 def cmd_detect(args: argparse.Namespace) -> None:
