@@ -189,7 +189,10 @@ def test_a_fast_drifter_is_found_once_with_its_drift(fast_drifters, index):
     assert abs((hit.chan_start + hit.chan_stop) / 2 - row["channel"]) < 16
     assert hit.drift_rate_hz_s == pytest.approx(row["drift_hz_s"], rel=0.10)
     assert hit.dedrift_hz_s == hit.drift_rate_hz_s
-    assert hit.snr > 10
+    # per channel, smearing spreads each bin's power over |drift| * 18 s instead of the signal's width
+    smear_hz = abs(row["drift_hz_s"]) * synth.GBT_TSAMP_S
+    assert 0.5 < hit.snr / (40 * min(1.0, 1.064 * 30 / smear_hz)) < 1.1
+    assert hit.width_hz == pytest.approx(smear_hz, rel=0.25)
 
 
 def test_every_fast_drifter_and_nothing_else(fast_drifters):

@@ -381,7 +381,7 @@ def noise_units(xd: np.ndarray, moving_only: bool = True) -> np.ndarray:
     two in any channel, stays. Otherwise each bin's median is taken away.
     """
     centred = xd - np.median(xd, axis=0) if moving_only else xd - np.median(xd, axis=1, keepdims=True)
-    mad = np.median(np.abs(centred - np.median(centred, axis=1, keepdims=True)), axis=1)
+    mad = np.median(np.abs(centred), axis=1)  # each bin's median is (about) 0 by now
     sigma = np.where(mad > 0, 1.4826 * mad, np.inf)
     return np.clip(centred / sigma[:, None], -FAST_CLIP, FAST_CLIP).astype(np.float32)
 
@@ -504,7 +504,7 @@ def find_fast_tracks(x: np.ndarray, bin_times_s: np.ndarray, header: FilterbankH
     if not levels:
         return []
     step = 1.0 / max(times.max() - times.min(), row_s)  # one column end to end between trial tracks
-    candidates: list[tuple[float, float, int]] = []  # (column, columns per second, decimation)
+    candidates: list[tuple[float, float, int, float]] = []  # (column, columns per second, decimation, SNR)
     coarse, decimated_by = x, 1
     for factor, low, high in levels:
         coarse = decimate(coarse, factor // decimated_by)
@@ -527,14 +527,19 @@ def find_fast_tracks(x: np.ndarray, bin_times_s: np.ndarray, header: FilterbankH
             sums = _track_sums(z, times, all_rates, int(j), 2)
             if sums[~slow].max() <= sums[slow].max():
                 continue  # a slow signal (the K^2 windows' business) or a stationary one crossed
-            candidates.append(((j + 0.5) * factor - 0.5, float(rates[arg[j]]) * factor, factor))
+            candidates.append(((j + 0.5) * factor - 0.5, float(rates[arg[j]]) * factor, factor, float(best[j])))
             found += 1
             if found >= MAX_TRACKS_PER_LEVEL:
                 log.debug("coarse-channel block: more than %d fast-drift candidates at decimation %d",
                           MAX_TRACKS_PER_LEVEL, factor)
                 break
-    tracks = [track for track in (_confirm_track(x, times, c, r, f, row_s, (min_rate, max_rate, step), threshold)
-                                  for c, r, f in candidates) if track is not None]
+    tracks: list[Track] = []
+    for centre, rate, factor, _ in sorted(candidates, key=lambda c: -c[3]):
+        if any(abs(centre - track.centre) < WINDOW / 2 for track in tracks):
+            continue  # one signal, one track (found again at the next decimation, or beside itself)
+        track = _confirm_track(x, times, centre, rate, factor, row_s, (min_rate, max_rate, step), threshold)
+        if track is not None:
+            tracks.append(track)
     return _distinct_tracks(tracks)
 
 
@@ -548,7 +553,7 @@ def _confirm_track(x: np.ndarray, times: np.ndarray, centre: float, rate: float,
     """
     t, n = x.shape
     min_rate, max_rate, step = rates
-    reach = int(max_rate * 1.3 * np.abs(times - times.mean()).max() + max_rate * row_s) + 4 * factor + WINDOW
+    reach = int(abs(rate) * 1.3 * (np.abs(times - times.mean()).max() + row_s)) + 4 * factor + WINDOW
     lo, hi = max(int(centre) - reach, 0), min(int(centre) + reach, n)
     region = np.nan_to_num(x[:, lo:hi], nan=0.0, posinf=0.0, neginf=0.0)
     z = noise_units(region)
@@ -582,18 +587,17 @@ def _distinct_tracks(tracks: list[Track]) -> list[Track]:
 def smeared_measures(profiles: np.ndarray, smear: np.ndarray, noise_std: float) -> tuple[np.ndarray, np.ndarray]:
     """SNR and half-power width (channels) of dedrifted fast drifters' collapsed profiles.
 
-    A track that moves ``smear`` channels within one time bin spreads its power over them, so
-    one channel holds a fraction of it: the SNR is that of the best ``smear``-channel sum (the
-    matched filter; for an unsmeared signal it is the peak channel's, as for every other hit),
-    and the width is measured on the profile smoothed over a quarter of the smear, which is the
-    signal's own width plus the smear.
+    A track that moves ``smear`` channels within one time bin spreads its power over them. The
+    SNR is per channel, as for every hit, of the profile averaged over ``smear`` channels (the
+    peak of a single channel would mostly measure noise there): smearing lowers it, by about
+    the smear over the signal's own width. The width is measured on the profile smoothed over a
+    quarter of the smear: the signal's own width plus the smear.
     """
     snr = np.empty(len(profiles))
     width = np.empty(len(profiles))
     for i, (profile, box) in enumerate(zip(profiles, smear)):
         box = int(box)
-        sums = np.convolve(profile, np.ones(box), mode="valid")
-        snr[i] = sums.max() / (noise_std * np.sqrt(box))
+        snr[i] = np.convolve(profile, np.ones(box) / box, mode="valid").max() / noise_std
         smooth = ndimage.uniform_filter1d(profile, size=max(1, box // 4) | 1, mode="nearest")
         width[i] = half_power_width(smooth[None])[0]
     return snr, width
