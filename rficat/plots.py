@@ -175,7 +175,7 @@ def lookalike_figure(path: str | os.PathLike, soi: np.ndarray, soi_title: str, m
     hist.tick_params(labelsize=6)
     drift = results["drift_rate_hz_s"] if "drift_rate_hz_s" in results else [None] * n
     titles = [f"#{i + 1} id {row.snippet_id}  sim {row.similarity:.3f}\n{row.f_center_mhz:.6f} MHz"
-              + ("" if d is None or d != d else f"  {d:+.2f} Hz/s")
+              + ("" if d is None or not np.isfinite(d) else f"  {d:+.2f} Hz/s")
               for i, (row, d) in enumerate(zip(results.itertuples(), drift))]
     match_image = _snippet_panels(fig, grid, range(1, rows + 1), columns, matches, scales, titles)
     xword, yword = _axis_words(scales)
@@ -287,7 +287,7 @@ def _scan_image(scan: Scan, track: DriftTrack) -> tuple[np.ndarray, tuple[float,
 
 def _draw_cadence(ax, panel: CadencePanel, norm, window_hz: tuple[float, float]):
     """One event's scans stacked on the cadence's clock, the track drawn over them."""
-    import matplotlib.patches as patches
+    from matplotlib import patches
 
     image = None
     scans = list(panel.scans)

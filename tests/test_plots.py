@@ -134,7 +134,9 @@ def test_scan_images_sit_at_their_frequencies_and_times():
     data, (left, right, bottom, top) = plots._scan_image(scan, track)
     assert (top, bottom) == (640.0, 940.0)
     n = data.shape[1]
-    column_hz = lambda k: left + (k + 0.5) * (right - left) / n  # noqa: E731
+    def column_hz(k):
+        return left + (k + 0.5) * (right - left) / n
+
     assert column_hz(0) == pytest.approx(2400.0) and column_hz(1) == pytest.approx(2400.0 + scan.foff_hz)
     bright = data[8].argmax()  # the track's column in the middle bin of this ON scan
     assert column_hz(bright) == pytest.approx(track.offset_hz(640.0 + 8.5 * 300 / 16), abs=3 * 2.8)

@@ -541,22 +541,22 @@ def find_fast_tracks(x: np.ndarray, bin_times_s: np.ndarray, header: FilterbankH
     for centre, rate, factor, _ in sorted(candidates, key=lambda c: -c[3]):
         if any(abs(centre - track.centre) < WINDOW / 2 for track in tracks):
             continue  # one signal, one track (found again at the next decimation, or beside itself)
-        track = _confirm_track(x, times, centre, rate, factor, row_s, (min_rate, max_rate, step), threshold)
+        track = _confirm_track(x, times, centre, rate, factor, row_s, (min_rate, step), threshold)
         if track is not None:
             tracks.append(track)
     return _distinct_tracks(tracks)
 
 
 def _confirm_track(x: np.ndarray, times: np.ndarray, centre: float, rate: float, factor: int, row_s: float,
-                   rates: tuple[float, float, float], threshold: float) -> Track | None:
+                   rates: tuple[float, float], threshold: float) -> Track | None:
     """A decimated candidate refined at full resolution on the block around it, or None when it
     is not a fast track there: too slow or too weak once refined, its power in a few bins only,
     or better explained by a slow track through the same place (the edges of a bright, wide,
     slowly drifting signal survive the removal of what does not move). ``rates``: the slowest
-    fast rate, the fastest searched, and the step between trial tracks, in columns per second.
+    fast rate and the step between trial tracks, in columns per second.
     """
-    t, n = x.shape
-    min_rate, max_rate, step = rates
+    n = x.shape[1]
+    min_rate, step = rates
     reach = int(abs(rate) * 1.3 * (np.abs(times - times.mean()).max() + row_s)) + 4 * factor + WINDOW
     lo, hi = max(int(centre) - reach, 0), min(int(centre) + reach, n)
     region = np.nan_to_num(x[:, lo:hi], nan=0.0, posinf=0.0, neginf=0.0)
