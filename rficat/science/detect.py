@@ -370,10 +370,30 @@ def fast_levels(min_shift: float, max_shift: float) -> list[tuple[int, float, fl
 
 
 def decimate(x: np.ndarray, factor: int) -> np.ndarray:
-    """(T, N // factor) sums of ``factor`` adjacent channels; non-finite sums become 0."""
+    """(T, N // factor) sums of ``factor`` adjacent channels; non-finite sums become 0.
+
+    A power-of-two factor is summed in pairs, halving the block each time (twice as fast as a
+    reduction over a short last axis).
+    """
     t, n = x.shape
-    summed = x[:, : n // factor * factor].reshape(t, -1, factor).sum(axis=2, dtype=np.float32)
+    summed = x[:, : n // factor * factor]
+    if factor & (factor - 1) == 0:
+        while summed.shape[1] > n // factor:
+            summed = summed[:, 0::2] + summed[:, 1::2]
+        summed = summed.astype(np.float32, copy=False)
+    else:
+        summed = summed.reshape(t, -1, factor).sum(axis=2, dtype=np.float32)
+    if factor == 1:
+        summed = summed.copy()
     return np.nan_to_num(summed, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _median_over_time(x: np.ndarray) -> np.ndarray:
+    """Each channel's median over the (few) time bins: sorting short contiguous rows is several
+    times faster than ``np.median(x, axis=0)``."""
+    t = x.shape[0]
+    ordered = np.sort(x.T, axis=1)
+    return ordered[:, t // 2] if t % 2 else (ordered[:, t // 2 - 1] + ordered[:, t // 2]) / 2
 
 
 def noise_units(xd: np.ndarray, moving_only: bool = True) -> np.ndarray:
@@ -383,9 +403,10 @@ def noise_units(xd: np.ndarray, moving_only: bool = True) -> np.ndarray:
     (stationary carriers, bandpass residuals) goes, and a fast track, which spends only a bin or
     two in any channel, stays. Then each bin's median is taken away.
     """
-    centred = xd - np.median(xd, axis=0) if moving_only else xd
-    centred = centred - np.median(centred, axis=1, keepdims=True)  # a bin's gain offset, too
-    mad = np.median(np.abs(centred), axis=1)
+    centred = xd - _median_over_time(xd) if moving_only else xd
+    sample = centred[:, ::4] if centred.shape[1] >= 4096 else centred  # a robust level needs no more
+    centred = centred - np.median(sample, axis=1, keepdims=True)  # a bin's gain offset, too
+    mad = np.median(np.abs(sample - np.median(sample, axis=1, keepdims=True)), axis=1)
     sigma = np.where(mad > 0, 1.4826 * mad, np.inf)
     return np.clip(centred / sigma[:, None], -FAST_CLIP, FAST_CLIP).astype(np.float32)
 
