@@ -89,14 +89,17 @@ def main() -> None:
     path = make_file()
     size_mb = SPEC.n_channels * 16 * 4 / 1e6
 
-    # rficat end to end: read + clean + statistics + fast-drift pass + hits + snippets
-    t = time.perf_counter()
-    n_hits = sum(len(r.hits) for _, _, r in detect.detect_file(path, threshold=args.threshold))
-    ours_s = time.perf_counter() - t
-    # the same without the fast-drift pass (the paper's windows only), for its cost
-    t = time.perf_counter()
-    sum(len(r.hits) for _, _, r in detect.detect_file(path, threshold=args.threshold, max_drift_hz_s=0))
-    windows_only_s = time.perf_counter() - t
+    # rficat end to end: read + clean + statistics + fast-drift pass + hits + snippets; and the
+    # same without the fast-drift pass (the paper's windows only), for its cost. Alternated,
+    # best of two each: the first read may come from disk, and other work on the machine varies.
+    ours_s, windows_only_s = float("inf"), float("inf")
+    for _ in range(2):
+        t = time.perf_counter()
+        n_hits = sum(len(r.hits) for _, _, r in detect.detect_file(path, threshold=args.threshold))
+        ours_s = min(ours_s, time.perf_counter() - t)
+        t = time.perf_counter()
+        sum(len(r.hits) for _, _, r in detect.detect_file(path, threshold=args.threshold, max_drift_hz_s=0))
+        windows_only_s = min(windows_only_s, time.perf_counter() - t)
 
     # window-level comparison with the paper's loop, same blocks, same threshold
     ours_windows, paper_windows, paper_s, ours_stage_s = set(), set(), 0.0, 0.0
