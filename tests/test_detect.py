@@ -101,15 +101,18 @@ def test_dc_spike_is_repaired():
     assert_allclose(block, 1.0)
 
 
-def test_drift_sign_follows_frequency_for_ascending_files(tmp_path):
-    """foff > 0 (frequency rises with channel) must give the same drift sign as GBT's foff < 0."""
+@pytest.mark.parametrize("drift", [1.0, -5.0])
+def test_drift_sign_follows_frequency_for_ascending_files(tmp_path, drift):
+    """foff > 0 (frequency rises with channel) must give the same drift sign as GBT's foff < 0,
+    for drifters cut as observed and dedrifted alike."""
     spec = synth.ObservationSpec(n_coarse_channels=1, foff_hz=2.7939677238464355, fch1_mhz=1500.0, seed=2)
-    signal = synth.Signal(f_start_mhz=float(spec.frequency_mhz(20000)), drift_hz_s=1.0, snr=60)
+    signal = synth.Signal(f_start_mhz=float(spec.frequency_mhz(20000)), drift_hz_s=drift, snr=60)
     path = tmp_path / "ascending.h5"
     synth.write_observation(path, spec, [signal])
     hits, _ = run(path)
     assert len(hits) == 1
-    assert hits[0].drift_rate_hz_s == pytest.approx(1.0, abs=0.1)
+    assert hits[0].drift_rate_hz_s == pytest.approx(drift, abs=0.1)
+    assert hits[0].dedrift_hz_s == (pytest.approx(drift, abs=0.1) if abs(drift) > 2.5 else 0.0)
 
 
 def test_width_is_the_signals_half_power_bandwidth(tmp_path):
@@ -153,3 +156,105 @@ def test_drift_snr_and_width_do_not_depend_on_the_integration_count(tmp_path, n_
     assert hits[0].drift_rate_hz_s == pytest.approx(0.5, rel=0.10)
     assert hits[0].snr == pytest.approx(reference[0].snr, rel=0.15)
     assert hits[0].width_hz == pytest.approx(reference[0].width_hz, rel=0.15, abs=2.8)
+
+
+# --- fast drifters -------------------------------------------------------------------------------
+
+FAST_DRIFTS = (3.0, -3.0, 5.0, -5.0, 9.0, -9.0)
+
+
+@pytest.fixture(scope="module")
+def fast_drifters(tmp_path_factory):
+    """One coarse channel with six Doppler-smeared fast drifters at SNR 40 (both signs)."""
+    spec = synth.ObservationSpec(n_coarse_channels=1, seed=21)
+    channels = [7000 + 9000 * i for i in range(len(FAST_DRIFTS))]
+    signals = [synth.Signal(f_start_mhz=float(spec.frequency_mhz(c)) - d * spec.obs_length_s / 2 * 1e-6,
+                            drift_hz_s=d, snr=40, width_hz=30)
+               for c, d in zip(channels, FAST_DRIFTS)]
+    path = tmp_path_factory.mktemp("fast") / "fast.h5"
+    truth = synth.write_observation(path, spec, signals)
+    hits, snippets = run(path)
+    return {"path": path, "truth": truth, "hits": hits, "snippets": snippets}
+
+
+@pytest.mark.parametrize("index", range(len(FAST_DRIFTS)), ids=[f"{d:+g}Hz/s" for d in FAST_DRIFTS])
+def test_a_fast_drifter_is_found_once_with_its_drift(fast_drifters, index):
+    """Beyond a window's reach (~2.4 Hz/s): one hit, centred on the track at mid-scan, its drift
+    within 10 %, and the snippet dedrifted by that drift."""
+    row = fast_drifters["truth"][index]
+    near = [h for h in fast_drifters["hits"] if abs((h.chan_start + h.chan_stop) / 2 - row["channel"]) < 1200]
+    assert len(near) == 1, near
+    hit = near[0]
+    assert hit.chan_start <= row["channel"] < hit.chan_stop
+    assert abs((hit.chan_start + hit.chan_stop) / 2 - row["channel"]) < 16
+    assert hit.drift_rate_hz_s == pytest.approx(row["drift_hz_s"], rel=0.10)
+    assert hit.dedrift_hz_s == hit.drift_rate_hz_s
+    # per channel, smearing spreads each bin's power over |drift| * 18 s instead of the signal's width
+    smear_hz = abs(row["drift_hz_s"]) * synth.GBT_TSAMP_S
+    assert 0.5 < hit.snr / (40 * min(1.0, 1.064 * 30 / smear_hz)) < 1.1
+    assert hit.width_hz == pytest.approx(smear_hz, rel=0.25)
+
+
+def test_every_fast_drifter_and_nothing_else(fast_drifters):
+    assert len(fast_drifters["hits"]) == len(FAST_DRIFTS)
+
+
+@pytest.mark.parametrize("index", range(len(FAST_DRIFTS)), ids=[f"{d:+g}Hz/s" for d in FAST_DRIFTS])
+def test_a_fast_drifters_snippet_stands_still_in_the_middle(fast_drifters, index):
+    """The snippet is the paper's 16 x 256, every bin shifted back along the drift: the track
+    stays on the centre columns in every time bin."""
+    row = fast_drifters["truth"][index]
+    hits = fast_drifters["hits"]
+    i = min(range(len(hits)), key=lambda k: abs((hits[k].chan_start + hits[k].chan_stop) / 2 - row["channel"]))
+    snippet = fast_drifters["snippets"][i] - 1.0
+    assert snippet.shape == (16, 256)
+    smear = abs(row["drift_hz_s"]) * synth.GBT_TSAMP_S / abs(synth.GBT_FOFF_HZ)
+    box = np.ones(int(smear) + 1)
+    assert abs(np.convolve(snippet.mean(axis=0), box, mode="same").argmax() - 128) <= 8
+    per_bin = np.array([np.convolve(r, box, mode="same").argmax() for r in snippet])
+    assert np.median(np.abs(per_bin - 128)) < smear / 4 + 8
+
+
+def test_without_the_fast_pass_a_fast_drifter_is_not_measured(fast_drifters):
+    """The fast pass is what finds them: with it off, the windows see pieces of the tracks."""
+    hits, _ = run(fast_drifters["path"], max_drift_hz_s=0)
+    assert all(h.dedrift_hz_s == 0 for h in hits)
+    truth = fast_drifters["truth"]
+    right = [row for row in truth
+             if any(h.chan_start <= row["channel"] < h.chan_stop
+                    and h.drift_rate_hz_s == pytest.approx(row["drift_hz_s"], rel=0.10) for h in hits)]
+    assert len(right) < len(truth) / 2
+
+
+@pytest.mark.parametrize("n_integrations", [32, 64])
+def test_fast_drift_follows_the_bin_times(tmp_path, n_integrations):
+    """A 5 Hz/s signal in a 5-minute scan of 32 or 64 integrations (bins of 2 or 4): the drift
+    is fitted against the bins' times."""
+    spec = synth.ObservationSpec(n_coarse_channels=1, n_integrations=n_integrations,
+                                 tsamp_s=SCAN_S / n_integrations, seed=8)
+    f_mid = float(spec.frequency_mhz(30_000))
+    signal = synth.Signal(f_start_mhz=f_mid - 5.0 * SCAN_S / 2 * 1e-6, drift_hz_s=5.0, snr=40, width_hz=30)
+    path = tmp_path / f"fast{n_integrations}.h5"
+    synth.write_observation(path, spec, [signal])
+    hits, _ = run(path)
+    assert len(hits) == 1
+    assert hits[0].drift_rate_hz_s == pytest.approx(5.0, rel=0.05)
+    assert hits[0].chan_start <= 30_000 < hits[0].chan_stop
+
+
+def test_bright_slow_and_wide_signals_make_no_fast_tracks(tmp_path):
+    """The edges a bright, wide, slowly drifting signal leaves, a bright carrier, a broadband
+    pulse: none of them is a fast track."""
+    spec = synth.ObservationSpec(n_coarse_channels=1, seed=9)
+    signals = [synth.Signal(f_start_mhz=float(spec.frequency_mhz(c)), drift_hz_s=d, snr=snr, width_hz=w, **kw)
+               for c, d, snr, w, kw in [
+                   (8000, 0.0, 800, 5, {}),
+                   (20000, 1.8, 300, 400, {}),
+                   (32000, -0.6, 300, 800, {}),
+                   (44000, 0.0, 100, 3000, {"t_profile": "pulsed", "period_s": 90.0}),
+                   (56000, -2.0, 200, 60, {"f_profile": "sinc2"}),
+               ]]
+    path = tmp_path / "bright.h5"
+    synth.write_observation(path, spec, signals)
+    hits, _ = run(path)
+    assert [h for h in hits if h.dedrift_hz_s] == []

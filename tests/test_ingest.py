@@ -314,3 +314,26 @@ def test_a_failed_file_is_retried_only_when_it_changes(engine, tmp_path, small_m
     assert files.unchanged_failures(engine, [str(bad)]) == {}
     assert ingest.ingest_file(engine, bad, model=small_model).status == "ingested"
     assert count(engine, "SELECT count(*) FROM ingest_failures") == 1  # only the NaN file
+
+
+def test_a_fast_drifter_is_stored_with_its_drift_and_dedrift(engine, tmp_path, small_model):
+    """A 6 Hz/s signal next to a stationary one: both stored, the fast one's snippet dedrifted by
+    its drift (recorded), the stationary one's as observed (0)."""
+    spec = synth.ObservationSpec(n_coarse_channels=1, seed=12)
+    fast_f = float(spec.frequency_mhz(20_000))
+    signals = [synth.Signal(f_start_mhz=fast_f - 6.0 * spec.obs_length_s / 2 * 1e-6, drift_hz_s=6.0, snr=40),
+               synth.Signal(f_start_mhz=float(spec.frequency_mhz(40_000)), drift_hz_s=0.0, snr=40)]
+    path = tmp_path / "fast.h5"
+    synth.write_observation(path, spec, signals)
+    ingest.ingest_file(engine, path, model=small_model)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT f_center_mhz, drift_rate_hz_s, dedrift_hz_s FROM snippets"
+                                    " ORDER BY dedrift_hz_s")).all()
+        detection = conn.execute(sa.text("SELECT detection FROM observations")).scalar_one()
+    assert len(rows) == 2
+    (_, still_drift, still_dedrift), (f_center, drift, dedrift) = rows
+    assert still_dedrift == 0 and abs(still_drift) < 0.1
+    assert drift == pytest.approx(6.0, rel=0.05) and dedrift == drift
+    assert f_center == pytest.approx(fast_f, abs=16 * abs(spec.foff_hz) * 1e-6)  # within 16 channels
+    assert detection["max_drift_hz_s"] == detect.DEFAULT_MAX_DRIFT_HZ_S
+    assert 2.0 < detection["dedrift_min_hz_s"] < 2.5

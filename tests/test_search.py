@@ -220,3 +220,36 @@ def test_cadence_search_with_rfi_classes(catalogue_db, cli_env):
             "SELECT count(*) FROM snippet_rfi r JOIN snippets s ON s.id = r.snippet_id"
             " JOIN cadence_members cm ON cm.observation_id = s.observation_id AND cm.role = 'OFF'")).scalar()
     assert rfi_in_off > 0
+
+
+def test_cadence_search_plot_draws_every_scan_around_the_track(catalogue_db, cli_env, tmp_path):
+    """--plot: the top events with all six scans read from the files, the ON snippets beside;
+    a scan whose file is gone is drawn as not reachable."""
+    from matplotlib import image
+
+    from rficat.catalogue import figures
+
+    png = tmp_path / "cadence.png"
+    assert main(["cadence", "search", "abacad", "--plot", str(png), "--json"]) == 0
+    events = json.loads(cli_env.readouterr().out)
+    for path in (png, tmp_path / "cadence-snippets.png"):
+        pixels = image.imread(path)
+        assert pixels.shape[0] > 250 and pixels[..., :3].std() > 0.1
+    panel = figures.cadence_event_panel(catalogue_db["engine"], "abacad", events[0])
+    assert [s.label.split()[:2] for s in panel.scans] == [["A", "ON"], ["B", "OFF"], ["A", "ON"], ["C", "OFF"],
+                                                          ["A", "ON"], ["D", "OFF"]]
+    assert all(s.data is not None and s.data.shape[0] == 16 for s in panel.scans)
+    starts = [s.start_s for s in panel.scans]
+    assert starts[0] == 0 and all(b - a == pytest.approx(s.duration_s) for a, b, s in zip(starts, starts[1:], panel.scans))
+    for scan in panel.scans[::2]:  # the event's signal lies on its track in every ON scan
+        middle = scan.data[8]
+        column = int(np.argmax(middle))
+        hz = (scan.f_first_mhz - panel.track.f0_mhz) * 1e6 + column * scan.foff_hz
+        assert hz == pytest.approx(panel.track.offset_hz(scan.start_s + 8.5 * scan.duration_s / 16), abs=30)
+    moved = catalogue_db["scans"][3][0].with_suffix(".away")
+    catalogue_db["scans"][3][0].rename(moved)
+    try:
+        panel = figures.cadence_event_panel(catalogue_db["engine"], "abacad", events[0])
+    finally:
+        moved.rename(catalogue_db["scans"][3][0])
+    assert panel.scans[3].data is None and panel.scans[3].note == "file not reachable"

@@ -38,10 +38,11 @@ from rficat.store import db, pgcopy
 log = logging.getLogger(__name__)
 
 SNIPPET_COLUMNS = ("id", "observation_id", "coarse_channel", "chan_start", "chan_stop", "f_start_mhz",
-                   "f_stop_mhz", "f_center_mhz", "statistic", "snr", "drift_rate_hz_s", "width_hz", "is_signal", "data")
+                   "f_stop_mhz", "f_center_mhz", "statistic", "snr", "drift_rate_hz_s", "width_hz", "is_signal",
+                   "dedrift_hz_s", "data")
 STAGES = ("hash", "read", "detect", "encode", "store")
 SNIPPET_TYPES = ("int8", "int8", "int4", "int8", "int8", "float8", "float8", "float8", "float8", "float8",
-                 "float8", "float8", "bool", "bytea")
+                 "float8", "float8", "bool", "float8", "bytea")
 
 
 @dataclass
@@ -68,13 +69,16 @@ class IngestSummary:
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
 
 
-def detection_parameters(header: FilterbankHeader, threshold: float) -> dict:
+def detection_parameters(header: FilterbankHeader, threshold: float,
+                         max_drift_hz_s: float = detect.DEFAULT_MAX_DRIFT_HZ_S) -> dict:
     """How an observation's snippets were cut: stored with it, so later comparisons know."""
     return {"threshold": threshold, "coarse_channel_width": header.coarse_channel_width,
             "n_time_bins": snippets.SNIPPET_SHAPE[0], "n_integrations": header.n_integrations,
             "integrations_per_bin": header.n_integrations / snippets.SNIPPET_SHAPE[0],
             "time_bin_s": header.tsamp_s * header.n_integrations / snippets.SNIPPET_SHAPE[0],
-            "window_channels": detect.WINDOW, "stride_channels": detect.STRIDE}
+            "window_channels": detect.WINDOW, "stride_channels": detect.STRIDE,
+            "max_drift_hz_s": max_drift_hz_s, "fast_threshold": detect.DEFAULT_FAST_THRESHOLD,
+            "dedrift_min_hz_s": detect.FAST_SPAN / header.obs_length_s * header.channel_width_hz}
 
 
 def _header_row(header: FilterbankHeader, stat: FileStat, fp: str, threshold: float) -> dict:

@@ -206,7 +206,7 @@ def _print_table(rows: list[dict], columns: list[tuple[str, str, str]], limit: i
 
 HIT_COLUMNS = [("coarse_channel", "coarse", "d"), ("f_center_mhz", "f_center_mhz", ".6f"),
                ("snr", "snr", ".1f"), ("drift_rate_hz_s", "drift_hz_s", ".3f"), ("width_hz", "width_hz", ".0f"),
-               ("statistic", "K2", ".0f")]
+               ("statistic", "K2", ".0f"), ("dedrift_hz_s", "dedrift", ".2f")]
 
 
 def cmd_detect(args: argparse.Namespace) -> None:
@@ -417,26 +417,18 @@ EVENT_TABLE = [("rank", "#", "d"), ("snippet_id", "snippet", "d"), ("f_center_mh
 
 
 def cmd_cadence_search(args: argparse.Namespace) -> None:
-    from rficat.catalogue import cadence, search
+    from rficat.catalogue import cadence
     from rficat.store import db
 
-    with db.open_catalogue(_settings()) as catalogue:
+    settings = _settings()
+    with db.open_catalogue(settings) as catalogue:
         events = cadence.search(catalogue.engine, args.name, model_id=args.model_id,
                                 on_similarity=args.on_similarity, off_similarity=args.off_similarity,
                                 common_similarity=args.common_similarity, common_min=args.common_min,
                                 class_min_observations=args.class_min_observations)
         rows = _jsonable_rows(events)
         if args.plot and rows:
-            from rficat import plots
-
-            shown = rows[:8]
-            ids = [i for r in shown for i in r["on_snippet_ids"]]
-            titles = [f"#{r['rank']} {'RFI? ' if r['likely_rfi'] else ''}{r['f_center_mhz']:.6f} MHz"
-                      for r in shown for _ in r["on_snippet_ids"]]
-            plots.snippet_grid(args.plot, search.match_snippets(catalogue.engine, ids), titles,
-                               title=f"cadence {args.name}: events, ON scans left to right",
-                               columns=max(len(r["on_snippet_ids"]) for r in shown))
-            note(f"wrote {args.plot}")
+            _plot_cadence_events(catalogue.engine, args.name, rows, args.plot, settings.coarse_channel_width)
     if args.json:
         emit(rows, True)
         return
@@ -446,6 +438,35 @@ def cmd_cadence_search(args: argparse.Namespace) -> None:
     _print_table([{**r, "verdict": "likely RFI" if r["likely_rfi"] else "candidate"} for r in rows], EVENT_TABLE)
     for row in rows[:10]:
         print(f"#{row['rank']}: {row['explanation']}")
+
+CADENCE_FIGURE_EVENTS = 3
+
+
+def _plot_cadence_events(engine, name: str, rows: list[dict], path: Path, coarse_channel_width: int | None) -> None:
+    """The top events, each with every scan of the cadence around its track (read from the
+    original files), into PATH; the events' ON snippets into PATH-snippets.png."""
+    from rficat import plots
+    from rficat.catalogue import figures, search
+
+    def verdict(row: dict) -> str:
+        return "likely RFI" if row["likely_rfi"] else "candidate"
+
+    panels = [figures.cadence_event_panel(
+        engine, name, row, f"#{row['rank']} {verdict(row)}: {row['f_center_mhz']:.6f} MHz, "
+                           f"{row['drift_rate_hz_s'] or 0:+.3f} Hz/s", coarse_channel_width)
+        for row in rows[:CADENCE_FIGURE_EVENTS]]
+    plots.cadence_figure(path, panels, title=f"cadence {name}: top events, every scan around the event's track")
+    log.warning("wrote %s", path)
+    shown = rows[:8]
+    ids = [i for r in shown for i in r["on_snippet_ids"]]
+    titles = [f"#{r['rank']} {'RFI? ' if r['likely_rfi'] else ''}{r['f_center_mhz']:.6f} MHz"
+              for r in shown for _ in r["on_snippet_ids"]]
+    grid_path = path.with_name(f"{path.stem}-snippets{path.suffix or '.png'}")
+    plots.snippet_grid(grid_path, search.match_snippets(engine, ids), titles,
+                       title=f"cadence {name}: events, ON scans left to right",
+                       columns=max(len(r["on_snippet_ids"]) for r in shown), axes=figures.snippet_axes(engine, ids))
+    log.warning("wrote %s", grid_path)
+
 
 MATCH_COLUMNS = [("rank", "#", "d"), ("similarity", "similarity", ".4f"), ("snippet_id", "snippet", "d"),
                  ("f_center_mhz", "f_center_mhz", ".6f"), ("snr", "snr", ".1f"),
@@ -458,6 +479,19 @@ def _filters(args: argparse.Namespace):
     return filters.from_arguments(args)
 
 
+def _soi_axes(engine, args: argparse.Namespace):
+    """The physical scale of the SOI's picture: its snippet's, its file's, or a template's (GBT)."""
+    from rficat import plots
+    from rficat.catalogue import figures
+
+    text = getattr(args, "soi", None)
+    if text is None:
+        return plots.SnippetAxes()
+    if text.isdigit():
+        return figures.snippet_axes(engine, [int(text)])[0]
+    return figures.file_snippet_axes(text.rpartition("@")[0], args.coarse_channel_width)
+
+
 def _show_matches(args: argparse.Namespace, engine, soi, results, header: dict) -> None:
     from rficat.catalogue import search
 
@@ -466,9 +500,11 @@ def _show_matches(args: argparse.Namespace, engine, soi, results, header: dict) 
         row["n_grouped"] = None if row["n_grouped"] is None else int(row["n_grouped"])
     if args.plot:
         from rficat import plots
+        from rficat.catalogue import figures
 
-        plots.lookalike_figure(args.plot, soi.snippet, soi.source, search.match_snippets(engine, results["snippet_id"]),
-                               results)
+        ids = [int(i) for i in results["snippet_id"]]
+        plots.lookalike_figure(args.plot, soi.snippet, soi.source, search.match_snippets(engine, ids), results,
+                               soi_axes=_soi_axes(engine, args), match_axes=figures.snippet_axes(engine, ids))
         note(f"wrote {args.plot}")
     if args.json:
         emit({**header, "matches": [{k: v for k, v in r.items() if k != "file"} for r in rows]}, True)
@@ -589,8 +625,10 @@ def cmd_rfi_show(args: argparse.Namespace) -> None:
         cls = rfi.get_class(catalogue.engine, args.class_id)
         if args.plot:
             from rficat import plots
+            from rficat.catalogue import figures
 
-            plots.rfi_class_figure(args.plot, search.match_snippets(catalogue.engine, cls["exemplar_ids"]), cls)
+            plots.rfi_class_figure(args.plot, search.match_snippets(catalogue.engine, cls["exemplar_ids"]), cls,
+                                   axes=figures.snippet_axes(catalogue.engine, cls["exemplar_ids"]))
             note(f"wrote {args.plot}")
     cls = {k: (str(v) if k in ("centroid", "created_at") else v) for k, v in cls.items()}
     cls["class_id"] = cls.pop("id")
@@ -775,7 +813,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     search_parser.add_argument("--class-min-observations", type=int, default=10,
                                help="an event in a known RFI class seen in this many observations (or in any OFF "
                                     "scan) is likely RFI (default 10)")
-    search_parser.add_argument("--plot", type=Path, default=None, metavar="PNG", help="the events' ON snippets")
+    search_parser.add_argument("--plot", type=Path, default=None, metavar="PNG",
+                               help="the top events, every scan (ON and OFF) around the event's track read from "
+                                    "the original files; the events' ON snippets go to PNG-snippets.png")
     _add_json(search_parser)
     search_parser.set_defaults(handler=cmd_cadence_search)
 

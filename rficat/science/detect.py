@@ -85,6 +85,7 @@ class Hit:
     drift_rate_hz_s: float
     width_hz: float  # half-power width of the dedrifted, time-collapsed signal
     is_signal: bool = True
+    dedrift_hz_s: float = 0.0  # drift removed from the snippet's bins (fast drifters); 0: as observed
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -368,6 +369,393 @@ def half_power_width(profiles: np.ndarray) -> np.ndarray:
     return (right - left - 1).astype(np.float64)
 
 
+# --- fast drifters -----------------------------------------------------------------------------
+#
+# A 256-channel window holds a track that crosses at most ~256 channels over the scan (2.4 Hz/s
+# at GBT's 2.79 Hz and 5 minutes). Faster tracks are found by a dedoppler search over
+# frequency-decimated spectra: channels are summed by D (32, 64, ...: the power a track smears
+# over one time bin falls in one or two summed channels), what does not move is taken away
+# (each channel's median over time), pixels are put in noise units and clipped (a carrier
+# crossed or a broadband pulse adds at most FAST_CLIP to a track), and sums along trial tracks
+# are thresholded. K^2 windows over decimated data miss these signals (measured: a 10 Hz/s,
+# SNR-20 track gives K^2 ~ 30-50 summed by 8, while summed by 32 or 64 pure-noise windows reach
+# 200-400 on bandpass residuals): smearing lowers every pixel, and only the sum along the track
+# rises above the noise. A candidate is refined at full resolution
+# (drift within 20 %, then 1 %) and kept when it is fast, its power is in every quarter of the
+# scan, and no slow track through the same place explains it better.
+
+DEFAULT_MAX_DRIFT_HZ_S = 10.0
+"""Largest |drift| the fast pass searches (turboSETI searches are usually run to 4-10 Hz/s)."""
+
+DEFAULT_FAST_THRESHOLD = 7.0
+"""SNR of a clipped dedoppler sum above which a track is a fast drifter. See benchmarks/RESULTS.md."""
+
+FAST_SPAN = WINDOW * 7 // 8
+"""Channels a track may cross over the scan and still be cut as observed (the K^2 windows find
+it); a faster track is cut dedrifted, and its drift recorded as ``dedrift_hz_s``."""
+
+FAST_CLIP = 5.0
+MIN_DECIMATED_CHANNELS = 64
+MAX_TRACKS_PER_LEVEL = 64
+
+
+@dataclass(frozen=True)
+class Track:
+    """A fast drifter in a cleaned block."""
+
+    centre: float  # block column at the mean of the bin times
+    rate: float  # columns per second (block column order)
+    half_width: float  # columns either side of the track, in each time bin, that hold its power
+    snr: float  # SNR of the clipped full-resolution dedoppler sum that confirmed it
+
+    def columns(self, bin_times_s: np.ndarray) -> np.ndarray:
+        """The track's column in each time bin."""
+        times = np.asarray(bin_times_s, dtype=np.float64)
+        return self.centre + self.rate * (times - times.mean())
+
+
+def fast_levels(min_shift: float, max_shift: float) -> list[tuple[int, float, float]]:
+    """(decimation factor, lowest, highest per-bin movement in channels) of each fast pass.
+
+    At factor D a track moves 0.45 to 1 decimated channel per time bin (1.25 for the last
+    level), so one bin's smeared power lies in one or two decimated channels.
+    """
+    levels: list[tuple[int, float, float]] = []
+    if max_shift <= min_shift or min_shift <= 0:
+        return levels
+    factor = 2 ** int(np.ceil(np.log2(min_shift / 0.45)))
+    low = min_shift
+    while low < max_shift:
+        high = max_shift if factor * 1.25 >= max_shift else float(factor)
+        levels.append((factor, low, high))
+        low, factor = high, factor * 2
+    return levels
+
+
+def decimate(x: np.ndarray, factor: int) -> np.ndarray:
+    """(T, N // factor) sums of ``factor`` adjacent channels; non-finite sums become 0.
+
+    A power-of-two factor is summed in pairs, halving the block each time (twice as fast as a
+    reduction over a short last axis).
+    """
+    t, n = x.shape
+    summed = x[:, : n // factor * factor]
+    if factor & (factor - 1) == 0:
+        while summed.shape[1] > n // factor:
+            summed = summed[:, 0::2] + summed[:, 1::2]
+        summed = summed.astype(np.float32, copy=False)
+    else:
+        summed = summed.reshape(t, -1, factor).sum(axis=2, dtype=np.float32)
+    if factor == 1:
+        summed = summed.copy()
+    return np.nan_to_num(summed, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _median_over_time(x: np.ndarray) -> np.ndarray:
+    """Each channel's median over the (few) time bins: sorting short contiguous rows is several
+    times faster than ``np.median(x, axis=0)``."""
+    t = x.shape[0]
+    ordered = np.sort(x.T, axis=1)
+    return ordered[:, t // 2] if t % 2 else (ordered[:, t // 2 - 1] + ordered[:, t // 2]) / 2
+
+
+def noise_units(xd: np.ndarray, moving_only: bool = True) -> np.ndarray:
+    """A block in noise units (each bin divided by its robust noise), clipped to +-FAST_CLIP.
+
+    ``moving_only`` first takes away each channel's median over time: what does not move
+    (stationary carriers, bandpass residuals) goes, and a fast track, which spends only a bin or
+    two in any channel, stays. Then each bin's median is taken away.
+    """
+    centred = xd - _median_over_time(xd) if moving_only else xd
+    sample = centred[:, ::4] if centred.shape[1] >= 4096 else centred  # a robust level needs no more
+    centred = centred - np.median(sample, axis=1, keepdims=True)  # a bin's gain offset, too
+    mad = np.median(np.abs(sample - np.median(sample, axis=1, keepdims=True)), axis=1)
+    sigma = np.where(mad > 0, 1.4826 * mad, np.inf)
+    return np.clip(centred / sigma[:, None], -FAST_CLIP, FAST_CLIP).astype(np.float32)
+
+
+def _shifts(rates: np.ndarray, bin_times_s: np.ndarray) -> np.ndarray:
+    """(rates, bins) integer column offsets of trial tracks from their mean-time column."""
+    times = np.asarray(bin_times_s, dtype=np.float64)
+    return np.rint(np.outer(rates, times - times.mean())).astype(np.int64)
+
+
+def dedoppler_max(z: np.ndarray, bin_times_s: np.ndarray, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best SNR of the sum along any trial track through each column (one or two columns wide),
+    and the index of the rate (columns per second) that gave it. ``z`` is in noise units."""
+    t, m = z.shape
+    shifts = _shifts(rates, bin_times_s)
+    pad = int(np.abs(shifts).max(initial=0)) + 1
+    padded = np.zeros((t, m + 2 * pad + 1), np.float32)
+    padded[:, pad:pad + m] = z
+    best = np.full(m, -np.inf, np.float32)
+    arg = np.zeros(m, np.int32)
+    one, two = np.float32(1 / np.sqrt(t)), np.float32(1 / np.sqrt(2 * t))
+    for k, shift in enumerate(shifts):
+        acc = padded[0, pad + shift[0]:pad + shift[0] + m + 1].copy()
+        for row in range(1, t):
+            acc += padded[row, pad + shift[row]:pad + shift[row] + m + 1]
+        score = np.maximum(acc[:-1] * one, (acc[:-1] + acc[1:]) * two)
+        np.putmask(arg, score > best, k)
+        np.maximum(best, score, out=best)
+    return best, arg
+
+
+def _sums_along(z: np.ndarray, bin_times_s: np.ndarray, rates: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """(rates, hi - lo) sums of ``z`` over the bins along trial tracks whose mean-time column is
+    lo .. hi - 1 (columns outside the block count as 0); computed on that region only."""
+    t, m = z.shape
+    columns = np.arange(lo, hi)[None, None, :] + _shifts(rates, bin_times_s)[:, :, None]
+    inside = (columns >= 0) & (columns < m)
+    return np.where(inside, z[np.arange(t)[None, :, None], np.clip(columns, 0, m - 1)], 0.0).sum(axis=1)
+
+
+def _track_sums(z: np.ndarray, bin_times_s: np.ndarray, rates: np.ndarray, centre: int, radius: int) -> np.ndarray:
+    """(rates,) best SNR of sums along trial tracks (one or two columns wide) whose mean-time
+    column is within ``radius`` of ``centre``."""
+    t = z.shape[0]
+    acc = _sums_along(z, bin_times_s, rates, centre - radius, centre + radius + 2)
+    return np.maximum(acc[:, :-1] / np.sqrt(t), (acc[:, :-1] + acc[:, 1:]) / np.sqrt(2 * t)).max(axis=1)
+
+
+def _dedrifted_box_scores(z: np.ndarray, bin_times_s: np.ndarray, rates: np.ndarray, lo: int, hi: int,
+                          box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each trial rate: the best SNR of a ``box``-column sum of the dedrifted, time-collapsed
+    block whose left edge lies in [lo, hi), and that left edge."""
+    t = z.shape[0]
+    profile = _sums_along(z, bin_times_s, rates, lo, hi + int(box.max()))
+    cumulative = np.concatenate([np.zeros((len(rates), 1)), np.cumsum(profile, axis=1)], axis=1)
+    n = hi - lo
+    rows = np.arange(len(rates))[:, None]
+    sums = cumulative[rows, np.arange(n)[None, :] + box[:, None]] - cumulative[:, :n]
+    snr = sums / np.sqrt(t * box)[:, None]
+    left = snr.argmax(axis=1)
+    return snr[np.arange(len(rates)), left], lo + left
+
+
+def track_half_width(z: np.ndarray, bin_times_s: np.ndarray, centre: float, rate: float, box: int) -> float:
+    """Columns either side of a track, in each bin, that hold its power: the half-power width of
+    its dedrifted, collapsed profile (smearing and the signal's own width), with a margin for
+    the tails, and never less than the smear."""
+    lo = int(round(centre)) - 3 * box - 128
+    profile = _sums_along(z, bin_times_s, np.array([rate]), lo, lo + 6 * box + 257)
+    smooth = ndimage.uniform_filter1d(profile, size=5, axis=1, mode="nearest")
+    return float(max(half_power_width(smooth)[0], box)) + 4.0
+
+
+def refine_track(z: np.ndarray, bin_times_s: np.ndarray, centre: float, rate: float, radius: int,
+                 row_s: float) -> tuple[float, float, float]:
+    """(rate, mean-time centre, SNR) of the track near a coarse estimate, at full resolution.
+
+    ``z`` is the full-resolution block in clipped noise units. Trial rates within 20 % of the
+    estimate, then within 1 % of the best, each scored by the sum of the dedrifted, collapsed
+    block over the channels one bin's smeared power covers.
+    """
+    best = (rate, centre, -np.inf)
+    for span, count in ((0.2, 41), (0.01, 21)):
+        rates = best[0] * (1 + np.linspace(-span, span, count))
+        box = np.maximum(1, np.rint(np.abs(rates) * row_s)).astype(np.int64)
+        lo = int(round(best[1] - box.max() / 2)) - radius
+        snr, left = _dedrifted_box_scores(z, bin_times_s, rates, lo, lo + 2 * radius + 1, box)
+        k = int(snr.argmax())
+        best = (float(rates[k]), float(left[k] + (box[k] - 1) / 2), float(snr[k]))
+        radius = 2
+    return best
+
+
+def steady_track_snr(z: np.ndarray, bin_times_s: np.ndarray, centre: float, rate: float, box: int) -> float:
+    """The smallest SNR of the track's ``box``-column sums in any quarter of the scan.
+
+    A drifting signal puts its power in every part of the scan; a trial track that merely
+    crosses a bright signal (or the edge of one) gets it from a few bins, and some quarter of
+    the scan holds only noise.
+    """
+    t, m = z.shape
+    left = np.rint(centre - (box - 1) / 2 + _shifts(np.array([rate]), bin_times_s)[0]).astype(np.int64)
+    columns = left[:, None] + np.arange(box)[None, :]
+    inside = (columns >= 0) & (columns < m)
+    rows = np.where(inside, z[np.arange(t)[:, None], np.clip(columns, 0, m - 1)], 0.0).sum(axis=1) / np.sqrt(box)
+    return float(min(part.sum() / np.sqrt(part.size) for part in np.array_split(rows, 4)))
+
+
+def find_fast_tracks(x: np.ndarray, bin_times_s: np.ndarray, header: FilterbankHeader,
+                     max_drift_hz_s: float = DEFAULT_MAX_DRIFT_HZ_S,
+                     threshold: float = DEFAULT_FAST_THRESHOLD) -> list[Track]:
+    """Signals of a cleaned (T, N) block whose tracks cross more than FAST_SPAN channels over the
+    scan, up to ``max_drift_hz_s``; see the section comment above."""
+    t, n = x.shape
+    times = np.asarray(bin_times_s, dtype=np.float64)
+    row_s = max(header.tsamp_s, header.obs_length_s / t)  # the time one bin's power is smeared over
+    min_rate = FAST_SPAN / header.obs_length_s
+    max_rate = max_drift_hz_s / header.channel_width_hz
+    levels = [lv for lv in fast_levels(min_rate * row_s, max_rate * row_s) if n // lv[0] >= MIN_DECIMATED_CHANNELS]
+    if not levels:
+        return []
+    step = 1.0 / max(times.max() - times.min(), row_s)  # one column end to end between trial tracks
+    candidates: list[tuple[float, float, int, float]] = []  # (column, columns per second, decimation, SNR)
+    coarse, decimated_by = x, 1
+    for factor, low, high in levels:
+        coarse = decimate(coarse, factor // decimated_by)
+        decimated_by = factor
+        z = noise_units(coarse)
+        rates = np.arange(low / row_s / factor * 0.95, high / row_s / factor * 1.05 + step, step)
+        rates = np.concatenate([-rates[::-1], rates])
+        best, arg = dedoppler_max(z, times, rates)
+        all_rates = np.arange(0, rates.max() + step, step)
+        all_rates = np.concatenate([-all_rates[:0:-1], all_rates])
+        slow = np.abs(all_rates) < min_rate / factor
+        taken = np.zeros(best.size, dtype=bool)
+        radius = max(WINDOW // (2 * factor), 4)
+        above = np.flatnonzero(best > threshold)
+        found = 0
+        for j in above[np.argsort(-best[above], kind="stable")]:
+            if taken[j]:
+                continue
+            taken[max(j - radius, 0):j + radius + 1] = True
+            sums = _track_sums(z, times, all_rates, int(j), 2)
+            if sums[~slow].max() <= sums[slow].max():
+                continue  # a slow signal (the K^2 windows' business) or a stationary one crossed
+            candidates.append(((j + 0.5) * factor - 0.5, float(rates[arg[j]]) * factor, factor, float(best[j])))
+            found += 1
+            if found >= MAX_TRACKS_PER_LEVEL:
+                log.debug("coarse-channel block: more than %d fast-drift candidates at decimation %d",
+                          MAX_TRACKS_PER_LEVEL, factor)
+                break
+    tracks: list[Track] = []
+    for centre, rate, factor, _ in sorted(candidates, key=lambda c: -c[3]):
+        if any(abs(centre - track.centre) < WINDOW / 2 for track in tracks):
+            continue  # one signal, one track (found again at the next decimation, or beside itself)
+        track = _confirm_track(x, times, centre, rate, factor, row_s, (min_rate, step), threshold)
+        if track is not None:
+            tracks.append(track)
+    return _distinct_tracks(tracks)
+
+
+def _confirm_track(x: np.ndarray, times: np.ndarray, centre: float, rate: float, factor: int, row_s: float,
+                   rates: tuple[float, float], threshold: float) -> Track | None:
+    """A decimated candidate refined at full resolution on the block around it, or None when it
+    is not a fast track there: too slow or too weak once refined, its power in a few bins only,
+    or better explained by a slow track through the same place (the edges of a bright, wide,
+    slowly drifting signal survive the removal of what does not move). ``rates``: the slowest
+    fast rate and the step between trial tracks, in columns per second.
+    """
+    n = x.shape[1]
+    min_rate, step = rates
+    reach = int(abs(rate) * 1.3 * (np.abs(times - times.mean()).max() + row_s)) + 4 * factor + WINDOW
+    lo, hi = max(int(centre) - reach, 0), min(int(centre) + reach, n)
+    region = np.nan_to_num(x[:, lo:hi], nan=0.0, posinf=0.0, neginf=0.0)
+    z = noise_units(region)
+    rate, local, snr = refine_track(z, times, centre - lo, rate, 2 * factor, row_s)
+    if snr < threshold or abs(rate) < min_rate:
+        return None
+    box = max(1, int(round(abs(rate) * row_s)))
+    if steady_track_snr(z, times, local, rate, box) < threshold / 4:
+        return None  # the power sits in a few bins: a bright signal crossed, not a track
+    as_observed = noise_units(region, moving_only=False)
+    slow_step = step * max(1.0, box / 2)  # a slow track off by half the box at its ends still fills it
+    slow_rates = np.arange(-min_rate, min_rate + slow_step / 2, slow_step)
+    slow, _ = _dedrifted_box_scores(as_observed, times, slow_rates, int(local) - 2 * box, int(local) + 2 * box,
+                                    np.full(slow_rates.size, box))
+    fast, _ = _dedrifted_box_scores(as_observed, times, np.array([rate]), int(local) - box // 2 - 2,
+                                    int(local) - box // 2 + 3, np.array([box]))
+    if slow.max() >= fast[0]:
+        return None
+    return Track(local + lo, rate, track_half_width(z, times, local, rate, box), snr)
+
+
+def _distinct_tracks(tracks: list[Track]) -> list[Track]:
+    """One track per signal: of tracks within half a window of each other, the strongest."""
+    kept: list[Track] = []
+    for track in sorted(tracks, key=lambda tr: -tr.snr):
+        if all(abs(track.centre - other.centre) >= WINDOW / 2 for other in kept):
+            kept.append(track)
+    return sorted(kept, key=lambda tr: tr.centre)
+
+
+def smeared_measures(profiles: np.ndarray, smear: np.ndarray, noise_std: float) -> tuple[np.ndarray, np.ndarray]:
+    """SNR and half-power width (channels) of dedrifted fast drifters' collapsed profiles.
+
+    A track that moves ``smear`` channels within one time bin spreads its power over them. The
+    SNR is per channel, as for every hit, of the profile averaged over ``smear`` channels (the
+    peak of a single channel would mostly measure noise there): smearing lowers it, by about
+    the smear over the signal's own width. The width is measured on the profile smoothed over a
+    quarter of the smear: the signal's own width plus the smear.
+    """
+    snr = np.empty(len(profiles))
+    width = np.empty(len(profiles))
+    for i, (profile, box) in enumerate(zip(profiles, smear)):
+        box = int(box)
+        snr[i] = np.convolve(profile, np.ones(box) / box, mode="valid").max() / noise_std
+        smooth = ndimage.uniform_filter1d(profile, size=max(1, box // 4) | 1, mode="nearest")
+        width[i] = half_power_width(smooth[None])[0]
+    return snr, width
+
+
+def on_tracks(tracks: list[Track], starts: np.ndarray, bin_times_s: np.ndarray) -> np.ndarray:
+    """(k, T, 256) mask of the pixels of the windows starting at ``starts`` that lie on a track."""
+    columns = starts[:, None, None] + np.arange(WINDOW)[None, None, :]
+    mask = np.zeros((len(starts), len(bin_times_s), WINDOW), dtype=bool)
+    for track in tracks:
+        centre = track.columns(bin_times_s)[None, :, None]
+        mask |= np.abs(columns - centre) <= track.half_width
+    return mask
+
+
+def masked_statistics(windows: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """K^2 of each (T, 256) window over its ``keep`` pixels only."""
+    w = np.where(keep, windows, 0.0).astype(np.float64)
+    count = keep.sum(axis=(1, 2)).astype(np.float64)
+    mean = w.sum(axis=(1, 2)) / count
+    d = np.where(keep, w - mean[:, None, None], 0.0)
+    d2 = d * d
+    m2, m3, m4 = ((d2 * p).sum(axis=(1, 2)) / count for p in (1.0, d, d2))
+    k2 = _k2_from_moments(count, m2, m3, m4)
+    return np.where(count > 8, k2, 0.0)
+
+
+def windows_off_tracks(x: np.ndarray, windows: np.ndarray, tracks: list[Track], bin_times_s: np.ndarray,
+                       threshold: float) -> np.ndarray:
+    """The hit windows (indices) that still hold a signal once the fast tracks' pixels are left
+    out: a window that only caught part of a fast track is that track's, not a signal of its own."""
+    if not tracks or windows.size == 0:
+        return windows
+    starts = windows * STRIDE
+    mask = on_tracks(tracks, starts, bin_times_s)
+    touched = mask.any(axis=(1, 2))
+    if not touched.any():
+        return windows
+    cut = cut_windows(x, starts[touched])
+    keep = ~touched
+    keep[touched] = masked_statistics(cut, ~mask[touched] & np.isfinite(cut)) > threshold
+    return windows[keep]
+
+
+def track_windows(tracks: list[Track], n_windows: int, bin_times_s: np.ndarray) -> np.ndarray:
+    """Which windows (by index) a track crosses at some time during the scan."""
+    busy = np.zeros(n_windows, dtype=bool)
+    for track in tracks:
+        columns = track.columns(bin_times_s)
+        lo, hi = columns.min() - track.half_width, columns.max() + track.half_width
+        first = max(int(np.floor((lo - WINDOW) / STRIDE)) + 1, 0)
+        last = min(int(np.floor(hi / STRIDE)), n_windows - 1)
+        busy[first:last + 1] = True
+    return busy
+
+
+def dedrift_windows(x: np.ndarray, starts: np.ndarray, rates: np.ndarray, bin_times_s: np.ndarray) -> np.ndarray:
+    """(k, T, 256) windows whose bins are each shifted back along a drift (``rates``, columns per
+    second), so that a track through column ``start + 128`` at the mean bin time stands still."""
+    t, n = x.shape
+    columns = starts[:, None, None] + _shifts(rates, bin_times_s)[:, :, None] + np.arange(WINDOW)[None, None, :]
+    return np.ascontiguousarray(x[np.arange(t)[None, :, None], np.clip(columns, 0, n - 1)])
+
+
+def track_starts(tracks: list[Track], n: int) -> np.ndarray:
+    """Start column of the 256-column window centred on each track's mean-time column."""
+    centres = np.array([tr.centre for tr in tracks], dtype=np.float64)
+    return np.clip(np.rint(centres).astype(np.int64) - WINDOW // 2, 0, max(n - WINDOW, 0))
+
+
 def detect_block(
     x: np.ndarray,
     header: FilterbankHeader,
@@ -377,18 +765,31 @@ def detect_block(
     n_noise: int = 0,
     noise_max_statistic: float = DEFAULT_NOISE_MAX_STATISTIC,
     rng: np.random.Generator | None = None,
+    max_drift_hz_s: float = DEFAULT_MAX_DRIFT_HZ_S,
+    fast_threshold: float = DEFAULT_FAST_THRESHOLD,
 ) -> DetectionResult:
     """Hits (and optionally noise windows) of one cleaned coarse-channel block whose time bins
-    are centred at ``bin_times_s`` (from the reader's :class:`~rficat.io.Block`)."""
+    are centred at ``bin_times_s`` (from the reader's :class:`~rficat.io.Block`).
+
+    Signals whose tracks fit a window come from the K^2 windows and are cut as observed; faster
+    ones (up to ``max_drift_hz_s``; 0 turns the search off) come from :func:`find_fast_tracks`
+    and are cut dedrifted, centred on their track at the mean bin time, with the drift removed
+    recorded in ``dedrift_hz_s``. Hit channels are the snippet's at the mean bin time.
+    """
     t, n = x.shape
     k2, finite = window_statistics(x)
     if np.isnan(x.sum()):  # masked samples at the cleaned mean (0), for cutting snippets
         x[np.isnan(x)] = 0.0
-    signal_windows = np.flatnonzero(finite & (k2 > threshold))
+    tracks = find_fast_tracks(x, bin_times_s, header, max_drift_hz_s, fast_threshold) if max_drift_hz_s > 0 else []
+    signal_windows = windows_off_tracks(x, np.flatnonzero(finite & (k2 > threshold)), tracks, bin_times_s, threshold)
     runs = _runs(signal_windows, MAX_HIT_SPAN // STRIDE - 1)
     collapsed = np.where(np.isfinite(x), x, 0.0).mean(axis=0)
     noise_std = float(np.median(np.abs(collapsed - np.median(collapsed)))) * 1.4826 or 1e-12
     starts = _drop_overlapping(_centre_windows(collapsed, runs, n, noise_std))
+    rates = np.zeros(len(starts))  # drift removed from each snippet, columns per second
+    if tracks:
+        starts = np.concatenate([starts, track_starts(tracks, n)])
+        rates = np.concatenate([rates, [tr.rate for tr in tracks]])
     is_signal = np.ones(len(starts), dtype=bool)
 
     if n_noise:
@@ -396,25 +797,35 @@ def detect_block(
         quiet = finite & (k2 < noise_max_statistic)
         quiet[1::WINDOW // STRIDE] = False  # even windows only: chosen ones never overlap
         # keep clear of signals: a noise window may not touch a hit window
-        near_signal = np.zeros_like(quiet)
+        near_signal = track_windows(tracks, quiet.size, bin_times_s)
         for offset in range(-2, 3):  # and 128 channels clear of any hit window
             near_signal[np.clip(signal_windows + offset, 0, quiet.size - 1)] = True
         candidates = np.flatnonzero(quiet & ~near_signal)
         chosen = np.sort(rng.choice(candidates, size=min(n_noise, candidates.size), replace=False))
         starts = np.concatenate([starts, chosen * STRIDE])
+        rates = np.concatenate([rates, np.zeros(chosen.size)])
         is_signal = np.concatenate([is_signal, np.zeros(chosen.size, dtype=bool)])
 
     if starts.size == 0:
         return DetectionResult([], np.empty((0, t, WINDOW), np.float32), k2.size, int((~finite).sum()))
 
+    dedrifted = rates != 0
     windows = cut_windows(x, starts)
+    if dedrifted.any():
+        windows[dedrifted] = dedrift_windows(x, starts[dedrifted], rates[dedrifted], bin_times_s)
     statistic = stats.normaltest(windows.reshape(len(starts), -1), axis=1).statistic
-    slopes = drift_slopes(windows, bin_times_s)
+    slopes = np.where(dedrifted, 0.0, drift_slopes(windows, bin_times_s))  # drift left in the snippet
     profiles = dedrifted_profiles(windows, slopes, bin_times_s)
     snr = profiles.max(axis=1) / noise_std
     width = half_power_width(profiles) * abs(header.foff_mhz) * 1e6
+    if dedrifted.any():
+        row_s = max(header.tsamp_s, header.obs_length_s / t)
+        smear = np.maximum(1, np.rint(np.abs(rates[dedrifted]) * row_s)).astype(np.int64)
+        snr[dedrifted], channels = smeared_measures(profiles[dedrifted], smear, noise_std)
+        width[dedrifted] = channels * abs(header.foff_mhz) * 1e6
     # foff is signed (negative in GBT files), so this is the drift in frequency, not channel, order
-    drift = slopes * header.foff_mhz * 1e6
+    drift = (slopes + rates) * header.foff_mhz * 1e6
+    dedrift = rates * header.foff_mhz * 1e6 + 0.0  # (no -0.0 for snippets cut as observed)
     offset = coarse_channel * header.coarse_channel_width
     chan_start = starts + offset
     f_start = header.frequency_mhz(chan_start)
@@ -422,9 +833,9 @@ def detect_block(
     f_center = header.frequency_mhz(chan_start + (WINDOW - 1) / 2)
     hits = [
         Hit(coarse_channel, int(c), int(c) + WINDOW, float(a), float(b), float(m), float(s),
-            float(r), float(d), float(wd), bool(sig))
-        for c, a, b, m, s, r, d, wd, sig in zip(chan_start, f_start, f_stop, f_center, statistic, snr, drift, width,
-                                                is_signal)
+            float(r), float(d), float(wd), bool(sig), float(dd))
+        for c, a, b, m, s, r, d, wd, sig, dd in zip(chan_start, f_start, f_stop, f_center, statistic, snr, drift,
+                                                    width, is_signal, dedrift)
     ]
     windows += 1.0  # back to data / bandpass: positive, as snippet normalisation needs
     return DetectionResult(hits, windows, k2.size, int((~finite).sum()))
@@ -436,6 +847,7 @@ def detect_blocks(
     threshold: float = DEFAULT_THRESHOLD,
     n_noise_per_channel: int = 0,
     seed: int = 0,
+    max_drift_hz_s: float = DEFAULT_MAX_DRIFT_HZ_S,
 ) -> Iterable[tuple[int, DetectionResult]]:
     """Clean and detect each coarse-channel block in turn."""
     pieces = bandpass_pieces(header)
@@ -443,7 +855,7 @@ def detect_blocks(
         x = clean_block(block.data, pieces)
         rng = np.random.default_rng([seed, block.coarse_channel])
         result = detect_block(x, header, block.coarse_channel, block.bin_times_s, threshold,
-                              n_noise_per_channel, rng=rng)
+                              n_noise_per_channel, rng=rng, max_drift_hz_s=max_drift_hz_s)
         result.n_bad_samples = block.n_bad_samples
         result.n_samples = header.n_integrations * block.data.shape[1]
         yield block.coarse_channel, result
@@ -456,6 +868,7 @@ def detect_file(
     coarse_channel_width: int | None = None,
     progress=None,
     seed: int = 0,
+    max_drift_hz_s: float = DEFAULT_MAX_DRIFT_HZ_S,
 ) -> Iterable[tuple[FilterbankHeader, int, DetectionResult]]:
     """Stream a file through detection, one coarse channel at a time.
 
@@ -467,7 +880,7 @@ def detect_file(
         header = reader.header
         block_bytes = header.n_integrations * header.coarse_channel_width * 4
         for index, result in detect_blocks(reader.coarse_channels(), header, threshold,
-                                           n_noise_per_channel, seed):
+                                           n_noise_per_channel, seed, max_drift_hz_s):
             if progress is not None:
                 progress(block_bytes)
             yield header, index, result

@@ -172,6 +172,12 @@ class Snippet(Base):
                         "window); NULL for snippets stored before widths were measured."
     )
     is_signal: Mapped[bool] = mapped_column(Boolean, comment="True for a detected signal window, false for a noise window.")
+    dedrift_hz_s: Mapped[float] = mapped_column(
+        Double, server_default=text("0"),
+        comment="Drift removed from the snippet, Hz/s: each time bin shifted back along it, so a fast drifter "
+                "(a track wider than the window) looks stationary and centred; 0 when the snippet is as observed. "
+                "Compare drift_rate_hz_s, not only pictures."
+    )
     data: Mapped[bytes] = mapped_column(
         LargeBinary, comment="Normalised 16 x 256 snippet quantised to uint8 (value = byte / 255), row-major "
                              "(time, frequency); 4 KiB, stored in the row."

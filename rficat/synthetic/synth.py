@@ -117,15 +117,33 @@ def _profiles(frame, signal: Signal):
     return path, t_profile, f_profile
 
 
+SMEAR_MIN_CHANNELS = 0.5
+"""A signal that drifts more than this many channels within one integration is Doppler-smeared."""
+
+
+def smearing_steps(drift_hz_s: float, dt_s: float, df_hz: float) -> int:
+    """Copies setigen averages to smear a signal over one integration (0: no smearing needed).
+
+    A real drifting signal spreads its power over every channel it crosses during an
+    integration (10 Hz/s crosses 65 GBT channels in 18 s); setigen's ``doppler_smearing``
+    averages evenly spaced copies between the path's positions at the integration's start and
+    end, here at most half a channel apart so no comb appears.
+    """
+    channels = abs(drift_hz_s) * dt_s / df_hz
+    return 0 if channels <= SMEAR_MIN_CHANNELS else max(10, int(np.ceil(2 * channels)))
+
+
 def add_signal(frame, signal: Signal) -> None:
-    """Inject one signal into a setigen frame, computing only the channels it can touch."""
+    """Inject one signal into a setigen frame, computing only the channels it can touch,
+    Doppler-smeared within each integration as a real drifting signal is."""
     path, t_profile, f_profile = _profiles(frame, signal)
-    span_hz = abs(signal.drift_hz_s) * frame.obs_length + 20 * signal.width_hz + 200 * frame.df
+    steps = smearing_steps(signal.drift_hz_s, frame.dt, frame.df)
+    span_hz = abs(signal.drift_hz_s) * (frame.obs_length + 2 * frame.dt) + 20 * signal.width_hz + 200 * frame.df
     if signal.path == "wandering":
         span_hz += 6 * signal.width_hz
     centre = signal.f_start_mhz * 1e6 + signal.drift_hz_s * frame.obs_length / 2
-    frame.add_signal(path, t_profile, f_profile,
-                     bounding_f_range=(centre - span_hz, centre + span_hz))
+    frame.add_signal(path, t_profile, f_profile, bounding_f_range=(centre - span_hz, centre + span_hz),
+                     doppler_smearing=steps > 0, smearing_subsamples=max(steps, 1))
 
 
 # --- the instrument ------------------------------------------------------------------------------
