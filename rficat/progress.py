@@ -45,3 +45,17 @@ def stage_status(title: str) -> Iterator[Callable[[str], None]]:
             status.update(f"{title}: {description} ({time.perf_counter() - started:.0f} s so far)")
 
         yield stage
+
+
+@contextmanager
+def count_progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(n_items)``; draws a bar counting items (of ``total``; None: unknown) on a
+    terminal, nothing otherwise."""
+    if not sys.stderr.isatty() or total == 0:
+        yield lambda n: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}" if total is None else "{task.completed}/{task.total}"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)

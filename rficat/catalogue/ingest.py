@@ -68,8 +68,10 @@ def detection_parameters(header: FilterbankHeader, threshold: float) -> dict:
             "window_channels": detect.WINDOW, "stride_channels": detect.STRIDE}
 
 
-def _header_row(header: FilterbankHeader, path: Path, fp: str, threshold: float) -> dict:
-    return {"detection": psycopg.types.json.Jsonb(detection_parameters(header, threshold)),"path": str(path.resolve()), "fingerprint": fp, "source_name": header.source_name,
+def _header_row(header: FilterbankHeader, path: Path, fp: str, threshold: float | None) -> dict:
+    """An observations row; ``threshold`` None: no rficat detection yet (``detection`` NULL)."""
+    detection = None if threshold is None else psycopg.types.json.Jsonb(detection_parameters(header, threshold))
+    return {"detection": detection, "path": str(path.resolve()), "fingerprint": fp, "source_name": header.source_name,
             "telescope": header.telescope, "mjd_start": header.mjd_start, "f_min_mhz": header.f_min_mhz,
             "f_max_mhz": header.f_max_mhz, "fch1_mhz": header.fch1_mhz, "foff_mhz": header.foff_mhz,
             "tsamp_s": header.tsamp_s, "n_channels": header.n_channels, "n_integrations": header.n_integrations,
@@ -96,11 +98,13 @@ def _copy_embeddings(cur: psycopg.Cursor, ids, model_id: int, latent: np.ndarray
                                 ("vector", latent), ("vector", freq_vectors)])
 
 
-def _lock_and_find(cur: psycopg.Cursor, fp: str) -> int | None:
+def _lock_and_find(cur: psycopg.Cursor, fp: str) -> tuple[int | None, bool]:
+    """The observation of a fingerprint (None: new) and whether rficat has detected on it yet (an
+    observation made by ``rficat vet --store`` holds only other pipelines' hits until then)."""
     # one ingest of a given file at a time; the lock is released at commit / rollback / death
     cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (fp,))
-    row = cur.execute("SELECT id FROM observations WHERE fingerprint = %s", (fp,)).fetchone()
-    return row[0] if row else None
+    row = cur.execute("SELECT id, detection IS NOT NULL FROM observations WHERE fingerprint = %s", (fp,)).fetchone()
+    return (row[0], row[1]) if row else (None, False)
 
 
 def encode_stored(cur: psycopg.Cursor, observation_id: int, model_id: int, encoder: Encoder,
@@ -151,8 +155,8 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Pat
         freq_embedding = models.frequency_embedding(engine, model_id)
         summary = IngestSummary(str(path), "ingested", model_id=model_id, seconds=timings)
         with db.raw_connection(engine) as conn, conn.cursor() as cur:
-            existing = _lock_and_find(cur, fp)
-            if existing is not None:
+            existing, detected = _lock_and_find(cur, fp)
+            if existing is not None and detected:
                 summary.observation_id = existing
                 t = time.perf_counter()
                 n = encode_stored(cur, existing, model_id, encoder, freq_embedding)
@@ -161,10 +165,16 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Pat
                 conn.commit()
                 return summary
             row = _header_row(header, path, fp, threshold)
-            summary.observation_id = cur.execute(
-                f"INSERT INTO observations ({', '.join(row)}, status, ingested_at)"
-                f" VALUES ({', '.join(['%s'] * len(row))}, 'complete', now()) RETURNING id",
-                list(row.values())).fetchone()[0]
+            if existing is None:
+                summary.observation_id = cur.execute(
+                    f"INSERT INTO observations ({', '.join(row)}, status, ingested_at)"
+                    f" VALUES ({', '.join(['%s'] * len(row))}, 'complete', now()) RETURNING id",
+                    list(row.values())).fetchone()[0]
+            else:  # only hits kept by `rficat vet --store` so far: rficat's own detections join them
+                summary.observation_id = existing
+                cur.execute(f"UPDATE observations SET ({', '.join(row)}, status, ingested_at)"
+                            f" = ({', '.join(['%s'] * len(row))}, 'complete', now()) WHERE id = %s",
+                            [*row.values(), existing])
             block_bytes = header.n_integrations * header.coarse_channel_width * 4
             results = detect.detect_blocks(_timed(reader.coarse_channels(), timings, "read"), header,
                                            threshold, n_noise_per_channel)

@@ -519,6 +519,86 @@ def cmd_rfi_label(args: argparse.Namespace) -> None:
         emit(rfi.label_class(catalogue.engine, args.class_id, args.label, args.notes), args.json)
 
 
+# --- vet ---------------------------------------------------------------------------------------
+
+VET_COLUMNS = [("table_name", "table", "s"), ("row", "row", "d"), ("file", "data file", "s"),
+               ("f_center_mhz", "f_center_mhz", ".6f"), ("drift_rate_hz_s", "drift_hz_s", ".3f"),
+               ("snr", "snr", ".1f"), ("snr_measured", "snr (rficat)", ".1f"), ("snippet_source", "snippet", "s"),
+               ("duplicate_of_row", "dup of", "d"), ("verdict", "verdict", "s")]
+
+
+def _write_vetted(out: Path, run, records: list[dict]) -> list[Path]:
+    """--out: one CSV of every row; a .dat (one .dat table's rows, verdict as a trailing column); or a
+    directory that gets each table under its own name (.dat as .dat, CSV as CSV)."""
+    from rficat.io import hits
+
+    by_table: dict[Path, list[dict]] = {}
+    for item, record in zip(run.items, records):
+        by_table.setdefault(item.hit.table, []).append(record)
+    is_dat = {table: hits.sniff(table) == "turboseti_dat" for table in by_table}
+    if out.is_dir() or str(out).endswith(os.sep):
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for table, rows in by_table.items():
+            target = out / table.name
+            if target.resolve() == table.resolve():
+                raise RficatError(f"--out {out}: would overwrite the input table {table}; choose another directory")
+            if is_dat[table]:
+                hits.write_dat(table, target, {r["row"]: r["verdict"] or "error" for r in rows})
+            else:
+                hits.write_csv(target, rows)
+            written.append(target)
+        return written
+    if out.suffix.lower() == ".dat":
+        dats = [t for t, d in is_dat.items() if d]
+        if len(by_table) != 1 or len(dats) != 1:
+            raise RficatError(f"--out {out}: a .dat output needs exactly one .dat table in (got {len(by_table)} "
+                              "tables); give a directory to write one table per input")
+        hits.write_dat(dats[0], out, {r["row"]: r["verdict"] or "error" for r in records})
+        return [out]
+    hits.write_csv(out, records)
+    return [out]
+
+
+def cmd_vet(args: argparse.Namespace) -> None:
+    from rficat.catalogue import vet
+    from rficat.progress import count_progress
+    from rficat.store import db
+
+    settings = _settings()
+    width = args.coarse_channel_width or settings.coarse_channel_width
+    for path in [*args.tables, *args.files]:
+        if not path.exists():
+            raise RficatError(f"{path}: no such file")
+    with db.open_catalogue(settings) as catalogue:
+        engine = catalogue.engine
+        with count_progress("cutting snippets", None) as advance:
+            run = vet.vet(engine, args.tables, files=args.files, cadence=args.cadence,
+                          models_dir=settings.models_dir, coarse_channel_width=width, progress=advance)
+        if args.store:
+            log.warning("kept %d vetted hits as snippets", vet.store(engine, run, width))
+        if args.sheets:
+            events = len({v.event for v in run.items if v.error is None and v.duplicate_of is None})
+            with count_progress("vetting sheets", events) as advance:
+                sheets = vet.write_sheets(engine, run, args.sheets, coarse_channel_width=width, progress=advance)
+            log.warning("wrote %d vetting sheets to %s", len(sheets), args.sheets)
+    records = [v.record() for v in run.items]
+    if args.out:
+        for path in _write_vetted(args.out, run, records):
+            log.warning("wrote %s", path)
+    if args.json:
+        emit(records, True)
+    elif records:
+        _print_table([{**r, "table_name": Path(r["table"]).name, "file": Path(str(r["data_file"] or "")).name}
+                      for r in records], VET_COLUMNS)
+    problems = run.problems + [v.error for v in run.failed]
+    for problem in problems:
+        print(f"rficat: error: {problem}", file=sys.stderr)
+    if problems:
+        raise RficatError(f"{len(run.failed)} of {len(run.items)} rows and {len(run.problems)} of "
+                          f"{len(args.tables)} tables could not be vetted (one line each above)")
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -701,6 +781,25 @@ def build_parser() -> argparse.ArgumentParser:
     label_parser.add_argument("--notes", default=None)
     _add_json(label_parser)
     label_parser.set_defaults(handler=cmd_rfi_label)
+
+    vet_parser = commands.add_parser("vet", help="vet another pipeline's hits (turboSETI, hyperseti, a CSV) "
+                                                 "against the catalogue")
+    vet_parser.add_argument("tables", nargs="+", type=Path, metavar="FILE",
+                            help="hit tables: turboSETI .dat or find_event_pipeline CSV, hyperseti hits CSV, or a CSV "
+                                 "with a file and a frequency in MHz (read by content)")
+    vet_parser.add_argument("--cadence", default=None, metavar="NAME",
+                            help="the catalogue cadence the hits come from (finds their files, roles and sheet scans)")
+    vet_parser.add_argument("--files", nargs="+", type=Path, default=[], metavar="H5_OR_FIL",
+                            help="the data files the tables name (matched by name or stem)")
+    vet_parser.add_argument("--out", type=Path, default=None, metavar="TABLE",
+                            help="write the vetted rows: a .csv, a .dat (one .dat table in: verdict as a trailing "
+                                 "column turboSETI still reads) or a directory (each table under its own name)")
+    vet_parser.add_argument("--sheets", type=Path, default=None, metavar="DIR", help="one PNG vetting sheet per event")
+    vet_parser.add_argument("--store", action="store_true",
+                            help="keep the vetted hits in the catalogue as snippets (detector column)")
+    _add_coarse_width(vet_parser)
+    _add_json(vet_parser)
+    vet_parser.set_defaults(handler=cmd_vet)
 
     demo_parser = commands.add_parser("demo", help="generate a synthetic ABACAD cadence and ingest it")
     demo_parser.add_argument("--dir", type=Path, default=None, help="where to write it (default: $RFICAT_HOME/demo)")

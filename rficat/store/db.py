@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 CATALOGUE_TABLES = ("observations", "cadences", "cadence_members", "snippets", "models", "embeddings",
-                    "template_searches", "template_matches", "rfi_builds", "rfi_classes", "rfi_assignments")
+                    "template_searches", "template_matches", "rfi_builds", "rfi_classes", "rfi_assignments",
+                    "rfi_mask_bands")
 
 
 # --- the embedded server -------------------------------------------------------------------
