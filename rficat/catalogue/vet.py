@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from scipy import stats
 from sqlalchemy.engine import Engine
 
-from rficat.catalogue import models
+from rficat.catalogue import models, rfimask
 from rficat.errors import RficatError
 from rficat.io import FilterbankReader, HitRow, fingerprint, read_header, read_hits
 from rficat.science import detect, embedding, snippets
@@ -452,14 +452,6 @@ def lookup(engine: Engine, items: Sequence[Vetted], model_id: int) -> int:
     return len(rows)
 
 
-def mask_bands(engine: Engine) -> list[tuple[float, float, str]]:
-    """The site's imported RFI bands: (f_start_mhz, f_stop_mhz, label)."""
-    with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT f_start_mhz, f_stop_mhz, coalesce(label, source) FROM rfi_mask_bands"
-                                    " ORDER BY f_start_mhz")).all()
-    return [(float(a), float(b), str(label)) for a, b, label in rows]
-
-
 # --- duplicates ----------------------------------------------------------------------------------
 
 def same_signal(a: Vetted, b: Vetted) -> bool:
@@ -660,7 +652,7 @@ def vet(engine: Engine, tables: Sequence[str | os.PathLike], *, files: Sequence[
     seconds["encode"] = time.perf_counter() - t
 
     group_duplicates(items)
-    bands = mask_bands(engine)
+    bands = rfimask.labelled_bands(engine)
     for item in items:
         if item.f_center_mhz is not None:
             item.rfi_mask = [label for a, b, label in bands if a <= item.f_center_mhz <= b]

@@ -408,13 +408,29 @@ def cmd_query(args: argparse.Namespace) -> None:
         soi, snippet_id = _parse_soi(catalogue.engine, args.soi, args.coarse_channel_width)
         options = dict(use_frequency=args.frequency, model_id=args.model_id, exact=args.exact,
                        group_mhz=args.group_mhz, filters=_filters(args))
+        # --not-in-mask filters after the search (not in its SQL): ask for more, keep k outside the bands
+        bands = _mask_bands(catalogue.engine) if args.not_in_mask else []
+        k = args.k * 5 if bands else args.k
         if snippet_id is not None:
-            results = search.lookalikes(catalogue.engine, snippet_id, args.k, **options)
+            results = search.lookalikes(catalogue.engine, snippet_id, k, **options)
         else:
-            results = search.query(catalogue.engine, soi, args.k, models_dir=settings.models_dir, **options)
+            results = search.query(catalogue.engine, soi, k, models_dir=settings.models_dir, **options)
+        if bands:
+            from rficat.catalogue import rfimask
+
+            results = rfimask.outside_bands(results, bands).head(args.k).reset_index(drop=True)
         header = {"soi": soi.source, "f_center_mhz": soi.f_center_mhz, "k": args.k,
                   "use_frequency": args.frequency and soi.f_center_mhz is not None, "exact": args.exact}
         _show_matches(args, catalogue.engine, soi, results, header)
+
+
+def _mask_bands(engine) -> list[tuple[float, float]]:
+    from rficat.catalogue import rfimask
+
+    bands = [(lo, hi) for lo, hi, _ in rfimask.labelled_bands(engine)]
+    if not bands:
+        log.warning("--not-in-mask: the site has no RFI bands (rficat rfi mask --import FILE); nothing is left out")
+    return bands
 
 
 def cmd_template(args: argparse.Namespace) -> None:
@@ -599,6 +615,27 @@ def cmd_vet(args: argparse.Namespace) -> None:
                           f"{len(args.tables)} tables could not be vetted (one line each above)")
 
 
+def cmd_rfi_mask(args: argparse.Namespace) -> None:
+    from rficat.catalogue import rfimask
+    from rficat.store import db
+
+    with db.open_catalogue(_settings()) as catalogue:
+        if args.out:
+            emit(rfimask.export(catalogue.engine, args.out, args.gap_mhz), args.json)
+        elif args.import_file:
+            emit(rfimask.import_bands(catalogue.engine, args.import_file), args.json)
+        else:
+            rows = _jsonable_rows(rfimask.list_bands(catalogue.engine))
+            if args.json:
+                emit(rows, True)
+            elif rows:
+                _print_table(rows, [("id", "band", "d"), ("f_start_mhz", "f_start_mhz", ".6f"),
+                                    ("f_stop_mhz", "f_stop_mhz", ".6f"), ("label", "label", "s"),
+                                    ("source", "from", "s")], limit=1000)
+            else:
+                print("no site RFI bands (rficat rfi mask --import FILE)")
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -720,6 +757,8 @@ def build_parser() -> argparse.ArgumentParser:
                               help="a catalogue snippet id, or the window at FREQ_MHZ of any .h5/.fil file")
     query_parser.add_argument("--no-frequency-embedding", dest="frequency", action="store_false",
                               help="compare morphology only (latent vectors), wherever in frequency")
+    query_parser.add_argument("--not-in-mask", action="store_true",
+                              help="leave out matches inside the site's RFI bands (rficat rfi mask --import)")
     _add_coarse_width(query_parser)
     _add_search_options(query_parser)
     query_parser.set_defaults(handler=cmd_query)
@@ -775,6 +814,20 @@ def build_parser() -> argparse.ArgumentParser:
     show_parser.add_argument("--plot", type=Path, default=None, metavar="PNG")
     _add_json(show_parser)
     show_parser.set_defaults(handler=cmd_rfi_show)
+    mask_parser = rfi_commands.add_parser("mask", help="known-RFI frequency ranges out (--out), a site's RFI bands "
+                                                       "in (--import), or the site's bands (--list)")
+    mask_action = mask_parser.add_mutually_exclusive_group(required=True)
+    mask_action.add_argument("--out", type=Path, default=None, metavar="FILE",
+                             help="write the ranges the current build's known-RFI classes occupy, and how often "
+                                  "(.csv or .yaml)")
+    mask_action.add_argument("--import", dest="import_file", type=Path, default=None, metavar="FILE",
+                             help="keep a site's RFI bands (.csv or .yaml with f_start_mhz, f_stop_mhz, label, notes); "
+                                  "importing a file again replaces its bands")
+    mask_action.add_argument("--list", action="store_true", help="the site's imported bands")
+    mask_parser.add_argument("--gap-mhz", type=float, default=0.0, metavar="MHZ",
+                             help="with --out: merge a class's ranges closer than this (default 0: overlapping only)")
+    _add_json(mask_parser)
+    mask_parser.set_defaults(handler=cmd_rfi_mask)
     label_parser = rfi_commands.add_parser("label", help="name a class (kept across rebuilds when matched)")
     label_parser.add_argument("class_id", type=int, metavar="CLASS")
     label_parser.add_argument("label")
