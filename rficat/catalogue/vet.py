@@ -107,7 +107,8 @@ class Vetted:
     width_hz: float | None = None
     dedrift_hz_s: float = 0.0
     coarse_channel: int | None = None
-    chan_start: int | None = None
+    chan_start: int | None = None  # file channel of the cut window's first column (at the mean bin time)
+    window_mhz: tuple[float, float] | None = None  # frequencies of its first and last column
     latent: np.ndarray | None = None
     freq_vector: np.ndarray | None = None
     group: int | None = None
@@ -412,6 +413,7 @@ def _cut_block(block, members: list[tuple[Vetted, float]], header, coarse: int) 
         # as detect_block hands snippets over: data / bandpass (the cleaned block is that minus one)
         item.snippet = snippets.dequantise(snippets.quantise(snippets.normalise(window + 1.0)))
         item.coarse_channel, item.chan_start = coarse, coarse * header.coarse_channel_width + start
+        item.window_mhz = tuple(float(header.frequency_mhz(item.chan_start + c)) for c in (0, detect.WINDOW - 1))
         item.snippet_source = "file"
 
 
@@ -717,15 +719,14 @@ def store(engine: Engine, run: VetRun, coarse_channel_width: int | None = None) 
                     list(values.values())).fetchone()
             observations[path] = row[0]
         for item in keep:
-            foff = item.data.foff_mhz
             chan_start = item.chan_start
-            f_start = item.f_center_mhz - foff * (detect.WINDOW - 1) / 2
+            f_start, f_stop = item.window_mhz
             item.stored_snippet_id = cur.execute(
                 "INSERT INTO snippets (observation_id, coarse_channel, chan_start, chan_stop, f_start_mhz, f_stop_mhz,"
                 " f_center_mhz, statistic, snr, drift_rate_hz_s, width_hz, is_signal, data, detector)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, %s, %s) RETURNING id",
                 (observations[item.data.path], item.coarse_channel, chan_start, chan_start + detect.WINDOW, f_start,
-                 f_start + foff * (detect.WINDOW - 1), item.f_center_mhz, item.statistic, item.snr_measured,
+                 f_stop, (f_start + f_stop) / 2, item.statistic, item.snr_measured,
                  item.hit.drift_rate_hz_s, item.width_hz, snippets.to_bytes(item.snippet),
                  item.hit.detector)).fetchone()[0]
         ingest._copy_embeddings(cur, [v.stored_snippet_id for v in keep], run.model_id,

@@ -605,8 +605,8 @@ def cmd_vet(args: argparse.Namespace) -> None:
     if args.json:
         emit(records, True)
     elif records:
-        _print_table([{**r, "table_name": Path(r["table"]).name, "file": Path(str(r["data_file"] or "")).name}
-                      for r in records], VET_COLUMNS)
+        _print_table([{**r, "table_name": Path(r["table"]).name, "file": Path(str(r["data_file"] or "")).name,
+                       "verdict": r["verdict"] or "error"} for r in records], VET_COLUMNS)
     problems = run.problems + [v.error for v in run.failed]
     for problem in problems:
         print(f"rficat: error: {problem}", file=sys.stderr)
