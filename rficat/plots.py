@@ -356,4 +356,61 @@ def cadence_figure(path: str | os.PathLike, panels: Sequence[CadencePanel], titl
     if title:
         fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=110)
+
+
+def vetting_sheet(path: str | os.PathLike, scans: Sequence[dict], track: tuple[float, float, float],
+                  snippet: np.ndarray | None, lookalikes: np.ndarray, lookalike_titles: Sequence[str],
+                  title: str, text: str) -> None:
+    """One event on one page (1400 x 1000 pixels), as turboSETI's ``plot_event`` sheets: the scans
+    stacked on one time axis (seconds since the first scan; ``scans``: dicts with ``label``,
+    ``t_start_s``, ``t_stop_s``, ``f_min_mhz``, ``f_max_mhz`` and ``image``, time bins x channels in
+    ascending frequency) with the hit's drift line where it really is (``track``: seconds, MHz and
+    Hz/s of the track's centre), the hit's snippet, a grid of its lookalikes and the verdict in words."""
+    plt = _pyplot()
+    fig = plt.figure(figsize=(14, 10), dpi=100)
+    grid = fig.add_gridspec(3, 4, width_ratios=[1.3, 1.3, 1, 1], height_ratios=[1, 0.8, 1.2], hspace=0.45,
+                            wspace=0.3, left=0.07, right=0.98, top=0.92, bottom=0.06)
+    ax = fig.add_subplot(grid[:, :2])
+    t_mid, f_mid, drift = track
+    if scans:
+        stacked = np.concatenate([np.log10(np.clip(s["image"], 1e-3, None)).ravel() for s in scans])
+        vmin, vmax = np.nanpercentile(stacked, [2, 99.5])
+        for scan in scans:
+            ax.imshow(np.log10(np.clip(scan["image"], 1e-3, None)), aspect="auto", cmap="viridis", vmin=vmin,
+                      vmax=vmax, interpolation="nearest", origin="upper",
+                      extent=(scan["f_min_mhz"], scan["f_max_mhz"], scan["t_stop_s"], scan["t_start_s"]))
+            ax.text(scan["f_min_mhz"], (scan["t_start_s"] + scan["t_stop_s"]) / 2, " " + scan["label"], color="white",
+                    fontsize=7, va="center", ha="left")
+        t = np.array([min(s["t_start_s"] for s in scans), max(s["t_stop_s"] for s in scans)])
+        ax.plot(f_mid + drift * (t - t_mid) * 1e-6, t, color="red", lw=1, ls="--", label=f"track {drift:+.3f} Hz/s")
+        ax.set_xlim(min(s["f_min_mhz"] for s in scans), max(s["f_max_mhz"] for s in scans))
+        ax.set_ylim(t[1], t[0])
+        ax.legend(loc="lower right", fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no scan readable", ha="center", transform=ax.transAxes)
+    ax.ticklabel_format(axis="x", useOffset=False, style="plain")
+    ax.tick_params(labelsize=7)
+    ax.set_xlabel("frequency, MHz", fontsize=8)
+    ax.set_ylabel("time since the first scan, s", fontsize=8)
+    ax.set_title("scans around the hit", fontsize=9)
+    ax = fig.add_subplot(grid[0, 2:])
+    if snippet is not None:
+        ax.imshow(snippet, aspect="auto", cmap="viridis", interpolation="nearest")
+    ax.set_title("the hit's snippet (16 x 256, as the encoder sees it)", fontsize=9)
+    ax.tick_params(labelsize=6)
+    ax = fig.add_subplot(grid[1, 2:])
+    ax.set_axis_off()
+    ax.text(0, 1, text, va="top", ha="left", fontsize=8, wrap=True, transform=ax.transAxes)
+    cells = grid[2, 2:].subgridspec(2, 3, hspace=0.6)
+    for i in range(6):
+        ax = fig.add_subplot(cells[i // 3, i % 3])
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i < len(lookalikes):
+            ax.imshow(lookalikes[i], aspect="auto", cmap="viridis", interpolation="nearest")
+            ax.set_title(lookalike_titles[i] if i < len(lookalike_titles) else "", fontsize=6)
+        elif i == 0:
+            ax.text(0.5, 0.5, "no lookalikes", ha="center", va="center", fontsize=7, transform=ax.transAxes)
+    fig.suptitle(title, fontsize=11)
+    fig.savefig(path, dpi=100)
     plt.close(fig)

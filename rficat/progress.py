@@ -86,3 +86,17 @@ class IngestProgress:
         bar, task = self._bar, self._bar.add_task(description, total=total_bytes, snippets=0)
         self._task = task
         return lambda n_bytes, n_snippets: bar.update(task, advance=n_bytes, snippets=n_snippets)
+
+
+@contextmanager
+def count_progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(n_items)``; draws a bar counting items (of ``total``; None: unknown) on a
+    terminal, nothing otherwise."""
+    if not sys.stderr.isatty() or total == 0:
+        yield lambda n: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}" if total is None else "{task.completed}/{task.total}"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)

@@ -157,3 +157,59 @@ def real_gbt(tmp_path_factory):
     truth = {"f_mid_mhz": (f_start_hz + drift * frame.tchans * frame.dt / 2) / 1e6, "drift_hz_s": drift,
              "channel_hz": frame.df}
     return {**files, "truth": truth}
+
+
+# --- turboSETI's own output ----------------------------------------------------------------------
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def turboseti_run(tmp_path_factory):
+    """Real turboSETI output, made once per session: a small synthetic ABACAD cadence
+    (``synth.demo_cadence``: stationary RFI in every scan, drifting signals in the ON scans) and
+    one scan with a fast drifter (3.5 Hz/s, ~370 channels over the scan; bright, because its power is
+    Doppler-smeared over ~23 channels per integration as a real one's is), each searched by
+    turboSETI's ``FindDoppler`` (max drift 4 Hz/s, SNR 10), and ``find_event_pipeline``'s event
+    CSVs at filter levels 2 and 3. turboSETI needs the numpy-2 fix in benchmarks/_turboseti.py."""
+    import sys
+    from dataclasses import replace
+
+    from turbo_seti.find_event.find_event_pipeline import find_event_pipeline
+
+    from rficat.synthetic import synth
+
+    if REPO_ROOT not in sys.path:
+        sys.path.insert(0, REPO_ROOT)
+    from benchmarks._turboseti import patched_find_doppler
+
+    directory = tmp_path_factory.mktemp("turboseti")
+    spec = synth.ObservationSpec(n_coarse_channels=1, seed=7)
+    scans = synth.demo_cadence(directory / "cadence", spec=spec, n_rfi=6, n_eti=2, seed=1)
+    fast_spec = replace(spec, source_name="FAST", seed=8)
+    fast_signal = synth.Signal(f_start_mhz=float(fast_spec.frequency_mhz(20000)), drift_hz_s=-3.5, snr=1500.0,
+                               width_hz=20.0, label="fast")
+    fast_path = directory / "fast" / "fast.h5"
+    fast_path.parent.mkdir()
+    fast_truth = synth.write_observation(fast_path, fast_spec, [fast_signal])
+    find_doppler = patched_find_doppler()
+    dat_dir = directory / "dat"
+    dat_dir.mkdir()
+    for path in [p for p, _, _ in scans] + [fast_path]:
+        find_doppler(str(path), max_drift=4, snr=10, out_dir=str(dat_dir), log_level_int=40,
+                     n_coarse_chan=1).search(n_partitions=1)
+    dats = [dat_dir / (p.stem + ".dat") for p, _, _ in scans]
+    empty_dir = directory / "empty"  # the same scan searched above any SNR it has: a table with no hits
+    empty_dir.mkdir()
+    find_doppler(str(fast_path), max_drift=4, snr=1e6, out_dir=str(empty_dir), log_level_int=40,
+                 n_coarse_chan=1).search(n_partitions=1)
+    (dat_dir / "dats.lst").write_text("\n".join(map(str, dats)) + "\n")
+    (dat_dir / "h5s.lst").write_text("\n".join(str(p) for p, _, _ in scans) + "\n")
+    events = {}
+    for level in (2, 3):
+        events[level] = dat_dir / f"events_f{level}.csv"
+        find_event_pipeline(str(dat_dir / "dats.lst"), str(dat_dir / "h5s.lst"), filter_threshold=level,
+                            number_in_cadence=6, saving=True, csv_name=str(events[level]), user_validation=False)
+    return {"scans": scans, "dats": dats, "events": events, "spec": spec, "dat_dir": dat_dir,
+            "empty_dat": empty_dir / "fast.dat",
+            "fast": {"path": fast_path, "dat": dat_dir / "fast.dat", "truth": fast_truth, "spec": fast_spec}}

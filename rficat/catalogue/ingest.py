@@ -81,8 +81,11 @@ def detection_parameters(header: FilterbankHeader, threshold: float,
             "dedrift_min_hz_s": detect.FAST_SPAN / header.obs_length_s * header.channel_width_hz}
 
 
-def _header_row(header: FilterbankHeader, stat: FileStat, fp: str, threshold: float) -> dict:
-    return {"detection": psycopg.types.json.Jsonb(detection_parameters(header, threshold)), "path": stat.path,
+def _header_row(header: FilterbankHeader, stat: FileStat, fp: str, threshold: float | None) -> dict:
+    """An observations row; ``threshold`` None: no rficat detection yet (``detection`` NULL, a file
+    first seen by ``rficat vet --store``)."""
+    detection = None if threshold is None else psycopg.types.json.Jsonb(detection_parameters(header, threshold))
+    return {"detection": detection, "path": stat.path,
             "fingerprint": fp, "fingerprint_kind": FINGERPRINT_KIND, "file_size": stat.size,
             "file_mtime_ns": stat.mtime_ns, "source_name": header.source_name, "telescope": header.telescope,
             "mjd_start": header.mjd_start, "ra_deg": header.ra_deg, "dec_deg": header.dec_deg,
@@ -182,7 +185,9 @@ def _store_file(engine: Engine, reader: FilterbankReader, summary: IngestSummary
         identity = identify(cur, path, timings)
         seen["fingerprint"] = identity.fingerprint
         cur.execute("DELETE FROM ingest_failures WHERE path = %s", (str(path.resolve()),))
-        if identity.observation_id is not None:
+        detected = identity.observation_id is not None and cur.execute(
+            "SELECT detection IS NOT NULL FROM observations WHERE id = %s", (identity.observation_id,)).fetchone()[0]
+        if detected:
             summary.observation_id = identity.observation_id
             t = time.perf_counter()
             n = encode_stored(cur, identity.observation_id, model_id, encoder, freq_embedding)
@@ -191,10 +196,16 @@ def _store_file(engine: Engine, reader: FilterbankReader, summary: IngestSummary
             conn.commit()
             return summary
         row = _header_row(header, FileStat.of(path), identity.fingerprint, threshold)
-        summary.observation_id = cur.execute(
-            f"INSERT INTO observations ({', '.join(row)}, status, ingested_at)"
-            f" VALUES ({', '.join(['%s'] * len(row))}, 'complete', now()) RETURNING id",
-            list(row.values())).fetchone()[0]
+        if identity.observation_id is None:
+            summary.observation_id = cur.execute(
+                f"INSERT INTO observations ({', '.join(row)}, status, ingested_at)"
+                f" VALUES ({', '.join(['%s'] * len(row))}, 'complete', now()) RETURNING id",
+                list(row.values())).fetchone()[0]
+        else:  # only hits kept by `rficat vet --store` so far: rficat's own detections join them
+            summary.observation_id = identity.observation_id
+            cur.execute(f"UPDATE observations SET ({', '.join(row)}, status, ingested_at)"
+                        f" = ({', '.join(['%s'] * len(row))}, 'complete', now()) WHERE id = %s",
+                        [*row.values(), identity.observation_id])
         block_bytes = header.n_integrations * header.coarse_channel_width * 4
         stats = detect.DetectionStats()
         results = detect.detect_blocks(_timed(reader.coarse_channels(), timings, "read"), header,

@@ -540,13 +540,29 @@ def cmd_query(args: argparse.Namespace) -> None:
         soi, snippet_id = _parse_soi(catalogue.engine, args.soi, args.coarse_channel_width)
         options = dict(use_frequency=args.frequency, model_id=args.model_id, exact=args.exact,
                        group_mhz=args.group_mhz, filters=_filters(args))
+        # --not-in-mask filters after the search (not in its SQL): ask for more, keep k outside the bands
+        bands = _mask_bands(catalogue.engine) if args.not_in_mask else []
+        k = args.k * 5 if bands else args.k
         if snippet_id is not None:
-            results = search.lookalikes(catalogue.engine, snippet_id, args.k, **options)
+            results = search.lookalikes(catalogue.engine, snippet_id, k, **options)
         else:
-            results = search.query(catalogue.engine, soi, args.k, models_dir=settings.models_dir, **options)
+            results = search.query(catalogue.engine, soi, k, models_dir=settings.models_dir, **options)
+        if bands:
+            from rficat.catalogue import rfimask
+
+            results = rfimask.outside_bands(results, bands).head(args.k).reset_index(drop=True)
         header = {"soi": soi.source, "f_center_mhz": soi.f_center_mhz, "k": args.k,
                   "use_frequency": args.frequency and soi.f_center_mhz is not None, "exact": args.exact}
         _show_matches(args, catalogue.engine, soi, results, header)
+
+
+def _mask_bands(engine) -> list[tuple[float, float]]:
+    from rficat.catalogue import rfimask
+
+    bands = [(lo, hi) for lo, hi, _ in rfimask.labelled_bands(engine)]
+    if not bands:
+        log.warning("--not-in-mask: the site has no RFI bands (rficat rfi mask --import FILE); nothing is left out")
+    return bands
 
 
 def cmd_template(args: argparse.Namespace) -> None:
@@ -641,6 +657,107 @@ def cmd_rfi_label(args: argparse.Namespace) -> None:
 
     with db.open_catalogue(_settings()) as catalogue:
         emit(rfi.label_class(catalogue.engine, args.class_id, args.label, args.notes), args.json)
+
+
+# --- vet ---------------------------------------------------------------------------------------
+
+VET_COLUMNS = [("table_name", "table", "s"), ("row", "row", "d"), ("file", "data file", "s"),
+               ("f_center_mhz", "f_center_mhz", ".6f"), ("drift_rate_hz_s", "drift_hz_s", ".3f"),
+               ("snr", "snr", ".1f"), ("snr_measured", "snr (rficat)", ".1f"), ("snippet_source", "snippet", "s"),
+               ("duplicate_of_row", "dup of", "d"), ("verdict", "verdict", "s")]
+
+
+def _write_vetted(out: Path, run, records: list[dict]) -> list[Path]:
+    """--out: one CSV of every row; a .dat (one .dat table's rows, verdict as a trailing column); or a
+    directory that gets each table under its own name (.dat as .dat, CSV as CSV)."""
+    from rficat.io import hits
+
+    by_table: dict[Path, list[dict]] = {}
+    for item, record in zip(run.items, records):
+        by_table.setdefault(item.hit.table, []).append(record)
+    is_dat = {table: hits.sniff(table) == "turboseti_dat" for table in by_table}
+    if out.is_dir() or str(out).endswith(os.sep):
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for table, rows in by_table.items():
+            target = out / table.name
+            if target.resolve() == table.resolve():
+                raise RficatError(f"--out {out}: would overwrite the input table {table}; choose another directory")
+            if is_dat[table]:
+                hits.write_dat(table, target, {r["row"]: r["verdict"] or "error" for r in rows})
+            else:
+                hits.write_csv(target, rows)
+            written.append(target)
+        return written
+    if out.suffix.lower() == ".dat":
+        dats = [t for t, d in is_dat.items() if d]
+        if len(by_table) != 1 or len(dats) != 1:
+            raise RficatError(f"--out {out}: a .dat output needs exactly one .dat table in (got {len(by_table)} "
+                              "tables); give a directory to write one table per input")
+        hits.write_dat(dats[0], out, {r["row"]: r["verdict"] or "error" for r in records})
+        return [out]
+    hits.write_csv(out, records)
+    return [out]
+
+
+def cmd_vet(args: argparse.Namespace) -> None:
+    from rficat.catalogue import vet
+    from rficat.progress import count_progress
+    from rficat.store import db
+
+    settings = _settings()
+    width = args.coarse_channel_width or settings.coarse_channel_width
+    for path in [*args.tables, *args.files]:
+        if not path.exists():
+            raise RficatError(f"{path}: no such file")
+    with db.open_catalogue(settings) as catalogue:
+        engine = catalogue.engine
+        with count_progress("cutting snippets", None) as advance:
+            run = vet.vet(engine, args.tables, files=args.files, cadence=args.cadence,
+                          models_dir=settings.models_dir, coarse_channel_width=width, progress=advance)
+        if args.store:
+            log.warning("kept %d vetted hits as snippets", vet.store(engine, run, width))
+        if args.sheets:
+            events = len({v.event for v in run.items if v.error is None and v.duplicate_of is None})
+            with count_progress("vetting sheets", events) as advance:
+                sheets = vet.write_sheets(engine, run, args.sheets, coarse_channel_width=width, progress=advance)
+            log.warning("wrote %d vetting sheets to %s", len(sheets), args.sheets)
+    records = [v.record() for v in run.items]
+    if args.out:
+        for path in _write_vetted(args.out, run, records):
+            log.warning("wrote %s", path)
+    if args.json:
+        emit(records, True)
+    elif records:
+        _print_table([{**r, "table_name": Path(r["table"]).name, "file": Path(str(r["data_file"] or "")).name,
+                       "verdict": r["verdict"] or "error"} for r in records], VET_COLUMNS)
+    problems = run.problems + [v.error for v in run.failed]
+    for problem in problems:
+        print(f"rficat: error: {problem}", file=sys.stderr)
+    if problems:
+        raise RficatError(f"{len(run.failed)} of {len(run.items)} rows and {len(run.problems)} of "
+                          f"{len(args.tables)} tables could not be vetted (one line each above)")
+
+
+def cmd_rfi_mask(args: argparse.Namespace) -> None:
+    from rficat.catalogue import rfimask
+    from rficat.store import db
+
+    with db.open_catalogue(_settings()) as catalogue:
+        if args.out:
+            emit(rfimask.export(catalogue.engine, args.out, args.gap_mhz), args.json)
+        elif args.import_file:
+            emit(rfimask.import_bands(catalogue.engine, args.import_file), args.json)
+        else:
+            rows = _jsonable_rows(rfimask.list_bands(catalogue.engine))
+            if args.json:
+                emit(rows, True)
+            elif rows:
+                _print_table(rows, [("id", "band", "d"), ("f_start_mhz", "f_start_mhz", ".6f"),
+                                    ("f_stop_mhz", "f_stop_mhz", ".6f"), ("label", "label", "s"),
+                                    ("source", "from", "s")], limit=1000)
+            else:
+                print("no site RFI bands (rficat rfi mask --import FILE)")
 
 
 # --- demo --------------------------------------------------------------------------------------
@@ -778,6 +895,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                               help="a catalogue snippet id, or the window at FREQ_MHZ of any .h5/.fil file")
     query_parser.add_argument("--no-frequency-embedding", dest="frequency", action="store_false",
                               help="compare morphology only (latent vectors), wherever in frequency")
+    query_parser.add_argument("--not-in-mask", action="store_true",
+                              help="leave out matches inside the site's RFI bands (rficat rfi mask --import)")
     _add_coarse_width(query_parser)
     _add_search_options(query_parser)
     query_parser.set_defaults(handler=cmd_query)
@@ -837,12 +956,45 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     show_parser.add_argument("--plot", type=Path, default=None, metavar="PNG")
     _add_json(show_parser)
     show_parser.set_defaults(handler=cmd_rfi_show)
+    mask_parser = rfi_commands.add_parser("mask", help="known-RFI frequency ranges out (--out), a site's RFI bands "
+                                                       "in (--import), or the site's bands (--list)")
+    mask_action = mask_parser.add_mutually_exclusive_group(required=True)
+    mask_action.add_argument("--out", type=Path, default=None, metavar="FILE",
+                             help="write the ranges the current build's known-RFI classes occupy, and how often "
+                                  "(.csv or .yaml)")
+    mask_action.add_argument("--import", dest="import_file", type=Path, default=None, metavar="FILE",
+                             help="keep a site's RFI bands (.csv or .yaml with f_start_mhz, f_stop_mhz, label, notes); "
+                                  "importing a file again replaces its bands")
+    mask_action.add_argument("--list", action="store_true", help="the site's imported bands")
+    mask_parser.add_argument("--gap-mhz", type=float, default=0.0, metavar="MHZ",
+                             help="with --out: merge a class's ranges closer than this (default 0: overlapping only)")
+    _add_json(mask_parser)
+    mask_parser.set_defaults(handler=cmd_rfi_mask)
     label_parser = rfi_commands.add_parser("label", help="name a class (kept across rebuilds when matched)")
     label_parser.add_argument("class_id", type=int, metavar="CLASS")
     label_parser.add_argument("label")
     label_parser.add_argument("--notes", default=None)
     _add_json(label_parser)
     label_parser.set_defaults(handler=cmd_rfi_label)
+
+    vet_parser = commands.add_parser("vet", help="vet another pipeline's hits (turboSETI, hyperseti, a CSV) "
+                                                 "against the catalogue")
+    vet_parser.add_argument("tables", nargs="+", type=Path, metavar="FILE",
+                            help="hit tables: turboSETI .dat or find_event_pipeline CSV, hyperseti hits CSV, or a CSV "
+                                 "with a file and a frequency in MHz (read by content)")
+    vet_parser.add_argument("--cadence", default=None, metavar="NAME",
+                            help="the catalogue cadence the hits come from (finds their files, roles and sheet scans)")
+    vet_parser.add_argument("--files", nargs="+", type=Path, default=[], metavar="H5_OR_FIL",
+                            help="the data files the tables name (matched by name or stem)")
+    vet_parser.add_argument("--out", type=Path, default=None, metavar="TABLE",
+                            help="write the vetted rows: a .csv, a .dat (one .dat table in: verdict as a trailing "
+                                 "column turboSETI still reads) or a directory (each table under its own name)")
+    vet_parser.add_argument("--sheets", type=Path, default=None, metavar="DIR", help="one PNG vetting sheet per event")
+    vet_parser.add_argument("--store", action="store_true",
+                            help="keep the vetted hits in the catalogue as snippets (detector column)")
+    _add_coarse_width(vet_parser)
+    _add_json(vet_parser)
+    vet_parser.set_defaults(handler=cmd_vet)
 
     demo_parser = commands.add_parser("demo", help="generate a synthetic ABACAD cadence and ingest it")
     demo_parser.add_argument("--dir", type=Path, default=None, help="where to write it (default: $RFICAT_HOME/demo)")

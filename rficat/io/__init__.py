@@ -2,7 +2,8 @@
 
 Public: ``FilterbankReader`` (streams coarse-channel blocks), ``read_header``,
 ``FilterbankHeader``, ``open_writer``, ``fingerprint`` (whole-file xxh3-128), ``FileStat``
-(path, size, mtime), ``observation_files``.
+(path, size, mtime), ``observation_files``. Hit tables of other
+pipelines (turboSETI, hyperseti, plain CSV): ``read_hits``, ``HitRow``.
 """
 
 from rficat.io.files import (
@@ -21,8 +22,9 @@ from rficat.io.filterbank import (
            bin_time,
            read_header,
 )
+from rficat.io.hits import HitRow, read_hits
 from rficat.io.writers import open_writer
 
 __all__ = ["FILE_SUFFIXES", "FINGERPRINT_KIND", "SAMPLED_KIND", "Block", "FileStat", "FilterbankHeader",
-           "FilterbankReader", "bin_time", "fingerprint", "observation_files", "open_writer", "read_header",
-           "sampled_fingerprint"]
+           "FilterbankReader", "HitRow", "bin_time", "fingerprint", "observation_files", "open_writer", "read_header",
+           "read_hits", "sampled_fingerprint"]

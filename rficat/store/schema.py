@@ -89,7 +89,9 @@ class Observation(Base):
     header: Mapped[dict[str, Any]] = mapped_column(JSONB, comment="The full file header as read.")
     detection: Mapped[dict[str, Any] | None] = mapped_column(
         JSONB, comment="How the snippets were cut: K^2 threshold, coarse-channel width, time bins and seconds per bin, "
-                       "window and stride (NULL threshold for observations ingested before it was recorded).")
+                       "window and stride (NULL threshold for observations ingested before it was recorded); "
+                       "NULL while rficat has not detected on the file (only hits kept by `rficat vet --store`: the "
+                       "next ingest of the file detects into this observation).")
     status: Mapped[str] = mapped_column(
         Text, server_default="ingesting",
         comment="ingesting (not yet visible in search), complete, or failed.",
@@ -182,6 +184,10 @@ class Snippet(Base):
         LargeBinary, comment="Normalised 16 x 256 snippet quantised to uint8 (value = byte / 255), row-major "
                              "(time, frequency); 4 KiB, stored in the row."
     )
+    detector: Mapped[str | None] = mapped_column(
+        Text, comment="What found the signal: NULL for rficat's own energy detection at ingest; turboseti, hyperseti "
+                      "or table for a hit of another pipeline's table kept by `rficat vet --store` (cut at the hit's "
+                      "track centre as ingest cuts).")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), comment="When the snippet was stored."
     )
@@ -384,3 +390,23 @@ class RfiAssignment(Base):
     distance: Mapped[float] = mapped_column(
         Double, comment="Cosine distance of the snippet's latent vector to the class centroid."
     )
+
+
+class RfiMaskBand(Base):
+    __tablename__ = "rfi_mask_bands"
+    __table_args__ = (
+        CheckConstraint("f_start_mhz <= f_stop_mhz", name="range"),
+        Index("ix_rfi_mask_bands_f_start_mhz", "f_start_mhz"),
+        {"comment": "A site's own known-RFI frequency bands (`rficat rfi mask --import`), shown beside vetting "
+                    "verdicts and usable as a filter."},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, comment="Band id.")
+    f_start_mhz: Mapped[float] = mapped_column(Double, comment="Lowest frequency of the band, MHz.")
+    f_stop_mhz: Mapped[float] = mapped_column(Double, comment="Highest frequency of the band, MHz.")
+    label: Mapped[str | None] = mapped_column(Text, comment="What occupies the band, e.g. 'GPS L1' (from the imported file).")
+    notes: Mapped[str | None] = mapped_column(Text, comment="Free notes from the imported file.")
+    source: Mapped[str] = mapped_column(
+        Text, comment="Name of the file the band was imported from; importing it again replaces its bands.")
+    imported_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), comment="When the band was imported.")
