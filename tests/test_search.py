@@ -73,6 +73,37 @@ def test_unindexed_vectors_are_searchable_and_hnsw_agrees_with_exact(catalogue_d
     np.testing.assert_allclose(sorted(after["similarity"]), sorted(exact["similarity"]), atol=1e-5)
 
 
+@pytest.mark.parametrize("filters, expect", [
+    ({"source": "SYNTH_OFF_B"}, "only that source"),
+    ({"source": "NOBODY"}, "none"),
+    ({"telescope": "GBT"}, "some"),
+    ({"telescope": "Parkes"}, "none"),
+    ({"near_ra_deg": 359.9, "near_dec_deg": 0.05, "near_radius_deg": 0.5}, "some"),  # across RA 0
+    ({"near_ra_deg": 180.0, "near_dec_deg": 45.0, "near_radius_deg": 1.0}, "none"),
+])
+def test_source_telescope_and_cone_filters(catalogue_db, filters, expect):
+    """The pointing filters, in SQL as in the CLI: the demo cadence points at RA 0, Dec 0 with GBT."""
+    engine = catalogue_db["engine"]
+    soi = _rfi_snippet(engine)
+    found = search.lookalikes(engine, soi["id"], k=5, filters=search.Filters(**filters))
+    if expect == "none":
+        assert found.empty
+        return
+    assert len(found) == 5
+    with engine.connect() as conn:
+        sources = set(conn.execute(sa.text("SELECT DISTINCT source_name FROM observations WHERE id = ANY(:i)"),
+                                   {"i": [int(i) for i in found["observation_id"]]}).scalars())
+    assert sources == {"SYNTH_OFF_B"} if expect == "only that source" else sources
+
+
+def test_the_cone_option_is_one_argument(cli_env):
+    assert main(["query", "--soi", "1", "--near", "0,0,1", "-k", "3", "--json"]) == 0
+    assert len(json.loads(cli_env.readouterr().out)["matches"]) == 3
+    with pytest.raises(SystemExit) as exit_info:  # argparse's error: the option named, exit 2
+        main(["query", "--soi", "1", "--near", "0,95,1"])
+    assert exit_info.value.code == 2 and "--near: Dec must be within" in cli_env.readouterr().err
+
+
 def test_filters_hold_and_still_return_k_rows(catalogue_db):
     engine = catalogue_db["engine"]
     db.index_pending(engine)

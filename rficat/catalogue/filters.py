@@ -41,7 +41,14 @@ FILTERS = (
            inverted_flag=True),
     Filter("rfi_class_id", "--rfi-class", int, "only snippets of this RFI class", "CLASS"),
     Filter("not_known_rfi", "--not-known-rfi", bool, "only snippets in no known RFI class", default=False),
+    Filter("source", "--source", str, "only observations of this source name", "NAME"),
+    Filter("telescope", "--telescope", str, "only observations by this telescope (e.g. GBT)", "NAME"),
+    Filter("near_ra_deg", "--near", float, "only observations pointed within RADIUS_DEG of (RA, Dec), degrees",
+           "RA,DEC,RADIUS_DEG"),
+    Filter("near_dec_deg", "", float, "(set by --near)"),
+    Filter("near_radius_deg", "", float, "(set by --near)"),
 )
+CONE = ("near_ra_deg", "near_dec_deg", "near_radius_deg")  # one CLI option, --near RA,DEC,RADIUS_DEG
 RANGES = (("f_min_mhz", "f_max_mhz"), ("snr_min", "snr_max"), ("drift_min_hz_s", "drift_max_hz_s"),
           ("mjd_min", "mjd_max"))
 
@@ -73,7 +80,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The filters as a CLI option group."""
     group = parser.add_argument_group("filters")
     for f in FILTERS:
-        if f.type is bool:
+        if not f.flag:
+            continue
+        if f.name == CONE[0]:
+            group.add_argument(f.flag, dest="near", type=_cone, default=None, metavar=f.metavar, help=f.help)
+        elif f.type is bool:
             group.add_argument(f.flag, dest=f.name, action="store_false" if f.inverted_flag else "store_true",
                                help=f.help)
         else:
@@ -83,4 +94,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def from_arguments(args: argparse.Namespace):
     """Filters from parsed CLI arguments (the CLI checks them before opening the catalogue, the
     searches again)."""
-    return Filters(**{f.name: getattr(args, f.name) for f in FILTERS})
+    values = {f.name: getattr(args, f.name, None) for f in FILTERS}
+    values.update(zip(CONE, getattr(args, "near", None) or (None, None, None)))
+    return Filters(**values)
+
+
+def _cone(text: str) -> tuple[float, float, float]:
+    """``--near RA,DEC,RADIUS_DEG`` (degrees): argparse reports a ValueError as one line."""
+    try:
+        ra, dec, radius = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected RA,DEC,RADIUS_DEG in degrees, got {text!r}") from None
+    if not (-90 <= dec <= 90 and radius > 0):
+        raise argparse.ArgumentTypeError(f"Dec must be within +-90 and the radius positive, got {text!r}")
+    return ra % 360, dec, radius
