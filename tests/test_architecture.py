@@ -25,7 +25,8 @@ ALLOWED = {
     "catalogue": {"io", "science", "synthetic", "store", "plots"},
     "plots": {"science"},
     "flows": {"io", "science", "store", "catalogue"},
-    "cli": {"io", "science", "synthetic", "store", "catalogue", "plots", "flows"},
+    "web": {"catalogue", "store", "science", "plots"},
+    "cli": {"io", "science", "synthetic", "store", "catalogue", "plots", "flows", "web"},
     "search": {"catalogue", "config"},  # the public facade rficat.search
     "__init__": {"science", "config"},  # rficat.encode
 }

@@ -507,6 +507,24 @@ def cmd_rfi_label(args: argparse.Namespace) -> None:
         emit(rfi.label_class(catalogue.engine, args.class_id, args.label, args.notes), args.json)
 
 
+# --- serve -------------------------------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from rficat.store import db
+    from rficat.web import build_viewer, serve
+
+    settings = _settings()
+    with db.open_catalogue(settings) as catalogue:  # fail with one line when there is no catalogue
+        url = catalogue.url
+    viewer = build_viewer(url, allow_labels=args.allow_labels, models_dir=settings.models_dir)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("serving on %s: anyone who can reach this machine can read the catalogue", args.host)
+    log.warning("rficat viewer on http://%s:%d/ (%s; reading as %s); Ctrl-C stops it",
+                args.host if ":" not in args.host else f"[{args.host}]", args.port,
+                "labels allowed" if args.allow_labels else "read-only", viewer.session_role)
+    serve(viewer, args.host, args.port)
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -689,6 +707,13 @@ def build_parser() -> argparse.ArgumentParser:
     label_parser.add_argument("--notes", default=None)
     _add_json(label_parser)
     label_parser.set_defaults(handler=cmd_rfi_label)
+
+    serve_parser = commands.add_parser("serve", help="the read-only web viewer (catalogue, cadences, lookalikes, RFI)")
+    serve_parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve_parser.add_argument("--allow-labels", action="store_true",
+                              help="allow naming RFI classes from the browser (a form with a CSRF token)")
+    serve_parser.set_defaults(handler=cmd_serve)
 
     demo_parser = commands.add_parser("demo", help="generate a synthetic ABACAD cadence and ingest it")
     demo_parser.add_argument("--dir", type=Path, default=None, help="where to write it (default: $RFICAT_HOME/demo)")
