@@ -130,7 +130,7 @@ def test_the_snippet_shape_has_one_owner():
 
 
 @pytest.mark.parametrize("argv", [["db", "url"], ["detect", "--help"], ["rfi", "list", "--help"],
-                                  ["cadence", "search", "--help"]])
+                                  ["cadence", "search", "--help"], ["serve", "--help"]])
 def test_commands_that_do_not_encode_do_not_load_tensorflow(argv, rficat_home):
     code = ("import sys\nfrom rficat.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
             "heavy = sorted(m for m in ('tensorflow', 'keras', 'prefect') if m in sys.modules)\n"

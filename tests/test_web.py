@@ -513,3 +513,53 @@ def test_serve_is_documented_and_needs_no_network_assets():
     static = Path(__file__).resolve().parent.parent / "rficat" / "web"
     for template in (static / "templates").glob("*.html"):
         assert "http://" not in template.read_text() and "https://" not in template.read_text()
+
+
+def test_a_picture_is_drawn_once_however_many_ask_and_a_failure_is_not_kept():
+    from rficat.web.pictures import PngCache
+
+    cache, drawn, started = PngCache(), [], threading.Event()
+
+    def draw():
+        started.set()
+        time.sleep(0.2)
+        drawn.append(1)
+        return b"png"
+
+    cache.prefetch("a", draw)
+    started.wait(5)
+    answers = []
+    askers = [threading.Thread(target=lambda: answers.append(cache.get("a", draw))) for _ in range(4)]
+    for t in askers:
+        t.start()
+    for t in askers:
+        t.join(5)
+    assert answers == [b"png"] * 4 and drawn == [1]
+
+    def fail():
+        raise RuntimeError("database gone")
+
+    with pytest.raises(RuntimeError):
+        cache.get("b", fail)
+    assert cache.get("b", lambda: b"back") == b"back"
+
+
+def test_the_occupancy_bins_are_whole_megahertz_on_a_wide_band(fresh_engine):
+    from rficat.catalogue import overview
+
+    db.migrate(fresh_engine)
+    assert overview.census(fresh_engine)["occupancy"]["counts"] == []
+    with fresh_engine.begin() as conn:
+        obs = conn.execute(sa.text(
+            "INSERT INTO observations (path, fingerprint, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz, tsamp_s,"
+            " n_channels, n_integrations, header, status) VALUES ('x', 'x', 1000, 2000, 2000, -1e-6, 1, 1, 16, '{}',"
+            " 'complete') RETURNING id")).scalar_one()
+        conn.execute(sa.text(
+            "INSERT INTO snippets (observation_id, coarse_channel, chan_start, chan_stop, f_start_mhz, f_stop_mhz,"
+            " f_center_mhz, statistic, is_signal, data) VALUES (:o, 0, 0, 256, :f, :f, :f, 1, true, '\\x00')"),
+            [{"o": obs, "f": f} for f in (1000.2, 1000.7, 1500.5, 1999.9)])
+    census = overview.census(fresh_engine)
+    assert census["signal_snippets"] == 4 and census["by_observation"] == {obs: {"n_signal": 4, "n_noise": 0}}
+    occ = census["occupancy"]
+    assert occ["bin_mhz"] == 1 and occ["edges_mhz"][0] == 1000 and occ["edges_mhz"][-1] == 2000
+    assert occ["counts"][0] == 2 and occ["counts"][500] == 1 and occ["counts"][-1] == 1 and sum(occ["counts"]) == 4

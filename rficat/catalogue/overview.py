@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from rficat.errors import RficatError
 from rficat.science import snippets
 
-OCCUPANCY_BINS = 50
+MIN_BINS, MAX_BINS = 50, 2000  # 1 MHz bins across a wide band, at least 50 bins across a narrow one
 
 
 def reachable(path: str | None) -> bool:
@@ -26,13 +26,13 @@ def reachable(path: str | None) -> bool:
 
 
 def counts(engine: Engine) -> dict:
-    """Row counts a person asks for first, and which model and RFI build are current."""
+    """Row counts a person asks for first (each from an index or a small table), and which model and
+    RFI build are current."""
     with engine.connect() as conn:
         row = conn.execute(sa.text(
             "SELECT (SELECT count(*) FROM observations WHERE status = 'complete') AS observations,"
             " (SELECT count(*) FROM cadences) AS cadences,"
-            " (SELECT count(*) FROM snippets WHERE is_signal) AS signal_snippets,"
-            " (SELECT count(*) FROM snippets WHERE NOT is_signal) AS noise_snippets,"
+            " (SELECT count(*) FROM snippets) AS snippets,"
             " (SELECT count(*) FROM embeddings WHERE model_id = rficat_current_model()) AS vectors,"
             " (SELECT count(*) FROM snippet_rfi) AS known_rfi_snippets,"
             " (SELECT count(*) FROM rfi_class_summary) AS rfi_classes,"
@@ -41,13 +41,20 @@ def counts(engine: Engine) -> dict:
     return dict(row)
 
 
+def version(engine: Engine) -> tuple:
+    """Changes whenever what ``census`` counts may have changed (new snippets, a new RFI build)."""
+    with engine.connect() as conn:
+        return tuple(conn.execute(sa.text(
+            "SELECT (SELECT count(*) FROM snippets), (SELECT max(id) FROM snippets),"
+            " (SELECT max(id) FROM rfi_builds WHERE is_current), (SELECT max(id) FROM observations)")).one())
+
+
 def observations(engine: Engine, limit: int = 500) -> list[dict]:
-    """Observations, newest first, with their signal counts and whether the file is reachable."""
+    """Observations, newest first, and whether each file is reachable."""
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT o.id AS observation_id, o.path, o.source_name, o.telescope, o.mjd_start, o.f_min_mhz, o.f_max_mhz,"
-            " o.status, (SELECT count(*) FROM snippets s WHERE s.observation_id = o.id AND s.is_signal) AS n_signal"
-            " FROM observations o ORDER BY o.id DESC LIMIT :n"), {"n": limit}).mappings().all()
+            " o.status FROM observations o ORDER BY o.id DESC LIMIT :n"), {"n": limit}).mappings().all()
     return [{**row, "reachable": reachable(row["path"])} for row in rows]
 
 
@@ -73,23 +80,44 @@ def cadence_members(engine: Engine, name: str) -> list[dict]:
     return [{**row, "reachable": reachable(row["path"])} for row in rows]
 
 
-def occupancy(engine: Engine, bins: int = OCCUPANCY_BINS) -> dict:
-    """Signal snippets per frequency bin across the catalogue's band, and how many are known RFI."""
+def _bins(lo: float, hi: float) -> tuple[float, float, int]:
+    """1 MHz bins (on whole MHz) when the band spans 50 MHz or more (whole MHz, at most 2000 bins,
+    on wider bands), else 50 bins across it."""
+    if hi - lo >= MIN_BINS:
+        lo, span = float(np.floor(lo)), int(np.floor(hi) - np.floor(lo)) + 1
+        width = -(-span // MAX_BINS)
+        bins = -(-span // width)
+        return lo, lo + bins * width, bins
+    return lo, max(hi, lo + 1e-6), MIN_BINS
+
+
+def census(engine: Engine) -> dict:
+    """What needs every snippet row, in one pass over them: signal and noise snippets per observation,
+    and the frequency occupancy (signal snippets per bin, and how many of them are known RFI)."""
     with engine.connect() as conn:
         lo, hi = conn.execute(sa.text(
             "SELECT min(f_center_mhz), max(f_center_mhz) FROM snippets WHERE is_signal")).one()
-        if lo is None:
-            return {"edges_mhz": [], "counts": [], "known_rfi": [], "bin_mhz": None}
-        hi = max(hi, lo + 1e-6)
+        lo, hi, bins = _bins(lo, hi) if lo is not None else (0.0, 1.0, MIN_BINS)
         rows = conn.execute(sa.text(
-            "SELECT least(width_bucket(s.f_center_mhz, :lo, :hi, :bins), :bins) AS bin, count(*) AS n,"
-            " count(r.snippet_id) AS rfi FROM snippets s LEFT JOIN snippet_rfi r ON r.snippet_id = s.id"
-            " WHERE s.is_signal GROUP BY 1"), {"lo": lo, "hi": hi, "bins": bins}).all()
+            "WITH s AS MATERIALIZED ("
+            "  SELECT s.observation_id, s.is_signal, r.snippet_id IS NOT NULL AS rfi,"
+            "   CASE WHEN s.is_signal THEN least(width_bucket(s.f_center_mhz, :lo, :hi, :bins), :bins) END AS bin"
+            "  FROM snippets s LEFT JOIN snippet_rfi r ON r.snippet_id = s.id)"
+            " SELECT 'observation' AS kind, observation_id AS key, count(*) FILTER (WHERE is_signal) AS a,"
+            "  count(*) FILTER (WHERE NOT is_signal) AS b FROM s GROUP BY observation_id"
+            " UNION ALL SELECT 'bin', bin, count(*), count(*) FILTER (WHERE rfi) FROM s WHERE is_signal GROUP BY bin"),
+            {"lo": lo, "hi": hi, "bins": bins}).all()
+    by_observation = {int(key): {"n_signal": a, "n_noise": b} for kind, key, a, b in rows if kind == "observation"}
     total, rfi = np.zeros(bins, np.int64), np.zeros(bins, np.int64)
-    for b, n, known in rows:
-        total[b - 1], rfi[b - 1] = n, known
-    return {"edges_mhz": np.linspace(lo, hi, bins + 1).tolist(), "counts": total.tolist(), "known_rfi": rfi.tolist(),
-            "bin_mhz": (hi - lo) / bins}
+    for kind, key, a, b in rows:
+        if kind == "bin":
+            total[key - 1], rfi[key - 1] = a, b
+    occupancy = ({"edges_mhz": np.linspace(lo, hi, bins + 1).tolist(), "counts": total.tolist(),
+                  "known_rfi": rfi.tolist(), "bin_mhz": (hi - lo) / bins} if total.any() else
+                 {"edges_mhz": [], "counts": [], "known_rfi": [], "bin_mhz": None})
+    return {"signal_snippets": int(sum(v["n_signal"] for v in by_observation.values())),
+            "noise_snippets": int(sum(v["n_noise"] for v in by_observation.values())),
+            "by_observation": by_observation, "occupancy": occupancy}
 
 
 def snippet(engine: Engine, snippet_id: int) -> dict | None:

@@ -48,6 +48,7 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
 ]
 IMAGE_MAX_AGE = "private, max-age=3600"
+PREFETCH_TRACKS = 1  # a cadence page's first track figure, drawn as soon as the page is known
 
 
 class Forbidden(PermissionError):
@@ -158,6 +159,9 @@ def create_app(viewer: Viewer, trusted_hosts: list[str] | None = None) -> Starle
             try:
                 as_json = wants_json(request)
                 data = build(request)
+                if not as_json and template == "cadence.html":  # its figures are drawn while the page travels
+                    for event in data["events"][:PREFETCH_TRACKS]:
+                        viewer.pictures.prefetch(*track_picture(data["cadence"], event["snippet_id"]))
                 return JsonResponse(data) if as_json else html(template, title(data), data, request)
             except Exception as exc:  # noqa: BLE001 - every failure becomes a clear page, never a traceback
                 return error(request, exc)
@@ -223,7 +227,7 @@ def create_app(viewer: Viewer, trusted_hosts: list[str] | None = None) -> Starle
         return ("figure", snippet_id), draw
 
     def occupancy(request: Request):
-        occ = overview.occupancy(viewer.engine)
+        occ = pages.census(viewer)["occupancy"]
         return ("occupancy", json.dumps(occ)), lambda: pictures.occupancy_figure(occ)
 
     def class_occupancy(request: Request):
@@ -237,10 +241,8 @@ def create_app(viewer: Viewer, trusted_hosts: list[str] | None = None) -> Starle
             return pictures.class_occupancy_figure(cls)
         return ("class", class_id), draw
 
-    def track(request: Request):
+    def track_picture(name: str, snippet_id: int):
         from rficat.catalogue import tracks
-
-        name, snippet_id = request.path_params["name"], int_param(request, "snippet_id")
 
         def draw() -> bytes:
             try:
@@ -251,6 +253,9 @@ def create_app(viewer: Viewer, trusted_hosts: list[str] | None = None) -> Starle
                 raise NotFound(f"no snippet {snippet_id} in the catalogue")
             return pictures.cadence_figure(tracks.event_track(viewer.engine, name, snippet_id))
         return ("track", name, snippet_id), draw
+
+    def track(request: Request):
+        return track_picture(request.path_params["name"], int_param(request, "snippet_id"))
 
     def template_picture(request: Request):
         from rficat.catalogue import templates

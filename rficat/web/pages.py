@@ -39,6 +39,7 @@ class Viewer:
     label_engine: Engine | None = None
     csrf_token: str = ""
     pictures: PngCache = field(default_factory=PngCache)
+    census: tuple | None = None  # (catalogue version, overview.census), see census()
 
     @property
     def allow_labels(self) -> bool:
@@ -88,11 +89,27 @@ def _search_block(params: SearchParams) -> dict:
 
 # --- 1. catalogue ------------------------------------------------------------------------------
 
+def census(viewer: Viewer) -> dict:
+    """``overview.census`` (one pass over every snippet: seconds at 10^6), kept until the catalogue changes."""
+    version = overview.version(viewer.engine)
+    cached = viewer.census
+    if cached is None or cached[0] != version:
+        cached = viewer.census = (version, overview.census(viewer.engine))
+    return cached[1]
+
+
 def catalogue_page(viewer: Viewer) -> dict:
     engine = viewer.engine
-    return {"counts": overview.counts(engine), "cadences": [
+    counted = census(viewer)
+    counts = overview.counts(engine)
+    counts = {"observations": counts["observations"], "cadences": counts["cadences"],
+              "signal_snippets": counted["signal_snippets"], "noise_snippets": counted["noise_snippets"],
+              **{k: v for k, v in counts.items() if k not in ("observations", "cadences", "snippets")}}
+    observations = [{**o, **counted["by_observation"].get(o["observation_id"], {"n_signal": 0, "n_noise": 0})}
+                    for o in overview.observations(engine)]
+    return {"counts": counts, "cadences": [
         {**c, "page": f"/cadence/{quote(c['name'], safe='')}"} for c in overview.cadences(engine)],
-        "observations": overview.observations(engine), "occupancy": overview.occupancy(engine),
+        "observations": observations, "occupancy": counted["occupancy"],
         "occupancy_image": "/img/occupancy.png", "session_role": viewer.session_role}
 
 

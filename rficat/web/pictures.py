@@ -14,6 +14,7 @@ import struct
 import threading
 import zlib
 from collections import OrderedDict
+from concurrent.futures import Future
 
 import numpy as np
 
@@ -146,7 +147,8 @@ def occupancy_figure(occupancy: dict) -> bytes:
             _histogram(ax, edges, occupancy["known_rfi"], "tab:red", "of which known RFI")
             ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0, 1), ncols=2, frameon=False)
             ax.ticklabel_format(axis="x", useOffset=False, style="plain")
-            ax.set_ylabel(f"snippets per {occupancy['bin_mhz'] * 1e3:.4g} kHz", fontsize=8)
+            width = occupancy["bin_mhz"]
+            ax.set_ylabel("signal snippets per " + ("MHz" if width == 1 else f"{width * 1e3:.4g} kHz"), fontsize=8)
         else:
             ax.text(0.5, 0.5, "no signal snippets yet", ha="center", va="center", transform=ax.transAxes)
         ax.set_xlabel("centre frequency (MHz)", fontsize=8)
@@ -241,23 +243,62 @@ def cadence_figure(track) -> bytes:
 
 
 class PngCache:
-    """A bounded, thread-safe LRU of PNG bytes (snippet arrays never change, so ids are good keys)."""
+    """A bounded, thread-safe LRU of PNG bytes (snippet arrays never change, so ids are good keys).
 
-    def __init__(self, max_bytes: int = 64 * 2**20):
+    A picture is drawn once even when several requests ask for it together, and ``prefetch`` starts
+    drawing one a page is about to ask for (a cadence page's track figures) while the page itself
+    is still being sent.
+    """
+
+    def __init__(self, max_bytes: int = 64 * 2**20, workers: int = 2):
         self.max_bytes, self.size = max_bytes, 0
         self._items: OrderedDict = OrderedDict()
+        self._pending: dict = {}
         self._lock = threading.Lock()
+        self._workers = workers
+        self._executor = None
 
-    def get(self, key, render) -> bytes:
+    def _future(self, key):
+        """The drawing of ``key``: done (cached), under way, or started now in the calling thread."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
-                return self._items[key]
-        data = render()
-        with self._lock:
-            if key not in self._items:
+                return self._items[key], None, False
+            if key in self._pending:
+                return None, self._pending[key], False
+            future = Future()
+            self._pending[key] = future
+        return None, future, True
+
+    def _draw(self, key, render, future: Future) -> None:
+        try:
+            data = render()
+        except BaseException as exc:  # noqa: BLE001 - handed to every waiter
+            future.set_exception(exc)
+        else:
+            future.set_result(data)
+            with self._lock:
                 self._items[key] = data
                 self.size += len(data)
-            while self.size > self.max_bytes and self._items:
-                self.size -= len(self._items.popitem(last=False)[1])
-        return data
+                while self.size > self.max_bytes and self._items:
+                    self.size -= len(self._items.popitem(last=False)[1])
+        finally:
+            with self._lock:
+                self._pending.pop(key, None)
+
+    def get(self, key, render) -> bytes:
+        data, future, mine = self._future(key)
+        if data is not None:
+            return data
+        if mine:
+            self._draw(key, render, future)
+        return future.result()
+
+    def prefetch(self, key, render) -> None:
+        data, future, mine = self._future(key)
+        if mine:
+            if self._executor is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="rficat-pictures")
+            self._executor.submit(self._draw, key, render, future)
