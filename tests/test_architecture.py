@@ -25,7 +25,8 @@ ALLOWED = {
     "catalogue": {"io", "science", "synthetic", "store", "plots"},
     "plots": {"science"},
     "flows": {"io", "science", "store", "catalogue"},
-    "cli": {"io", "science", "synthetic", "store", "catalogue", "plots", "flows"},
+    "web": {"catalogue", "store", "science", "plots"},
+    "cli": {"io", "science", "synthetic", "store", "catalogue", "plots", "flows", "web"},
     "search": {"catalogue", "config"},  # the public facade rficat.search
     "__init__": {"science", "config"},  # rficat.encode
 }
@@ -129,7 +130,8 @@ def test_the_snippet_shape_has_one_owner():
 
 
 @pytest.mark.parametrize("argv", [["db", "url"], ["db", "status"], ["detect", "{h5}", "--json"],
-                                  ["rfi", "list", "--help"], ["cadence", "search", "--help"]])
+                                  ["rfi", "list", "--help"], ["cadence", "search", "--help"],
+                                  ["serve", "--help"]])
 def test_commands_that_do_not_encode_do_not_load_tensorflow(argv, catalogue, observation):
     argv = [a.format(h5=observation["h5"]) for a in argv]
     code = ("import sys\nfrom rficat.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"

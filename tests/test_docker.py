@@ -49,3 +49,15 @@ def test_dockerfile_copies_only_existing_paths():
         if line.startswith("COPY "):
             for source in line.split()[1:-1]:
                 assert (root / source).exists(), f"Dockerfile copies missing {source}"
+
+
+def test_the_viewer_serves_the_catalogue_on_the_hosts_loopback_only():
+    services = load_compose()["services"]
+    viewer = services["viewer"]
+    assert viewer["command"].startswith("rficat serve") and "--allow-labels" not in viewer["command"]
+    url = normalise_database_url(viewer["environment"]["RFICAT_DATABASE_URL"])
+    assert re.search(r"@([^:/]+)", url).group(1) == "db"
+    port = re.search(r"--port (\d+)", viewer["command"]).group(1)
+    assert viewer["ports"] == [f"127.0.0.1:{port}:{port}"]
+    assert viewer["build"] == services["worker"]["build"]
+    assert viewer["depends_on"]["migrate"]["condition"] == "service_completed_successfully"

@@ -23,6 +23,10 @@ from rficat.synthetic import corpus
 
 DEFAULTS = {"shape": "drifting", "drift_hz_s": 0.0, "width_hz": 30.0, "snr": 30.0, "f_center_mhz": None}
 """A template's keys and their defaults (CLI flags and flow parameters use these)."""
+SHAPES = corpus.FAMILIES
+# the grid templates are rendered on (GBT high-resolution): what their pictures' axes mean
+CHANNEL_WIDTH_HZ = corpus.DF_HZ
+TIME_BIN_S = corpus.GBT_TSAMP_S
 
 
 def template_snippet(shape: str = "drifting", drift_hz_s: float = 0.0, width_hz: float = 30.0, snr: float = 30.0,
@@ -43,10 +47,11 @@ def template_snippet(shape: str = "drifting", drift_hz_s: float = 0.0, width_hz:
     return snippets.dequantise(snippets.quantise(corpus.render([emitter], seed=seed)[0]))
 
 
-def run_template(engine: Engine, template: dict, k: int = 10, *, model_id: int | None = None,
-                 exact: bool = False, group_mhz: float | None = None, filters: Filters | None = None,
-                 models_dir: Path | None = None, job: str | None = None) -> tuple[int, Soi, pd.DataFrame]:
-    """Render, search and keep one template; returns (template_searches id, the SOI, matches)."""
+def search_template(engine: Engine, template: dict, k: int = 10, *, model_id: int | None = None,
+                    use_frequency: bool = True, exact: bool = False, group_mhz: float | None = None, filters: Filters | None = None,
+                    models_dir: Path | None = None) -> tuple[dict, Soi, pd.DataFrame, int]:
+    """Render and search one template without keeping it (the web viewer's read-only search);
+    returns (the template with defaults filled in, the SOI, matches, the model searched)."""
     unknown = set(template) - set(DEFAULTS)
     if unknown:
         raise RficatError(f"unknown template keys {sorted(unknown)}; use {', '.join(DEFAULTS)}")
@@ -55,8 +60,17 @@ def run_template(engine: Engine, template: dict, k: int = 10, *, model_id: int |
     described = ", ".join(f"{key}={value}" for key, value in template.items() if value is not None)
     soi = Soi(snippet, template["f_center_mhz"], f"template {described}")
     model_id = models.require_current_model(engine) if model_id is None else model_id
-    results = query(engine, soi, k, model_id=model_id, exact=exact, group_mhz=group_mhz, filters=filters,
-                    models_dir=models_dir)
+    results = query(engine, soi, k, use_frequency=use_frequency, model_id=model_id, exact=exact,
+                    group_mhz=group_mhz, filters=filters, models_dir=models_dir)
+    return template, soi, results, model_id
+
+
+def run_template(engine: Engine, template: dict, k: int = 10, *, model_id: int | None = None,
+                 exact: bool = False, group_mhz: float | None = None, filters: Filters | None = None,
+                 models_dir: Path | None = None, job: str | None = None) -> tuple[int, Soi, pd.DataFrame]:
+    """Render, search and keep one template; returns (template_searches id, the SOI, matches)."""
+    template, soi, results, model_id = search_template(engine, template, k, model_id=model_id, exact=exact,
+                                                       group_mhz=group_mhz, filters=filters, models_dir=models_dir)
     return save_template_search(engine, template, soi, results, model_id, job), soi, results
 
 

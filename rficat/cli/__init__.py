@@ -327,7 +327,7 @@ def _run_ingest_flow(files: list[str], **options) -> list[dict]:
         load_flows("temporary_server").start()
     with IngestProgress(len(files)) as bars, flows.terminal_progress(bars):
         state = flows.ingest_files(files, return_state=True, **options)
-    outcome = state.result(raise_on_failure=False)
+    outcome = state.result(raise_on_failure=False, _sync=True)  # also under a running event loop
     if isinstance(outcome, flows.IngestFailed):
         return outcome.rows
     if isinstance(outcome, RficatError):
@@ -760,6 +760,24 @@ def cmd_rfi_mask(args: argparse.Namespace) -> None:
                 print("no site RFI bands (rficat rfi mask --import FILE)")
 
 
+# --- serve -------------------------------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from rficat.store import db
+    from rficat.web import build_viewer, serve
+
+    settings = _settings()
+    with db.open_catalogue(settings) as catalogue:  # fail with one line when there is no catalogue
+        url = catalogue.url
+    viewer = build_viewer(url, allow_labels=args.allow_labels, models_dir=settings.models_dir)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("serving on %s: anyone who can reach this machine can read the catalogue", args.host)
+    host = args.host if ":" not in args.host else f"[{args.host}]"
+    note(f"rficat viewer on http://{host}:{args.port}/ ({'labels allowed' if args.allow_labels else 'read-only'}; "
+         f"reading as {viewer.session_role}); Ctrl-C stops it")
+    serve(viewer, args.host, args.port)
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -995,6 +1013,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_coarse_width(vet_parser)
     _add_json(vet_parser)
     vet_parser.set_defaults(handler=cmd_vet)
+    serve_parser = commands.add_parser("serve", help="the read-only web viewer (catalogue, cadences, lookalikes, RFI)")
+    serve_parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve_parser.add_argument("--allow-labels", action="store_true",
+                              help="allow naming RFI classes from the browser (a form with a CSRF token)")
+    serve_parser.set_defaults(handler=cmd_serve)
 
     demo_parser = commands.add_parser("demo", help="generate a synthetic ABACAD cadence and ingest it")
     demo_parser.add_argument("--dir", type=Path, default=None, help="where to write it (default: $RFICAT_HOME/demo)")

@@ -35,7 +35,7 @@ from rficat.store import db
 def lost_connection(task, task_run, state) -> bool:
     """Retry only when the database connection dropped, not when the file is bad."""
     try:
-        state.result()
+        state.result(_sync=True)
     except (psycopg.OperationalError, sa.exc.OperationalError):
         return True
     except Exception:  # noqa: BLE001 - anything else is not worth retrying
@@ -167,10 +167,10 @@ def ingest_files(paths: list[str], cadence: str | None = None, model: str | None
     for path in paths:
         state = ingest_file_task(str(path), model, threshold, n_noise_per_channel, return_state=True)
         if state.is_completed():
-            rows.append(state.result())
+            rows.append(state.result(_sync=True))
         else:
             try:
-                state.result()
+                state.result(_sync=True)
             except Exception as exc:  # noqa: BLE001 - reported per file
                 error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             logger.error("%s", error if str(path) in error else f"{path}: {error}")
@@ -203,7 +203,7 @@ def ingest_directory(path: str, model: str | None = None, threshold: float = DEF
     unchanged = [{"path": p, "status": "failed-unchanged", "error": e} for p, e in known_bad.items()]
     state = ingest_files([f for f in files if f not in known_bad], None, model, threshold, n_noise_per_channel,
                          return_state=True)
-    outcome = state.result(raise_on_failure=False)
+    outcome = state.result(raise_on_failure=False, _sync=True)
     if isinstance(outcome, IngestFailed):
         failure = IngestFailed(outcome.rows + unchanged)
         return Failed(message=str(failure), data=failure)
