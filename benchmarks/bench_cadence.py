@@ -27,8 +27,6 @@ import sys
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 import argparse
-import glob
-import inspect
 import json
 import tempfile
 import time
@@ -37,6 +35,10 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _turboseti import find_events
 
 from rficat.catalogue import cadence, ingest
 from rficat.config import load_settings
@@ -119,40 +121,15 @@ def run_rficat(cadences: list, server: str) -> tuple[dict, dict, float]:
                 {"ingest_s": round(ingest_s, 1), "search_s": round(search_s, 2)}, n_signals)
 
 
-def patched_find_doppler():
-    """turbo-seti 2.3.2 formats a numpy array with %i in a debug line, which numpy 2 refuses;
-    the one-line fix is applied to its module source, nothing else changes."""
-    import turbo_seti.find_doppler.find_doppler as module
-
-    source = inspect.getsource(module).replace('" is: %i" % max_val.total_n_hits)',
-                                               '" is: %i" % int(max_val.total_n_hits[0]))')
-    exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102
-    return module.FindDoppler
-
-
 def run_turboseti(cadences: list, workdir: Path) -> tuple[dict, float]:
-    from turbo_seti.find_event.find_event_pipeline import find_event_pipeline
-
-    find_doppler = patched_find_doppler()
     t = time.perf_counter()
     out = {2: [], 3: []}
     eti, n_hits = [], 0
     for i, (paths, eti_f, _) in enumerate(cadences):
-        dat_dir = workdir / f"dat{i}"
-        dat_dir.mkdir()
-        for path in paths:
-            find_doppler(str(path), max_drift=4, snr=10, out_dir=str(dat_dir), log_level_int=40,
-                         n_coarse_chan=4).search(n_partitions=1)
-        dats = sorted(glob.glob(str(dat_dir / "*.dat")))
-        n_hits += sum(1 for d in dats for line in open(d) if line.strip() and not line.startswith("#"))
-        (dat_dir / "dats.lst").write_text("\n".join(dats) + "\n")
-        (dat_dir / "h5s.lst").write_text("\n".join(str(p) for p in paths) + "\n")
-        for level in (2, 3):
-            df = find_event_pipeline(str(dat_dir / "dats.lst"), str(dat_dir / "h5s.lst"), filter_threshold=level,
-                                     number_in_cadence=6, saving=False, user_validation=False)
-            if df is not None and len(df):
-                # one event per candidate: its hit in the first ON table
-                out[level] += list(df.loc[df["status"] == "on_table_1", "Freq"])
+        events, hits = find_events(paths, workdir / f"dat{i}", levels=(2, 3), n_coarse_chan=4)
+        n_hits += hits
+        for level, freqs in events.items():
+            out[level] += freqs
         eti += eti_f
     seconds = time.perf_counter() - t
     return {f"filter_level_{k}": score(v, eti, n_hits) for k, v in out.items()}, seconds

@@ -56,7 +56,7 @@ def store_only(url: str, n: int = 20_000) -> float:
                           " tsamp_s, n_channels, n_integrations, header) VALUES ('x', 'store-bench', 1, 2, 2, -1,"
                           " 1, 1, 16, '{}') RETURNING id").fetchone()[0]
         t = time.perf_counter()
-        ingest._copy_block(cur, obs, model_id, hits, arrays, latent, latent)
+        ingest._copy_block(cur, obs, model_id, hits, arrays, latent, latent, np.full(n, 0.01))
         conn.commit()
         seconds = time.perf_counter() - t
     engine.dispose()

@@ -19,19 +19,19 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
-from pgvector.psycopg import register_vector
 from sqlalchemy.engine import Engine
 
 from rficat.catalogue import models, rfi
 from rficat.io import FilterbankHeader, FilterbankReader, fingerprint
-from rficat.science import detect, embedding, snippets
+from rficat.science import detect, embedding, measures, snippets
 from rficat.science.model import Encoder, resolve_model
 from rficat.store import db, pgcopy
 
 log = logging.getLogger(__name__)
 
 SNIPPET_COLUMNS = ("id", "observation_id", "coarse_channel", "chan_start", "chan_stop", "f_start_mhz",
-                   "f_stop_mhz", "f_center_mhz", "statistic", "snr", "drift_rate_hz_s", "width_hz", "is_signal", "data")
+                   "f_stop_mhz", "f_center_mhz", "statistic", "snr", "drift_rate_hz_s", "width_hz", "is_signal", "data",
+                   "drift_error_hz_s")
 STAGES = ("read", "detect", "encode", "store")
 SNIPPET_TYPES = ("int8", "int8", "int4", "int8", "int8", "float8", "float8", "float8", "float8", "float8",
                  "float8", "float8", "bool", "bytea")
@@ -48,7 +48,7 @@ class IngestSummary:
     n_signal: int = 0
     n_noise: int = 0
     n_coarse_channels: int = 0
-    n_known_rfi: int = 0  # signal snippets that fell in a known RFI class (see rficat.rfi)
+    n_known_rfi: int = 0  # signal snippets judged RFI (likely or known) by the current build (see verdicts)
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
     @property
@@ -62,10 +62,7 @@ class IngestSummary:
 
 def raw_connection(engine: Engine) -> psycopg.Connection:
     """A psycopg 3 connection (binary COPY, pgvector types) to the catalogue."""
-    url = db.libpq_url(engine.url.render_as_string(hide_password=False))
-    conn = psycopg.connect(url, autocommit=False)
-    register_vector(conn)
-    return conn
+    return db.psycopg_connection(engine)
 
 
 def detection_parameters(header: FilterbankHeader, threshold: float) -> dict:
@@ -86,16 +83,18 @@ def _header_row(header: FilterbankHeader, path: Path, fp: str, threshold: float)
 
 
 def _copy_block(cur: psycopg.Cursor, observation_id: int, model_id: int, hits: list[detect.Hit],
-                stored: np.ndarray, latent: np.ndarray, freq_vectors: np.ndarray) -> None:
-    """Snippets (``stored``: quantised, see snippets.quantise) and their vectors, by binary COPY.
+                stored: np.ndarray, latent: np.ndarray, freq_vectors: np.ndarray, drift_error: np.ndarray) -> None:
+    """Snippets (``stored``: quantised, see snippets.quantise; ``drift_error``: measures.drift_error_hz_s)
+    and their vectors, by binary COPY.
     The vectors arrive outside the HNSW indexes (indexed = false); see index_pending."""
     ids = np.array([r[0] for r in cur.execute("SELECT nextval('snippets_id_seq') FROM generate_series(1, %s)",
                                               (len(hits),)).fetchall()], dtype=np.int64)
-    attributes = [np.array([getattr(h, name) for h in hits]) for name in SNIPPET_COLUMNS[2:-1]]
+    attributes = [np.array([getattr(h, name) for h in hits]) for name in SNIPPET_COLUMNS[2:-2]]
     with cur.copy(f"COPY snippets ({', '.join(SNIPPET_COLUMNS)}) FROM STDIN WITH (FORMAT BINARY)") as copy:
         pgcopy.copy_rows(copy, [("int8", ids), ("int8", np.full(len(hits), observation_id)),
                                 *zip(SNIPPET_TYPES[2:-1], attributes),
-                                ("bytea", stored.reshape(len(stored), -1), snippets.STORAGE_DTYPE)])
+                                ("bytea", stored.reshape(len(stored), -1), snippets.STORAGE_DTYPE),
+                                ("float8", drift_error)])
     _copy_embeddings(cur, ids, model_id, latent, freq_vectors)
 
 
@@ -175,6 +174,7 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Pat
                 f" VALUES ({', '.join(['%s'] * len(row))}, 'complete', now()) RETURNING id",
                 list(row.values())).fetchone()[0]
             block_bytes = header.n_integrations * header.coarse_channel_width * 4
+            time_bin_s = detection_parameters(header, threshold)["time_bin_s"]
             results = detect.detect_blocks(_timed(reader.coarse_channels(), timings, "read"), header,
                                            threshold, n_noise_per_channel)
             while True:
@@ -184,6 +184,7 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Pat
                     break
                 _, result = item
                 stored = snippets.quantise(snippets.normalise(result.snippets))
+                drift_error = measures.drift_error_hz_s(snippets.dequantise(stored), header.foff_mhz * 1e6, time_bin_s)
                 timings["detect"] += time.perf_counter() - t - (timings["read"] - read_before)
                 summary.n_coarse_channels += 1
                 if result.hits:
@@ -192,7 +193,7 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Pat
                     freqs = freq_embedding.apply(latent, [h.f_center_mhz for h in result.hits])
                     timings["encode"] += time.perf_counter() - t
                     t = time.perf_counter()
-                    _copy_block(cur, summary.observation_id, model_id, result.hits, stored, latent, freqs)
+                    _copy_block(cur, summary.observation_id, model_id, result.hits, stored, latent, freqs, drift_error)
                     timings["store"] += time.perf_counter() - t
                     n_noise = sum(not h.is_signal for h in result.hits)
                     summary.n_noise += n_noise

@@ -302,7 +302,8 @@ def _jsonable_rows(frame) -> list[dict]:
 EVENT_TABLE = [("rank", "#", "d"), ("snippet_id", "snippet", "d"), ("f_center_mhz", "f_center_mhz", ".6f"),
                ("drift_rate_hz_s", "drift_hz_s", ".3f"), ("snr", "snr", ".1f"),
                ("min_on_similarity", "ON sim", ".3f"), ("best_off_similarity", "best OFF sim", ".3f"),
-               ("n_lookalikes_elsewhere", "elsewhere", "d"), ("verdict", "verdict", "s")]
+               ("n_lookalikes_elsewhere", "evidence", "d"), ("verdict", "verdict", "s"),
+               ("evidence", "evidence snippets", "s")]
 
 
 def cmd_cadence_search(args: argparse.Namespace) -> None:
@@ -320,7 +321,7 @@ def cmd_cadence_search(args: argparse.Namespace) -> None:
 
             shown = rows[:8]
             ids = [i for r in shown for i in r["on_snippet_ids"]]
-            titles = [f"#{r['rank']} {'RFI? ' if r['likely_rfi'] else ''}{r['f_center_mhz']:.6f} MHz"
+            titles = [f"#{r['rank']} {'' if r['verdict'] == 'candidate' else r['verdict'] + ' '}{r['f_center_mhz']:.6f} MHz"
                       for r in shown for _ in r["on_snippet_ids"]]
             plots.snippet_grid(args.plot, search.match_snippets(catalogue.engine, ids), titles,
                                title=f"cadence {args.name}: events, ON scans left to right",
@@ -332,7 +333,8 @@ def cmd_cadence_search(args: argparse.Namespace) -> None:
     if not rows:
         print(f"cadence {args.name}: no events (no ON-scan signal absent from the OFF scans)")
         return
-    _print_table([{**r, "verdict": "likely RFI" if r["likely_rfi"] else "candidate"} for r in rows], EVENT_TABLE)
+    _print_table([{**r, "evidence": " ".join(str(e["snippet_id"]) for e in r["evidence"][:5])} for r in rows],
+                 EVENT_TABLE)
     for row in rows[:10]:
         print(f"#{row['rank']}: {row['explanation']}")
 
@@ -654,13 +656,15 @@ def build_parser() -> argparse.ArgumentParser:
                                help="a signal must recur this similar in every ON scan (default 0.7)")
     search_parser.add_argument("--off-similarity", type=float, default=0.7,
                                help="a signal this similar near the drift-consistent OFF frequency vetoes (default 0.7)")
-    search_parser.add_argument("--common-similarity", type=float, default=0.95,
-                               help="similarity of a lookalike in an OFF scan or outside cadences (default 0.95)")
-    search_parser.add_argument("--common-min", type=int, default=3,
-                               help="this many lookalikes elsewhere mark an event likely RFI (default 3)")
-    search_parser.add_argument("--class-min-observations", type=int, default=10,
-                               help="an event in a known RFI class seen in this many observations (or in any OFF "
-                                    "scan) is likely RFI (default 10)")
+    search_parser.add_argument("--common-similarity", type=float, default=None,
+                               help="similarity a lookalike in an OFF scan or outside cadences needs to count as "
+                                    "evidence (default: the RFI build's, 0.95)")
+    search_parser.add_argument("--common-min", type=int, default=None,
+                               help="drift-consistent lookalikes elsewhere that make an event likely RFI "
+                                    "(default: the RFI build's, 2)")
+    search_parser.add_argument("--class-min-observations", type=int, default=None,
+                               help="members in OFF scans or outside cadences an RFI class needs to make its "
+                                    "members known RFI (default: the RFI build's, 3)")
     search_parser.add_argument("--plot", type=Path, default=None, metavar="PNG", help="the events' ON snippets")
     _add_json(search_parser)
     search_parser.set_defaults(handler=cmd_cadence_search)
@@ -669,9 +673,9 @@ def build_parser() -> argparse.ArgumentParser:
     rfi_commands = rfi_parser.add_subparsers(dest="rfi_command", required=True, metavar="ACTION")
     build_parser_ = rfi_commands.add_parser("build", help="cluster the catalogue into RFI classes (a new build)")
     build_parser_.add_argument("--model-id", type=int, default=None, help="model whose vectors to cluster (default: current)")
-    build_parser_.add_argument("--min-cluster-size", type=int, default=15, help="smallest class (default 15)")
+    build_parser_.add_argument("--min-cluster-size", type=int, default=10, help="smallest class (default 10)")
     build_parser_.add_argument("--sample", type=int, default=50_000,
-                               help="snippets clustered in memory; the rest are assigned in the database")
+                               help="snippets clustered in memory (and the bank every snippet is judged against)")
     build_parser_.add_argument("--seed", type=int, default=0)
     _add_json(build_parser_)
     build_parser_.set_defaults(handler=cmd_rfi_build)

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 CATALOGUE_TABLES = ("observations", "cadences", "cadence_members", "snippets", "models", "embeddings",
-                    "template_searches", "template_matches", "rfi_builds", "rfi_classes", "rfi_assignments")
+                    "template_searches", "template_matches", "rfi_builds", "rfi_classes", "rfi_assignments", "rfi_bank")
 
 
 # --- the embedded server -------------------------------------------------------------------
@@ -322,6 +322,16 @@ def register_model(engine: Engine, metadata, frequency_embedding: str | None = N
             {"name": metadata.name, "version": metadata.version, "latent_dim": metadata.latent_dim,
              "fingerprint": metadata.fingerprint, "embedding": frequency_embedding,
              "training": json.dumps({**metadata.training, "beta": metadata.beta})}).scalar_one())
+
+
+def psycopg_connection(engine: Engine):
+    """A psycopg 3 connection of its own to the catalogue (binary COPY; pgvector values as numpy arrays)."""
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    conn = psycopg.connect(libpq_url(engine.url.render_as_string(hide_password=False)), autocommit=False)
+    register_vector(conn)
+    return conn
 
 
 def vector_text(vector) -> str:
