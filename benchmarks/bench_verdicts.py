@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from sklearn.metrics import adjusted_rand_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -54,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _turboseti import find_events
 from evalset import DEVELOPMENT_SEED, HOLDOUT_SEED, write_evalset
 
-from rficat.catalogue import cadence, ingest, rfi
+from rficat.catalogue import cadence, ingest, rfi, verdicts
 from rficat.config import load_settings
 from rficat.store import db
 
@@ -199,18 +200,31 @@ def independent(server: str, data: Path, truth: dict, turboseti: bool, workdir: 
     return out
 
 
+def labels_of(engine, truth: dict[int, list[dict]]) -> dict[int, str]:
+    """Signal snippet -> injected class, for rficat.synthetic files (the signal within 1.5 kHz)."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, observation_id, f_center_mhz FROM snippets WHERE is_signal")).all()
+    out = {}
+    for sid, obs, f in rows:
+        if obs in truth:
+            nearest = min(truth[obs], key=lambda t: abs(t["f_mid_mhz"] - f))
+            if abs(nearest["f_mid_mhz"] - f) < 0.0015:
+                out[sid] = nearest["label"]
+    return out
+
+
 def own_generator(server: str, workdir: Path, per_class: int = 60, new_per_class: int = 30, seed: int = 2026,
                   new_seed: int = 7) -> dict:
     """bench_rfi.py's setup (rficat.synthetic): five RFI morphologies, then new files judged at ingest."""
     from bench_lookalike_quality import CLASSES
     from bench_lookalike_quality import make_files as make_class_files
-    from bench_rfi import RFI_CLASSES
-    from bench_rfi import _labels as labels_of
+
+    rfi_classes = [c for c in CLASSES if c != "drifting"]
 
     out: dict = {"seeds": f"{seed}:{new_seed}"}
     with db.scratch_database(server, "bench_verdicts_own") as url:
         engine = db.make_engine(url)
-        catalogue_files = make_class_files(workdir, per_class, {c: CLASSES[c] for c in RFI_CLASSES}, seed=seed)
+        catalogue_files = make_class_files(workdir, per_class, {c: CLASSES[c] for c in rfi_classes}, seed=seed)
         new_files = make_class_files(workdir, new_per_class, CLASSES, seed=new_seed)
         truth = {ingest.ingest_file(engine, path).observation_id: rows for path, rows in catalogue_files}
         db.index_pending(engine)
@@ -223,8 +237,6 @@ def own_generator(server: str, workdir: Path, per_class: int = 60, new_per_class
         stored = db.query_frame(engine, "SELECT snippet_id, verdict, class_id FROM snippet_verdicts", {},
                                 ["snippet_id", "verdict", "class_id"]).set_index("snippet_id")
         new = pd.DataFrame({"label": new_labels}).join(stored, how="left")
-        from rficat.catalogue import verdicts
-
         evidence_only = verdicts.judge_snippets(engine, new.index, use_classes=False)
         new["verdict_evidence_only"] = [evidence_only[i].verdict for i in new.index]
         eti = new[new["label"] == "drifting"]

@@ -22,7 +22,7 @@ from rficat.cli import main
 from rficat.store import db
 from rficat.synthetic import synth
 
-SPEC = synth.ObservationSpec(n_coarse_channels=2, seed=7)
+SPEC = synth.ObservationSpec(n_coarse_channels=4, seed=7)
 ETI_DRIFTS = (0.25, -0.4)
 
 
@@ -37,6 +37,7 @@ def layout(tmp_path_factory):
     directory = tmp_path_factory.mktemp("verdicts")
     rng = np.random.default_rng(15)
     slots = synth.random_signals(SPEC, 44, rng, drift=(0, 0), min_separation=3000)
+    assert len(slots) == 44, "not enough room for the signals"
     stationary = [replace(s, snr=float(rng.uniform(40, 60)), width_hz=20.0, label="stationary") for s in slots[:24]]
     intermittent = [replace(s, snr=float(rng.uniform(40, 60)), width_hz=20.0, t_profile="intermittent", period_s=120,
                             label="intermittent") for s in slots[24:40]]
@@ -60,6 +61,7 @@ def layout(tmp_path_factory):
         synth.write_observation(path, spec, signals)
         files[path] = "ON" if on else "OFF"
     mid = SPEC.obs_length_s / 2 * 1e-6
+    assert len(eti) == len(ETI_DRIFTS)
     return {"files": files, "eti_mhz": [s.f_start_mhz + s.drift_hz_s * mid for s in eti],
             "on_only_rfi_mhz": on_only_rfi.f_start_mhz}
 
@@ -84,21 +86,22 @@ def _event(events, f_mhz: float):
 
 
 def test_a_drifting_signal_inside_a_big_class_radius_is_not_known_rfi(catalogue, layout):
-    events = cadence.search(catalogue, "c")
     with catalogue.begin() as conn:
-        # the old rule's premise, made certain: every class's radius now holds every vector
-        conn.execute(sa.text("UPDATE rfi_classes SET radius = 2"))
-        for f_mhz in layout["eti_mhz"]:
-            event = _event(events, f_mhz)
-            assert event["verdict"] == "candidate" and not event["likely_rfi"], event["explanation"]
-            assert event["rfi_class_id"] is None and event["evidence"] == []
-            latent = conn.execute(sa.text("SELECT latent FROM embeddings WHERE snippet_id = :s"),
-                                  {"s": int(event["snippet_id"])}).scalar()
-            nearest = conn.execute(sa.text(
-                "SELECT c.id, c.size, c.centroid <=> CAST(:v AS vector) <= c.radius AS inside FROM rfi_class_summary c"
-                " ORDER BY c.centroid <=> CAST(:v AS vector) LIMIT 1"), {"v": latent}).one()
-            assert nearest.inside and nearest.size >= 10
-            assert "drifting like it" in event["explanation"] and "one channel over the scan" in event["explanation"]
+        # the old rule's premise, made certain: the biggest (stationary narrowband) class's radius
+        # holds every vector and its drift range admits every drift
+        big = conn.execute(sa.text("SELECT class_id, size FROM rfi_class_summary ORDER BY size DESC LIMIT 1")).one()
+        conn.execute(sa.text("UPDATE rfi_classes SET radius = 2, drift_min_hz_s = -10, drift_max_hz_s = 10"
+                             " WHERE id = :c"), {"c": big.class_id})
+    assert big.size >= 20
+    events = cadence.search(catalogue, "c")
+    for f_mhz in layout["eti_mhz"]:
+        event = _event(events, f_mhz)
+        assert event["verdict"] == "candidate" and not event["likely_rfi"], event["explanation"]
+        assert event["rfi_class_id"] is None and event["evidence"] == []
+        assert "drifting like it" in event["explanation"] and "one channel over the scan" in event["explanation"]
+        with catalogue.connect() as conn:
+            v = conn.execute(sa.text("SELECT verdict FROM rficat_verdict(:s)"), {"s": int(event["snippet_id"])}).scalar()
+        assert v in ("candidate", "unjudged")
 
 
 def test_an_emitter_seen_in_off_scans_is_rfi(catalogue, layout):
@@ -183,3 +186,4 @@ def test_rfi_build_says_what_is_missing(fresh_db_url, layout, monkeypatch, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("rficat: error:")
     assert ("catalogue is empty" if n_files == 0 else "1 observation") in err[0]
+

@@ -104,7 +104,7 @@ def sample_snippets(engine: Engine, model_id: int, n: int, seed: int) -> Sample:
     """Up to n random signal snippets of the model's vectors."""
     with db.psycopg_connection(engine) as conn:
         conn.execute("SELECT setseed(%s)", ((seed % 1000) / 1000,))
-        rows = conn.execute(
+        rows = conn.cursor(binary=True).execute(
             "SELECT s.id, e.latent, s.drift_rate_hz_s, s.drift_error_hz_s, s.snr, s.observation_id, s.f_center_mhz, "
             + verdicts.FLOOR_SQL + ", " + verdicts.REFERENCE_SQL.format(obs="s.observation_id") +
             " FROM snippets s JOIN observations o ON o.id = s.observation_id"
@@ -327,8 +327,9 @@ def _judge_all(conn, build_id: int, model_id: int, bank: verdicts.Bank, rules: v
     """Judge every signal snippet of the model, a batch of ids at a time; (judged, RFI)."""
     last, n_judged, n_rfi = 0, 0, 0
     while True:
-        rows = conn.execute(verdicts.SNIPPET_SQL + " WHERE s.is_signal AND s.id > %s ORDER BY s.id LIMIT %s",
-                            (model_id, last, batch)).fetchall()
+        rows = conn.cursor(binary=True).execute(
+            verdicts.SNIPPET_SQL + " WHERE s.is_signal AND s.id > %s ORDER BY s.id LIMIT %s",
+            (model_id, last, batch)).fetchall()
         if not rows:
             return n_judged, n_rfi
         queries = verdicts.snippet_queries(rows)

@@ -44,7 +44,7 @@ class Filters:
     mjd_max: float | None = None
     signals_only: bool = True
     rfi_class_id: int | None = None  # only snippets of this RFI class
-    not_known_rfi: bool = False  # only snippets in no class of the current RFI build
+    not_known_rfi: bool = False  # only snippets the current RFI build does not judge RFI (snippet_rfi)
 
     def params(self) -> dict:
         return {f"p_{k}": v for k, v in asdict(self).items()}

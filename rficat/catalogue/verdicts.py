@@ -13,10 +13,10 @@ build; SQL: ``rficat_classify``, which implements the same rule over the same da
   its drift's standard error; and the lookalike's own drift must be known at least that well
   (a burst of unknown drift is no evidence that a steady carrier at 0.3 Hz/s is RFI).
   ``min_evidence`` such lookalikes in ``min_observations`` observations make it ``likely_rfi``.
-- **Classes by local density.** A signal belongs to an RFI class when most of its
-  ``class_k`` nearest class members are of that class, its nearest member of it is no farther
-  than the class's own members are from each other (``nn_distance``), and those members drift
-  like it. A member of a class seen in reference observations with at least one piece of
+- **Classes by local density.** A signal belongs to an RFI class when, among its ``k`` nearest
+  bank snippets, at least ``class_votes`` are members of that class and they are most
+  (``class_agreement``) of the class members there, its nearest member is no farther than the
+  class's own members are from each other (``nn_distance``), and those members drift like it. A member of a class seen in reference observations with at least one piece of
   evidence of its own is ``known_rfi``. No class radius or centroid decides anything alone.
 - **unjudged** when the evidence cannot decide: no drift rate, an SNR below
   ``snr_floor`` (fainter than anything the encoder was trained on: its picture is mostly
@@ -38,6 +38,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 VERDICTS = ("candidate", "likely_rfi", "known_rfi", "unjudged")
+NO_BUILD = "no RFI build to judge against yet: run `rficat rfi build`"
 RFI_VERDICTS = ("likely_rfi", "known_rfi")
 
 
@@ -51,8 +52,8 @@ class Rules:
     min_observations: int = 2  # ... in at least this many observations
     drift_sigmas: float = 2.0  # tolerance: max(one channel over the scan, this x the drift's error)
     snr_floor: float = 5.0  # below: unjudged (the encoder was trained on SNR >= ~10)
-    class_k: int = 10  # nearest class members examined for membership
-    class_agreement: float = 0.6  # share of them that must be of one class
+    class_votes: int = 3  # members of one class among the k nearest needed for membership
+    class_agreement: float = 0.6  # share of the class members among the k nearest that must be of that class
     class_min_reference: int = 3  # members in reference observations a class needs to count as RFI
     use_classes: bool = True  # False: evidence alone (the ablation without classes)
 
@@ -99,21 +100,19 @@ class Bank:
             counts[int(c)] = counts.get(int(c), 0) + int(r)
         return counts
 
-    def nearest(self, which: str, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Indices into the bank and cosine distances of each query's k nearest (``which``:
-        'all' or 'classed'); fewer columns when the bank is smaller."""
+    def nearest(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Indices into the bank and cosine distances of each query's k nearest, nearest first
+        (ties by snippet id, as the SQL function orders them); fewer columns when the bank is smaller."""
         from sklearn.neighbors import NearestNeighbors
 
-        if which not in self._trees:
-            rows = np.arange(len(self)) if which == "all" else np.flatnonzero(self.class_id >= 0)
-            tree = NearestNeighbors(algorithm="kd_tree").fit(self.latent[rows]) if len(rows) else None
-            self._trees[which] = (rows, tree)
-        rows, tree = self._trees[which]
-        k = min(k, len(rows))
+        if "tree" not in self._trees:
+            self._trees["tree"] = NearestNeighbors(algorithm="kd_tree").fit(self.latent) if len(self) else None
+        tree = self._trees["tree"]
+        k = min(k, len(self))
         if tree is None or k == 0 or not len(queries):
             return np.empty((len(queries), 0), np.int64), np.empty((len(queries), 0))
         euclidean, index = tree.kneighbors(queries, n_neighbors=k)
-        return rows[index], euclidean**2 / 2  # unit vectors: cosine distance = |a - b|^2 / 2
+        return index, euclidean**2 / 2  # unit vectors: cosine distance = |a - b|^2 / 2
 
 
 @dataclass
@@ -184,7 +183,7 @@ def judge(bank: Bank | None, queries: Queries, rules: Rules | None = None, chunk
     rules = rules or Rules()
     m = len(queries.latent)
     if bank is None or not len(bank):
-        return [Verdict("unjudged", "no RFI build to judge against yet: run `rficat rfi build`", []) for _ in range(m)]
+        return [Verdict("unjudged", NO_BUILD, []) for _ in range(m)]
     out: list[Verdict] = []
     for start in range(0, m, chunk):
         out += _judge_chunk(bank, queries, slice(start, min(m, start + chunk)), rules)
@@ -195,7 +194,7 @@ def _judge_chunk(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> lis
     latent, drift = queries.latent[rows], queries.drift[rows]
     floor, snr = queries.tolerance_floor[rows], queries.snr[rows]
     tol = tolerance(queries.drift_error[rows], floor, rules)
-    index, distance = bank.nearest("all", latent, rules.k)
+    index, distance = bank.nearest(latent, rules.k)
     similarity = 1.0 - distance
     bank_error = np.where(np.isfinite(bank.drift_error), bank.drift_error, 0.0)
     near_elsewhere = ((similarity >= rules.similarity) & bank.reference[index]
@@ -203,7 +202,7 @@ def _judge_chunk(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> lis
                       & (bank.observation_id[index] != queries.observation_id[rows, None]))
     consistent = (np.abs(bank.drift[index] - drift[:, None]) <= tol[:, None]) & (bank_error[index] <= tol[:, None])
     evidence_mask = near_elsewhere & consistent
-    member = _membership(bank, rules, latent, drift, tol) if rules.use_classes else None
+    member = _membership(bank, rules, index, distance, drift, tol) if rules.use_classes else None
     reference_counts = bank.class_reference_counts() if rules.use_classes else {}
     out = []
     for q in range(len(latent)):
@@ -246,21 +245,23 @@ def _judge_chunk(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> lis
     return out
 
 
-def _membership(bank: Bank, rules: Rules, latent: np.ndarray, drift: np.ndarray,
+def _membership(bank: Bank, rules: Rules, index: np.ndarray, distance: np.ndarray, drift: np.ndarray,
                 tol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Class id (-1: none) and distance to its nearest member of each query, by local density:
-    most of its ``class_k`` nearest class members are of one class, the nearest of them is within
-    the class's own nearest-member distance, and they drift like it."""
-    index, distance = bank.nearest("classed", latent, rules.class_k)
-    m = len(latent)
+    """Class id (-1: none) and distance to its nearest member of each query, by local density
+    among its k nearest bank snippets (``index``, ``distance``): enough of them are members of one
+    class and most of the class members there are of it, the nearest is within the class's own
+    nearest-member distance, and they drift like the query."""
+    m = len(index)
     if not index.shape[1]:
         return np.full(m, -1), np.full(m, np.nan)
-    classes = bank.class_id[index]  # (m, k)
-    counts = (classes[:, :, None] == classes[:, None, :]).sum(axis=2)
+    classes = bank.class_id[index]  # (m, k), -1: no class
+    classed = classes >= 0
+    counts = ((classes[:, :, None] == classes[:, None, :]) & classed[:, :, None]).sum(axis=2)
     # the most frequent class, the smallest id among ties
     best = classes[np.arange(m), np.argmax(counts * (1 << 40) - classes, axis=1)]
-    mine = classes == best[:, None]
-    agree = mine.sum(axis=1) >= rules.class_agreement * index.shape[1]
+    mine = (classes == best[:, None]) & classed
+    votes = mine.sum(axis=1)
+    agree = (votes >= rules.class_votes) & (votes >= rules.class_agreement * classed.sum(axis=1))
     nearest = np.where(mine, distance, np.inf).min(axis=1)
     scale = np.array([bank.class_nn_distance.get(int(c), 0.0) for c in best])
     error = np.where(np.isfinite(bank.drift_error[index]), bank.drift_error[index], 0.0)
@@ -282,7 +283,7 @@ _BANKS: dict[tuple[str, int], Bank] = {}
 
 def load_bank(conn, build_id: int) -> Bank:
     """A build's bank, from a psycopg connection (pgvector registered); reference flags are read now."""
-    rows = conn.execute(
+    rows = conn.cursor(binary=True).execute(
         "SELECT m.snippet_id, m.latent, m.drift_rate_hz_s, m.drift_error_hz_s, m.observation_id,"
         " coalesce(m.class_id, -1), " + REFERENCE_SQL.format(obs="m.observation_id") + ", m.f_center_mhz"
         " FROM rfi_bank m WHERE m.build_id = %s ORDER BY m.snippet_id", (build_id,)).fetchall()
@@ -346,10 +347,10 @@ def judge_snippets(engine, snippet_ids, *, use_classes: bool = True) -> dict[int
     with db.psycopg_connection(engine) as conn:
         build = current_build(conn)
         if build is None:
-            return {i: judge(None, Queries(np.zeros((1, 1)), np.nan, np.nan))[0] for i in ids}
+            return {i: Verdict("unjudged", NO_BUILD, []) for i in ids}
         build_id, model_id, rules = build
         rules = Rules.from_dict({**rules.to_dict(), "use_classes": use_classes})
-        rows = conn.execute(SNIPPET_SQL + " WHERE s.id = ANY(%s)", (model_id, ids)).fetchall()
+        rows = conn.cursor(binary=True).execute(SNIPPET_SQL + " WHERE s.id = ANY(%s)", (model_id, ids)).fetchall()
         bank = cached_bank(conn, build_id)
     found = dict(zip((r[0] for r in rows), judge(bank, snippet_queries(rows), rules)))
     missing = Verdict("unjudged", f"no vector of the model RFI build {build_id} clusters", [])
@@ -401,7 +402,8 @@ def judge_observation(conn, observation_id: int, model_id: int) -> int:
                     "its snippets are not judged; run `rficat rfi build --model-id %d`",
                     observation_id, model_id, build_id, build_model, model_id)
         return 0
-    rows = conn.execute(SNIPPET_SQL + " WHERE s.observation_id = %s AND s.is_signal", (model_id, observation_id)).fetchall()
+    rows = conn.cursor(binary=True).execute(SNIPPET_SQL + " WHERE s.observation_id = %s AND s.is_signal",
+                                            (model_id, observation_id)).fetchall()
     if not rows:
         return 0
     queries = snippet_queries(rows)

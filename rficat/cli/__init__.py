@@ -340,7 +340,8 @@ def cmd_cadence_search(args: argparse.Namespace) -> None:
 
 MATCH_COLUMNS = [("rank", "#", "d"), ("similarity", "similarity", ".4f"), ("snippet_id", "snippet", "d"),
                  ("f_center_mhz", "f_center_mhz", ".6f"), ("snr", "snr", ".1f"),
-                 ("drift_rate_hz_s", "drift_hz_s", ".3f"), ("n_grouped", "grouped", "d"), ("file", "file", "s")]
+                 ("drift_rate_hz_s", "drift_hz_s", ".3f"), ("n_grouped", "grouped", "d"), ("verdict", "verdict", "s"),
+                 ("file", "file", "s")]
 
 
 def _filters(args: argparse.Namespace):
@@ -354,9 +355,12 @@ def _filters(args: argparse.Namespace):
 
 
 def _show_matches(args: argparse.Namespace, engine, soi, results, header: dict) -> None:
-    from rficat.catalogue import search
+    from rficat.catalogue import search, verdicts
 
-    rows = [{"rank": i + 1, **r, "file": Path(r["path"]).name} for i, r in enumerate(_jsonable_rows(results))]
+    judged = verdicts.judge_snippets(engine, results["snippet_id"])
+    rows = [{"rank": i + 1, **r, "verdict": judged[r["snippet_id"]].verdict,
+             "explanation": judged[r["snippet_id"]].explanation, "file": Path(r["path"]).name}
+            for i, r in enumerate(_jsonable_rows(results))]
     for row in rows:
         row["n_grouped"] = None if row["n_grouped"] is None else int(row["n_grouped"])
     if args.plot:
@@ -447,7 +451,7 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--mjd-max", type=float, default=None)
     group.add_argument("--include-noise", action="store_true", help="also match stored noise windows")
     group.add_argument("--rfi-class", type=int, default=None, metavar="CLASS", help="only snippets of this RFI class")
-    group.add_argument("--not-known-rfi", action="store_true", help="only snippets in no known RFI class")
+    group.add_argument("--not-known-rfi", action="store_true", help="only snippets the current RFI build does not judge RFI")
     parser.add_argument("--plot", type=Path, default=None, metavar="PNG",
                         help="write the SOI, a grid of the matches and their frequency histogram")
     _add_json(parser)

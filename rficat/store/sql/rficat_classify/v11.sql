@@ -26,7 +26,7 @@ DECLARE
     min_obs integer;
     sigmas double precision;
     snr_floor double precision;
-    class_k integer;
+    class_votes integer;
     agreement double precision;
     class_min_ref integer;
     floor_hz double precision;
@@ -36,6 +36,7 @@ DECLARE
     n_obs integer;
     n_near integer;
     mc record;
+    cls record;
     member_class bigint;
     member_distance double precision;
     member_label text;
@@ -60,7 +61,7 @@ BEGIN
     min_obs := coalesce((r ->> 'min_observations')::integer, 2);
     sigmas := coalesce((r ->> 'drift_sigmas')::float8, 2.0);
     snr_floor := coalesce((r ->> 'snr_floor')::float8, 5.0);
-    class_k := coalesce((r ->> 'class_k')::integer, 10);
+    class_votes := coalesce((r ->> 'class_votes')::integer, 3);
     agreement := coalesce((r ->> 'class_agreement')::float8, 0.6);
     class_min_ref := coalesce(p_class_min_reference, (r ->> 'class_min_reference')::integer, 3);
     -- one channel over the scan: of the snippet's own observation, else the build's typical one
@@ -81,10 +82,12 @@ BEGIN
         RETURN;
     END IF;
 
-    -- evidence: the k nearest bank snippets that are alike, drift like it, and were seen where
-    -- no target's signal can be (an OFF scan, or an observation outside any ON role)
+    -- the k nearest bank snippets: evidence are those alike, drifting like it, and seen where no
+    -- target's signal can be (an OFF scan, or an observation outside any ON role); its class by
+    -- local density: enough of them are members of one class, most of the class members there are
+    -- of it, the nearest is as close as the class's members are to each other, and they drift like it
     WITH nn AS (
-        SELECT m.snippet_id, m.observation_id, m.f_center_mhz, m.drift_rate_hz_s AS drift,
+        SELECT m.snippet_id, m.observation_id, m.f_center_mhz, m.class_id, m.drift_rate_hz_s AS drift,
                coalesce(m.drift_error_hz_s, 0) AS err, 1 - (m.latent <=> p_vector) AS similarity,
                m.latent <=> p_vector AS d
         FROM rfi_bank m WHERE m.build_id = b.id
@@ -98,45 +101,44 @@ BEGIN
                AND nn.observation_id IS DISTINCT FROM p_observation_id AS near_elsewhere,
                abs(nn.drift - p_drift_rate_hz_s) <= tol AND nn.err <= tol AS consistent
         FROM nn
+    ), top AS (
+        SELECT j.class_id, count(*) AS votes FROM judged j WHERE j.class_id IS NOT NULL
+        GROUP BY j.class_id ORDER BY count(*) DESC, j.class_id LIMIT 1
     )
     SELECT coalesce(jsonb_agg(jsonb_build_object(
                'snippet_id', j.snippet_id, 'observation_id', j.observation_id, 'f_center_mhz', j.f_center_mhz,
                'drift_rate_hz_s', round(j.drift::numeric, 5), 'similarity', round(j.similarity::numeric, 4))
-               ORDER BY j.d, j.snippet_id) FILTER (WHERE j.near_elsewhere AND j.consistent), '[]'::jsonb),
-           count(*) FILTER (WHERE j.near_elsewhere AND j.consistent),
-           count(DISTINCT j.observation_id) FILTER (WHERE j.near_elsewhere AND j.consistent),
-           count(*) FILTER (WHERE j.near_elsewhere)
-    INTO ev, n_ev, n_obs, n_near
+               ORDER BY j.d, j.snippet_id) FILTER (WHERE j.near_elsewhere AND j.consistent), '[]'::jsonb) AS ev,
+           count(*) FILTER (WHERE j.near_elsewhere AND j.consistent) AS n_ev,
+           count(DISTINCT j.observation_id) FILTER (WHERE j.near_elsewhere AND j.consistent) AS n_obs,
+           count(*) FILTER (WHERE j.near_elsewhere) AS n_near,
+           count(*) FILTER (WHERE j.class_id IS NOT NULL) AS n_classed,
+           (SELECT t.class_id FROM top t) AS top_class,
+           (SELECT t.votes FROM top t) AS votes,
+           min(j.d) FILTER (WHERE j.class_id = (SELECT t.class_id FROM top t)) AS nearest,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY j.drift)
+               FILTER (WHERE j.class_id = (SELECT t.class_id FROM top t)) AS drift_median,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY j.err)
+               FILTER (WHERE j.class_id = (SELECT t.class_id FROM top t)) AS err_median
+    INTO mc
     FROM judged j;
+    ev := mc.ev;
+    n_ev := mc.n_ev;
+    n_obs := mc.n_obs;
+    n_near := mc.n_near;
 
-    -- class by local density: most of its nearest class members are of one class, the nearest
-    -- of them is as close as the class's members are to each other, and they drift like it
-    IF p_use_classes THEN
-        WITH cn AS (
-            SELECT m.class_id, m.drift_rate_hz_s AS drift, coalesce(m.drift_error_hz_s, 0) AS err,
-                   m.latent <=> p_vector AS d
-            FROM rfi_bank m WHERE m.build_id = b.id AND m.class_id IS NOT NULL
-            ORDER BY m.latent <=> p_vector, m.snippet_id LIMIT class_k
-        ), top AS (
-            SELECT cn.class_id, count(*) AS n FROM cn GROUP BY cn.class_id ORDER BY count(*) DESC, cn.class_id LIMIT 1
-        )
-        SELECT t.class_id, t.n, (SELECT count(*) FROM cn) AS total, min(cn.d) AS nearest,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY cn.drift) AS drift_median,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY cn.err) AS err_median,
-               c.nn_distance, c.label
-        INTO mc
-        FROM top t JOIN cn ON cn.class_id = t.class_id JOIN rfi_classes c ON c.id = t.class_id
-        GROUP BY t.class_id, t.n, c.nn_distance, c.label;
-        IF mc.class_id IS NOT NULL AND mc.n >= agreement * mc.total AND mc.nearest <= mc.nn_distance
+    IF p_use_classes AND mc.top_class IS NOT NULL THEN
+        SELECT c.nn_distance, c.label INTO cls FROM rfi_classes c WHERE c.id = mc.top_class;
+        IF mc.votes >= class_votes AND mc.votes >= agreement * mc.n_classed AND mc.nearest <= cls.nn_distance
            AND abs(mc.drift_median - p_drift_rate_hz_s) <= tol AND mc.err_median <= tol THEN
-            member_class := mc.class_id;
+            member_class := mc.top_class;
             member_distance := mc.nearest;
-            member_label := mc.label;
+            member_label := cls.label;
             SELECT count(*) INTO n_ref FROM rfi_bank m WHERE m.build_id = b.id AND m.class_id = member_class
               AND NOT EXISTS (SELECT 1 FROM cadence_members cm WHERE cm.observation_id = m.observation_id AND cm.role = 'ON');
             class_text := format('; in RFI class %s%s by local density (distance %s <= the class''s %s), %s of its sampled members in reference observations',
                                  member_class, coalesce(' ''' || member_label || '''', ''),
-                                 to_char(member_distance, 'FM0.0000'), to_char(mc.nn_distance, 'FM0.0000'), n_ref);
+                                 to_char(member_distance, 'FM0.0000'), to_char(cls.nn_distance, 'FM0.0000'), n_ref);
             IF n_ref >= class_min_ref AND n_ev >= 1 THEN
                 v := 'known_rfi';
             END IF;
