@@ -360,7 +360,7 @@ def _class_statistics(conn, build_id: int) -> None:
             WHERE a.build_id = %(b)s AND a.class_id IS NOT NULL
         ), stats AS (
             SELECT class_id, count(*) AS size, count(DISTINCT observation_id) AS n_obs,
-                   count(*) FILTER (WHERE {verdicts.REFERENCE_SQL.format(obs="observation_id")}) AS n_reference,
+                   count(*) FILTER (WHERE {verdicts.REFERENCE_SQL.format(obs="members.observation_id")}) AS n_reference,
                    min(f_center_mhz) AS f_min, max(f_center_mhz) AS f_max,
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY drift_rate_hz_s) AS drift_median,
                    percentile_cont(0.75) WITHIN GROUP (ORDER BY drift_rate_hz_s)
