@@ -396,7 +396,7 @@ def _class_statistics(conn, build_id: int) -> None:
 
 CLASS_COLUMNS = ["class_id", "build_id", "label", "notes", "size", "n_observations", "n_cadences",
                  "f_min_mhz", "f_max_mhz", "drift_median_hz_s", "snr_median", "radius", "exemplar_ids",
-                 "drift_min_hz_s", "drift_max_hz_s", "width_median_hz"]
+                 "drift_min_hz_s", "drift_max_hz_s", "width_median_hz", "nn_distance", "n_reference"]
 
 
 def staleness(engine: Engine) -> list[str]:

@@ -460,10 +460,11 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
 # --- rfi ---------------------------------------------------------------------------------------
 
 CLASS_TABLE = [("class_id", "class", "d"), ("label", "label", "s"), ("size", "snippets", "d"),
-               ("n_observations", "observations", "d"), ("n_cadences", "cadences", "d"),
+               ("n_observations", "observations", "d"), ("n_reference", "in reference", "d"),
+               ("n_cadences", "cadences", "d"),
                ("f_min_mhz", "f_min_mhz", ".6f"), ("f_max_mhz", "f_max_mhz", ".6f"),
-               ("drift_median_hz_s", "drift_hz_s", ".3f"), ("drift_min_hz_s", "admits_from", ".2f"),
-               ("drift_max_hz_s", "admits_to", ".2f"), ("width_median_hz", "width_hz", ".0f"),
+               ("drift_median_hz_s", "drift_hz_s", ".3f"), ("drift_min_hz_s", "drift_from", ".2f"),
+               ("drift_max_hz_s", "drift_to", ".2f"), ("width_median_hz", "width_hz", ".0f"),
                ("snr_median", "snr", ".1f")]
 
 
