@@ -36,7 +36,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "flows"))
 
 from rficat.catalogue import ingest, rfi  # noqa: E402
 from rficat.config import load_settings  # noqa: E402
@@ -97,7 +96,7 @@ def main() -> None:
         verdict_store_rate = sum(s.n_snippets for s in judged) / sum(s.seconds["store"] for s in judged)
         n_judged_rfi = sum(s.n_known_rfi for s in judged)
 
-        from ingest import ingest_files
+        from rficat.flows.ingest import ingest_files
 
         os.environ["RFICAT_DATABASE_URL"] = fresh_database()
         ingest_files(files[:1])  # warm-up: starts Prefect's ephemeral API, loads the model

@@ -241,8 +241,9 @@ def own_generator(server: str, workdir: Path, per_class: int = 60, new_per_class
         new["verdict_evidence_only"] = [evidence_only[i].verdict for i in new.index]
         eti = new[new["label"] == "drifting"]
         rfi_new = new[new["label"] != "drifting"]
+        out["rows"] = {}
         for column, name in (("verdict_evidence_only", "lookalike_evidence"), ("verdict", "classes")):
-            out[name] = {
+            out["rows"][name] = {
                 "eti_snippets": len(eti), "eti_candidates_pct": round(100 * (~eti[column].isin(RFI_VERDICTS)).mean(), 1),
                 "rfi_snippets": len(rfi_new), "rfi_marked_pct": round(100 * rfi_new[column].isin(RFI_VERDICTS).mean(), 1)}
         out["eti_snippets_classed_pct"] = round(100 * eti["class_id"].notna().mean(), 1)
@@ -258,14 +259,17 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help="where the set is (or is written); default: a temp dir")
     parser.add_argument("--no-turboseti", action="store_true")
     parser.add_argument("--no-own", action="store_true", help="skip the project's own generator")
+    parser.add_argument("--no-independent", action="store_true", help="only the project's own generator")
     args = parser.parse_args()
     seed = HOLDOUT_SEED if args.holdout else args.seed
     server = db._with_database(db.start_embedded(load_settings()), "postgres")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        data, truth = evalset_data(args.data, seed, tmp)
-        result = {"independent": independent(server, data, truth, not args.no_turboseti, tmp)}
-        print(json.dumps(result["independent"]), file=sys.stderr)
+        result = {}
+        if not args.no_independent:
+            data, truth = evalset_data(args.data, seed, tmp)
+            result["independent"] = independent(server, data, truth, not args.no_turboseti, tmp)
+            print(json.dumps(result["independent"]), file=sys.stderr)
         if not args.no_own:
             (tmp / "own").mkdir()
             result["own_generator"] = own_generator(server, tmp / "own")

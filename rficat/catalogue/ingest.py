@@ -21,7 +21,7 @@ import numpy as np
 import psycopg
 from sqlalchemy.engine import Engine
 
-from rficat.catalogue import models, rfi
+from rficat.catalogue import models, verdicts
 from rficat.io import FilterbankHeader, FilterbankReader, fingerprint
 from rficat.science import detect, embedding, measures, snippets
 from rficat.science.model import Encoder, resolve_model
@@ -83,10 +83,10 @@ def _header_row(header: FilterbankHeader, path: Path, fp: str, threshold: float)
 
 
 def _copy_block(cur: psycopg.Cursor, observation_id: int, model_id: int, hits: list[detect.Hit],
-                stored: np.ndarray, latent: np.ndarray, freq_vectors: np.ndarray, drift_error: np.ndarray) -> None:
+                stored: np.ndarray, latent: np.ndarray, freq_vectors: np.ndarray, drift_error: np.ndarray) -> np.ndarray:
     """Snippets (``stored``: quantised, see snippets.quantise; ``drift_error``: measures.drift_error_hz_s)
     and their vectors, by binary COPY.
-    The vectors arrive outside the HNSW indexes (indexed = false); see index_pending."""
+    The vectors arrive outside the HNSW indexes (indexed = false); see index_pending. Returns the new ids."""
     ids = np.array([r[0] for r in cur.execute("SELECT nextval('snippets_id_seq') FROM generate_series(1, %s)",
                                               (len(hits),)).fetchall()], dtype=np.int64)
     attributes = [np.array([getattr(h, name) for h in hits]) for name in SNIPPET_COLUMNS[2:-2]]
@@ -96,6 +96,7 @@ def _copy_block(cur: psycopg.Cursor, observation_id: int, model_id: int, hits: l
                                 ("bytea", stored.reshape(len(stored), -1), snippets.STORAGE_DTYPE),
                                 ("float8", drift_error)])
     _copy_embeddings(cur, ids, model_id, latent, freq_vectors)
+    return ids
 
 
 def _copy_embeddings(cur: psycopg.Cursor, ids, model_id: int, latent: np.ndarray, freq_vectors: np.ndarray) -> None:
@@ -175,6 +176,7 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Pat
                 list(row.values())).fetchone()[0]
             block_bytes = header.n_integrations * header.coarse_channel_width * 4
             time_bin_s = detection_parameters(header, threshold)["time_bin_s"]
+            judged = []  # the signals' ids, vectors and measures, judged by the current RFI build at the end
             results = detect.detect_blocks(_timed(reader.coarse_channels(), timings, "read"), header,
                                            threshold, n_noise_per_channel)
             while True:
@@ -193,7 +195,11 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Pat
                     freqs = freq_embedding.apply(latent, [h.f_center_mhz for h in result.hits])
                     timings["encode"] += time.perf_counter() - t
                     t = time.perf_counter()
-                    _copy_block(cur, summary.observation_id, model_id, result.hits, stored, latent, freqs, drift_error)
+                    ids = _copy_block(cur, summary.observation_id, model_id, result.hits, stored, latent, freqs,
+                                      drift_error)
+                    signal = np.array([h.is_signal for h in result.hits])
+                    judged.append((ids[signal], latent[signal], drift_error[signal],
+                                   np.array([(h.drift_rate_hz_s, h.snr) for h in result.hits])[signal]))
                     timings["store"] += time.perf_counter() - t
                     n_noise = sum(not h.is_signal for h in result.hits)
                     summary.n_noise += n_noise
@@ -201,7 +207,9 @@ def ingest_file(engine: Engine, path: str | Path, *, model=None, models_dir: Pat
                 if progress is not None:
                     progress(block_bytes)
             t = time.perf_counter()
-            summary.n_known_rfi = rfi.assign_observation(conn, summary.observation_id, model_id)
+            one_channel_over_scan = abs(header.foff_mhz) * 1e6 / (header.tsamp_s * header.n_integrations)
+            summary.n_known_rfi = verdicts.judge_new_snippets(conn, summary.observation_id, model_id, judged,
+                                                              one_channel_over_scan)
             conn.commit()
             timings["store"] += time.perf_counter() - t
             # a catalogue of a few dozen observations never reaches autovacuum's threshold, and

@@ -455,8 +455,3 @@ def label_class(engine: Engine, class_id: int, label: str, notes: str | None = N
         conn.execute(sa.text("UPDATE rfi_classes SET label = :l, notes = coalesce(:n, notes) WHERE id = :c"),
                      {"l": label, "n": notes, "c": class_id})
     return {"class_id": class_id, "label": label, "notes": notes if notes is not None else cls["notes"]}
-
-
-def assign_observation(conn, observation_id: int, model_id: int) -> int:
-    """Judge an observation's new signal snippets by the current build (ingest calls it); how many are RFI."""
-    return verdicts.judge_observation(conn, observation_id, model_id)

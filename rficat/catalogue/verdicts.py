@@ -85,7 +85,7 @@ class Bank:
     class_nn_distance: dict[int, float] = field(default_factory=dict)
     class_label: dict[int, str | None] = field(default_factory=dict)
     f_center_mhz: np.ndarray | None = None  # MHz (NaN when not known)
-    _trees: dict = field(default_factory=dict, repr=False)
+    _trees: dict = field(default_factory=dict, repr=False)  # cached search structures
 
     def __post_init__(self) -> None:
         if self.f_center_mhz is None:
@@ -93,6 +93,14 @@ class Bank:
 
     def __len__(self) -> int:
         return len(self.snippet_id)
+
+    def python_columns(self) -> tuple[list, list, list, list]:
+        """Snippet ids, observation ids, frequencies and drifts (rounded to 1e-5 Hz/s) as Python
+        lists, for evidence lists (built once)."""
+        if "columns" not in self._trees:
+            self._trees["columns"] = (self.snippet_id.tolist(), self.observation_id.tolist(),
+                                      self.f_center_mhz.tolist(), np.round(self.drift, 5).tolist())
+        return self._trees["columns"]
 
     def class_reference_counts(self) -> dict[int, int]:
         counts: dict[int, int] = {}
@@ -203,6 +211,8 @@ def _judge_chunk(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> lis
     consistent = (np.abs(bank.drift[index] - drift[:, None]) <= tol[:, None]) & (bank_error[index] <= tol[:, None])
     evidence_mask = near_elsewhere & consistent
     member = _membership(bank, rules, index, distance, drift, tol) if rules.use_classes else None
+    ids, observations, frequencies, drifts = bank.python_columns()
+    rounded = np.round(similarity, 4)
     reference_counts = bank.class_reference_counts() if rules.use_classes else {}
     out = []
     for q in range(len(latent)):
@@ -215,12 +225,11 @@ def _judge_chunk(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> lis
                                            "the encoder was trained on: its picture cannot be compared", [],
                                drift_tolerance_hz_s=round(float(t), 6)))
             continue
-        picked = index[q][evidence_mask[q]]
-        evidence = [{"snippet_id": int(bank.snippet_id[i]), "observation_id": int(bank.observation_id[i]),
-                     "f_center_mhz": float(bank.f_center_mhz[i]), "drift_rate_hz_s": round(float(bank.drift[i]), 5),
-                     "similarity": round(float(s), 4)}
-                    for i, s in zip(picked, similarity[q][evidence_mask[q]])]
-        n_obs = len(set(bank.observation_id[picked].tolist()))
+        picked = index[q][evidence_mask[q]].tolist()
+        evidence = [{"snippet_id": ids[i], "observation_id": observations[i], "f_center_mhz": frequencies[i],
+                     "drift_rate_hz_s": drifts[i], "similarity": s}
+                    for i, s in zip(picked, rounded[q][evidence_mask[q]].tolist())]
+        n_obs = len({observations[i] for i in picked})
         verdict, class_text, class_id, class_distance = "candidate", "", None, None
         if member is not None and member[0][q] >= 0:
             class_id, class_distance = int(member[0][q]), float(member[1][q])
@@ -390,21 +399,26 @@ def store(conn, build_id: int, snippet_ids, results: list[Verdict]) -> int:
     return sum(v.is_rfi for v in results)
 
 
-def judge_observation(conn, observation_id: int, model_id: int) -> int:
-    """Judge an observation's new signal snippets by the current build and store the verdicts
-    (ingest calls it inside its transaction); returns how many are RFI."""
-    build = current_build(conn)
-    if build is None:
+def judge_new_snippets(conn, observation_id: int, model_id: int, blocks: list[tuple], tolerance_floor_hz_s: float) -> int:
+    """Judge an observation's new signals from what ingest holds in memory (``blocks``: per block,
+    snippet ids, latent vectors, drift errors and (drift, SNR) pairs) and store the verdicts, in
+    the caller's transaction; returns how many are RFI. Nothing is judged without a current
+    build, or when the build clusters another model's vectors (the user is told)."""
+    build = _build_for(conn, observation_id, model_id)
+    if build is None or not blocks:
         return 0
-    build_id, build_model, rules = build
-    if build_model != model_id:
+    ids, latent, error, measures = (np.concatenate(parts) for parts in zip(*blocks))
+    if not len(ids):
+        return 0
+    queries = Queries(latent, measures[:, 0], tolerance_floor_hz_s, error, measures[:, 1], observation_id, ids)
+    return store(conn, build[0], ids, judge(cached_bank(conn, build[0]), queries, build[2]))
+
+
+def _build_for(conn, observation_id: int, model_id: int) -> tuple[int, int, Rules] | None:
+    build = current_build(conn)
+    if build is not None and build[1] != model_id:
         log.warning("observation %d was encoded by model %d but RFI build %d clusters model %d's vectors: "
                     "its snippets are not judged; run `rficat rfi build --model-id %d`",
-                    observation_id, model_id, build_id, build_model, model_id)
-        return 0
-    rows = conn.cursor(binary=True).execute(SNIPPET_SQL + " WHERE s.observation_id = %s AND s.is_signal",
-                                            (model_id, observation_id)).fetchall()
-    if not rows:
-        return 0
-    queries = snippet_queries(rows)
-    return store(conn, build_id, queries.snippet_id, judge(cached_bank(conn, build_id), queries, rules))
+                    observation_id, model_id, build[0], build[1], model_id)
+        return None
+    return build
