@@ -85,6 +85,7 @@ def test_build_finds_the_morphology_classes(rfi_db, files):
     classes = rfi.list_classes(rfi_db)
     assert classes["size"].sum() == len(assigned) and (classes["n_observations"] >= 1).all()
     assert (classes["n_reference"] == classes["size"]).all()  # no cadence: every observation is a reference
+    assert (classes["size"] > 0).all()  # a class no snippet joins by local density is not kept
     top = rfi.get_class(rfi_db, int(classes["class_id"].iloc[0]))
     assert len(top["frequency_occupancy"]["counts"]) == rfi.HISTOGRAM_BINS
     assert sum(top["frequency_occupancy"]["counts"]) == top["size"]

@@ -239,6 +239,32 @@ def _classes_and_bank(sample: Sample, labels: np.ndarray, tolerance: np.ndarray,
     return classes, np.concatenate(bank).astype(np.int64), np.concatenate(bank_class)
 
 
+def _keep_classes_that_hold(drawn: Sample, labels: np.ndarray, tolerance: np.ndarray, rules: verdicts.Rules,
+                            keep: int, seed: int) -> np.ndarray:
+    """Labels without the classes that fewer than ``keep`` of the sample's snippets would join by
+    local density (a group that HDBSCAN found but that the verdict's membership rule never picks,
+    e.g. a few snippets inside a larger class of another drift); renumbered."""
+    if labels.max() < 0:
+        return labels
+    classes, rows, bank_class = _classes_and_bank(drawn, labels, tolerance, np.random.default_rng(seed))
+    bank = verdicts.Bank(None, drawn.ids[rows], drawn.z[rows], drawn.drift[rows], drawn.drift_error[rows],
+                         drawn.observation_id[rows], bank_class, drawn.reference[rows],
+                         {i: c["nn_distance"] for i, c in enumerate(classes)})
+    member = np.full(len(drawn.ids), -1)
+    for start in range(0, len(drawn.ids), JUDGE_BATCH):
+        part = slice(start, start + JUDGE_BATCH)
+        index, distance = bank.nearest(drawn.z[part], rules.k)
+        member[part] = verdicts.membership(bank, rules, index, distance, drawn.drift[part], tolerance[part])[0]
+    held = np.bincount(member[member >= 0], minlength=len(classes))
+    kept = np.flatnonzero(held >= keep)
+    if len(kept) < len(classes):
+        log.info("%d of %d classes hold fewer than %d snippets by local density; dropped",
+                 len(classes) - len(kept), len(classes), keep)
+    renumber = np.full(len(classes) + 1, -1)
+    renumber[kept] = np.arange(len(kept))
+    return renumber[labels]
+
+
 def _current_build(conn) -> sa.Row | None:
     return conn.execute(sa.text("SELECT id, model_id FROM rfi_builds WHERE is_current")).first()
 
@@ -261,6 +287,7 @@ def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 1
     log.info("clustering %d snippets (min cluster size %d)", len(drawn.ids), min_cluster_size)
     stage(f"clustering {len(drawn.ids)} snippets (HDBSCAN, leaf)")
     labels = find_classes(drawn.z, drawn.drift, tolerance, min_cluster_size)
+    labels = _keep_classes_that_hold(drawn, labels, tolerance, rules, max(3, min_cluster_size // 2), seed)
     classes, bank_rows, bank_class = _classes_and_bank(drawn, labels, tolerance, np.random.default_rng(seed))
     if not classes:
         log.warning("no class of at least %d lookalike snippets among %d: verdicts rest on lookalikes alone",

@@ -210,7 +210,7 @@ def _judge_chunk(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> lis
                       & (bank.observation_id[index] != queries.observation_id[rows, None]))
     consistent = (np.abs(bank.drift[index] - drift[:, None]) <= tol[:, None]) & (bank_error[index] <= tol[:, None])
     evidence_mask = near_elsewhere & consistent
-    member = _membership(bank, rules, index, distance, drift, tol) if rules.use_classes else None
+    member = membership(bank, rules, index, distance, drift, tol) if rules.use_classes else None
     ids, observations, frequencies, drifts = bank.python_columns()
     rounded = np.round(similarity, 4)
     reference_counts = bank.class_reference_counts() if rules.use_classes else {}
@@ -254,7 +254,7 @@ def _judge_chunk(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> lis
     return out
 
 
-def _membership(bank: Bank, rules: Rules, index: np.ndarray, distance: np.ndarray, drift: np.ndarray,
+def membership(bank: Bank, rules: Rules, index: np.ndarray, distance: np.ndarray, drift: np.ndarray,
                 tol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Class id (-1: none) and distance to its nearest member of each query, by local density
     among its k nearest bank snippets (``index``, ``distance``): enough of them are members of one
