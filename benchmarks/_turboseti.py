@@ -6,8 +6,10 @@ Shared by the cadence benchmarks (``bench_cadence.py``, ``bench_verdicts.py``); 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import inspect
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,9 +33,10 @@ def find_events(paths: Sequence[str | Path], workdir: Path, *, levels: Sequence[
 
     find_doppler = patched_find_doppler()
     workdir.mkdir(parents=True, exist_ok=True)
-    for path in paths:
-        find_doppler(str(path), max_drift=max_drift, snr=snr, out_dir=str(workdir), log_level_int=40,
-                     n_coarse_chan=n_coarse_chan).search(n_partitions=1)
+    with contextlib.redirect_stdout(sys.stderr):  # turboSETI prints its progress on stdout
+        for path in paths:
+            find_doppler(str(path), max_drift=max_drift, snr=snr, out_dir=str(workdir), log_level_int=40,
+                         n_coarse_chan=n_coarse_chan).search(n_partitions=1)
     dats = sorted(glob.glob(str(workdir / "*.dat")), key=lambda d: [Path(p).stem for p in paths].index(Path(d).stem))
     n_hits = 0
     for dat in dats:
@@ -42,7 +45,8 @@ def find_events(paths: Sequence[str | Path], workdir: Path, *, levels: Sequence[
     (workdir / "h5s.lst").write_text("\n".join(str(p) for p in paths) + "\n")
     events = {}
     for level in levels:
-        df = find_event_pipeline(str(workdir / "dats.lst"), str(workdir / "h5s.lst"), filter_threshold=level,
-                                 number_in_cadence=len(paths), saving=False, user_validation=False)
+        with contextlib.redirect_stdout(sys.stderr):
+            df = find_event_pipeline(str(workdir / "dats.lst"), str(workdir / "h5s.lst"), filter_threshold=level,
+                                     number_in_cadence=len(paths), saving=False, user_validation=False)
         events[level] = [] if df is None or not len(df) else list(df.loc[df["status"] == "on_table_1", "Freq"])
     return events, n_hits

@@ -8,7 +8,10 @@ fresh database on the embedded server.
    one transaction, as ingest does.
 2. Direct: `rficat.ingest.ingest_file` on the 6 files, stage timings from its summary, then
    `db.index_pending` (the HNSW indexing that follows the ingest transactions).
-3. Flow: the same files through the `ingest-files` Prefect flow (ephemeral API, already
+3. Verdicts on: an RFI build of that catalogue, then a second cadence (other frequencies and
+   noise) ingested directly: its store stage now judges every new signal against the build
+   (rficat.catalogue.verdicts) and stores the verdicts.
+4. Flow: the same files through the `ingest-files` Prefect flow (ephemeral API, already
    started by a warm-up run; it indexes too), into a second fresh database; Prefect's
    overhead is the flow's wall time minus the direct run's (ingest + indexing).
 
@@ -28,13 +31,12 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "flows"))
-
-from rficat.catalogue import ingest  # noqa: E402
+from rficat.catalogue import ingest, rfi  # noqa: E402
 from rficat.config import load_settings  # noqa: E402
 from rficat.science import model, snippets  # noqa: E402
 from rficat.science.detect import Hit  # noqa: E402
@@ -56,7 +58,7 @@ def store_only(url: str, n: int = 20_000) -> float:
                           " tsamp_s, n_channels, n_integrations, header) VALUES ('x', 'store-bench', 1, 2, 2, -1,"
                           " 1, 1, 16, '{}') RETURNING id").fetchone()[0]
         t = time.perf_counter()
-        ingest._copy_block(cur, obs, model_id, hits, arrays, latent, latent)
+        ingest._copy_block(cur, obs, model_id, hits, arrays, latent, latent, np.full(n, 0.01))
         conn.commit()
         seconds = time.perf_counter() - t
     engine.dispose()
@@ -83,11 +85,17 @@ def main() -> None:
         n_indexed = db.index_pending(engine)
         index_s = time.perf_counter() - t
         direct_s = ingest_s + index_s
-        engine.dispose()
         stages = {k: sum(s.seconds[k] for s in summaries) for k in summaries[0].seconds}
         n_snippets = sum(s.n_snippets for s in summaries)
 
-        from ingest import ingest_files
+        build = rfi.build(engine)
+        more = synth.demo_cadence(Path(tmp) / "more", spec=replace(spec, seed=4), n_rfi=250, n_eti=0, seed=4)
+        judged = [ingest.ingest_file(engine, str(p), n_noise_per_channel=100) for p, _, _ in more]
+        engine.dispose()
+        verdict_store_rate = sum(s.n_snippets for s in judged) / sum(s.seconds["store"] for s in judged)
+        n_judged_rfi = sum(s.n_known_rfi for s in judged)
+
+        from rficat.flows.ingest import ingest_files
 
         os.environ["RFICAT_DATABASE_URL"] = fresh_database()
         ingest_files(files[:1])  # warm-up: starts Prefect's ephemeral API, loads the model
@@ -105,6 +113,9 @@ def main() -> None:
         "snippets_per_s_searchable": round(n_snippets / ingest_s), "stage_seconds": {k: round(v, 2) for k, v in stages.items()},
         "store_stage_snippets_per_s_in_ingest": round(n_snippets / stages["store"]),
         "store_only_snippets_per_s_20k": round(store_rate),
+        "store_stage_snippets_per_s_with_verdicts": round(verdict_store_rate),
+        "verdicts": {"build_classes": build.n_classes, "bank_seconds": build.seconds,
+                     "new_signals_judged_rfi": n_judged_rfi},
         "flow_seconds": round(flow_s, 2), "prefect_overhead_fraction": round((flow_s - direct_s) / flow_s, 3),
     }, indent=2))
 

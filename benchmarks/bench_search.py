@@ -50,7 +50,8 @@ def clustered_vectors(n: int, rng: np.random.Generator, clusters: int = 2000) ->
     return centres[labels] + 0.15 * rng.normal(size=(n, DIM)).astype(np.float32)
 
 
-def load(url: str, n: int, rng: np.random.Generator, index: bool = True) -> tuple[int, np.ndarray, dict]:
+def load(url: str, n: int, rng: np.random.Generator, index: bool = True,
+         n_observations: int = 1) -> tuple[int, np.ndarray, dict]:
     engine = db.make_engine(url)
     timings = {}
     with engine.begin() as conn:
@@ -58,23 +59,25 @@ def load(url: str, n: int, rng: np.random.Generator, index: bool = True) -> tupl
                                         " VALUES ('bench', 1, :d, 'bench', true) RETURNING id"), {"d": DIM}).scalar_one()
         conn.execute(sa.text(f"DROP INDEX embeddings_freq_hnsw_m{model_id}"))  # the bench searches latent only
         conn.execute(sa.text(f"DROP INDEX embeddings_latent_hnsw_m{model_id}"))  # rebuilt in bulk below
-        obs = conn.execute(sa.text(
+        obs = np.array(conn.execute(sa.text(
             "INSERT INTO observations (path, fingerprint, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz, tsamp_s,"
-            " n_channels, n_integrations, header, mjd_start, status) VALUES ('bench', 'bench', 1000, 2000, 2000, -2.8e-6,"
-            " 18.25, 1, 16, '{}', 60000, 'complete') RETURNING id")).scalar_one()
+            " n_channels, n_integrations, header, mjd_start, status) SELECT 'bench' || i, 'bench' || i, 1000, 2000,"
+            " 2000, -2.8e-6, 18.25, 1, 16, '{}', 60000, 'complete' FROM generate_series(1, :k) i RETURNING id"),
+            {"k": n_observations}).scalars().all())
     vectors = clustered_vectors(n, rng)
     ids = np.arange(1, n + 1, dtype=np.int64)
     f_center = rng.uniform(1000, 2000, n)
     t = time.perf_counter()
     with db.raw_connection(engine) as conn, conn.cursor() as cur:
         with cur.copy(f"COPY snippets ({', '.join(ingest.SNIPPET_COLUMNS)}) FROM STDIN WITH (FORMAT BINARY)") as copy:
-            pgcopy.copy_rows(copy, [("int8", ids), ("int8", np.full(n, obs)), ("int4", np.zeros(n)),
+            pgcopy.copy_rows(copy, [("int8", ids), ("int8", obs[ids % len(obs)]), ("int4", np.zeros(n)),
                                     ("int8", ids * 256), ("int8", ids * 256 + 256), ("float8", f_center - 3.5e-4),
                                     ("float8", f_center + 3.5e-4), ("float8", f_center),
                                     ("float8", rng.uniform(512, 1e5, n)), ("float8", rng.uniform(10, 100, n)),
                                     ("float8", rng.uniform(-2, 2, n)), ("float8", rng.uniform(3, 500, n)),
                                     ("bool", np.ones(n, bool)),
-                                    ("bytea", np.zeros((n, 1), np.uint8))], chunk_rows=8192)
+                                    ("bytea", np.zeros((n, 1), np.uint8)), ("float8", rng.uniform(0.001, 0.05, n))],
+                             chunk_rows=8192)
         cur.execute("SELECT setval('snippets_id_seq', %s)", (n,))
         with cur.copy("COPY embeddings (snippet_id, model_id, latent, freq_vector, indexed) FROM STDIN WITH (FORMAT BINARY)") as copy:
             pgcopy.copy_rows(copy, [("int8", ids), ("int4", np.full(n, model_id)), ("vector", vectors),

@@ -1,4 +1,8 @@
-"""The RFI database: builds, classes, labels across rebuilds, known-RFI flags at ingest."""
+"""The RFI database: builds, classes, labels across rebuilds, verdicts at ingest.
+
+Two observations outside any cadence (so both are reference observations: each one's signals
+are evidence for the other's), three kinds of emitter each.
+"""
 
 from __future__ import annotations
 
@@ -65,11 +69,12 @@ def _truth_by_snippet(engine, files) -> dict[int, str]:
 def test_build_finds_the_morphology_classes(rfi_db, files):
     stages = []
     summary = rfi.build(rfi_db, min_cluster_size=5, stage=stages.append)
-    assert [s.split()[0] for s in stages] == ["sampling", "clustering", "assigning", "class"]
-    assert summary.n_classes >= len(KINDS) and summary.n_assigned > 0
+    assert [s.split()[0] for s in stages] == ["sampling", "clustering", "judging", "class"]
+    assert summary.n_classes >= len(KINDS) and summary.n_assigned > 0 and summary.n_judged >= summary.n_assigned
     truth = _truth_by_snippet(rfi_db, files)
     with rfi_db.connect() as conn:
-        assigned = dict(conn.execute(sa.text("SELECT snippet_id, class_id FROM snippet_rfi")).all())
+        assigned = dict(conn.execute(sa.text(
+            "SELECT snippet_id, class_id FROM snippet_verdicts WHERE class_id IS NOT NULL")).all())
     # each class is (almost) pure: one morphology kind dominates its members
     by_class: dict[int, list[str]] = {}
     for sid, cid in assigned.items():
@@ -79,6 +84,8 @@ def test_build_finds_the_morphology_classes(rfi_db, files):
     assert purity > 0.9
     classes = rfi.list_classes(rfi_db)
     assert classes["size"].sum() == len(assigned) and (classes["n_observations"] >= 1).all()
+    assert (classes["n_reference"] == classes["size"]).all()  # no cadence: every observation is a reference
+    assert (classes["size"] > 0).all()  # a class no snippet joins by local density is not kept
     top = rfi.get_class(rfi_db, int(classes["class_id"].iloc[0]))
     assert len(top["frequency_occupancy"]["counts"]) == rfi.HISTOGRAM_BINS
     assert sum(top["frequency_occupancy"]["counts"]) == top["size"]
@@ -95,14 +102,25 @@ def test_labels_survive_a_rebuild_and_new_ingest_is_flagged(rfi_db, files):
     assert "test carrier" in set(relabelled["label"])
     with pytest.raises(Exception, match="no longer current"):
         rfi.label_class(rfi_db, first, "stale")
-    # a new observation of the same kinds: its snippets are known RFI as they arrive
+    # a new observation of the same kinds: its snippets are judged RFI as they arrive (lookalikes,
+    # drifting alike, in the two earlier observations)
     result = ingest.ingest_file(rfi_db, files[2][0])
     assert result.n_known_rfi > 0.5 * result.n_signal
     with rfi_db.connect() as conn:
-        vector = conn.execute(sa.text("SELECT e.latent FROM embeddings e JOIN snippet_rfi r USING (snippet_id)"
-                                      " LIMIT 1")).scalar()
-        known = conn.execute(sa.text("SELECT known_rfi FROM rficat_classify(:v)"), {"v": vector}).scalar()
+        sid = conn.execute(sa.text("SELECT snippet_id FROM snippet_rfi WHERE verdict = 'known_rfi' LIMIT 1")).scalar()
+        row = conn.execute(sa.text("SELECT e.latent, s.drift_rate_hz_s, s.drift_error_hz_s, s.observation_id FROM embeddings e"
+                                   " JOIN snippets s ON s.id = e.snippet_id WHERE s.id = :s"), {"s": sid}).one()
+        known = conn.execute(sa.text("SELECT known_rfi FROM rficat_verdict(:s)"), {"s": sid}).scalar()
+        # rficat_classify's old calls still work; without a drift rate nothing can be judged RFI
+        old = conn.execute(sa.text("SELECT class_id, known_rfi, verdict FROM rficat_classify(:v)"),
+                           {"v": row.latent}).one()
+        with_drift = conn.execute(sa.text("SELECT verdict FROM rficat_classify(:v, NULL, :d, p_observation_id => :o,"
+                                          " p_drift_error_hz_s => :e)"),
+                                  {"v": row.latent, "d": row.drift_rate_hz_s, "o": row.observation_id,
+                                   "e": row.drift_error_hz_s}).scalar()
     assert known is True
+    assert old.known_rfi is False and old.verdict == "unjudged"
+    assert with_drift in ("likely_rfi", "known_rfi")
 
 
 def test_rfi_cli(rfi_db, capsys, tmp_path):
@@ -138,7 +156,8 @@ def test_search_filters_on_known_rfi(rfi_db):
     rfi.build(rfi_db, min_cluster_size=5)
     with rfi_db.connect() as conn:
         known = set(conn.execute(sa.text("SELECT snippet_id FROM snippet_rfi")).scalars())
-        members = dict(conn.execute(sa.text("SELECT snippet_id, class_id FROM snippet_rfi")).all())
+        members = dict(conn.execute(sa.text(
+            "SELECT snippet_id, class_id FROM snippet_verdicts WHERE class_id IS NOT NULL")).all())
         query = conn.execute(sa.text("SELECT min(id) FROM snippets WHERE is_signal")).scalar()
     unknown = search.lookalikes(rfi_db, query, k=5, filters=search.Filters(not_known_rfi=True))
     assert not set(unknown["snippet_id"]) & known
@@ -162,30 +181,30 @@ def test_a_label_no_class_matches_is_reported_and_kept(rfi_db, caplog):
 
 
 def test_a_drifting_signal_never_joins_a_stationary_class(rfi_db):
-    """The drift gate: the same latent vector is known RFI at the class's drift, not at 1 Hz/s beyond it."""
+    """Drift consistency: the same latent vector is in its class (and RFI) at the class's drift, but
+    neither at 1 Hz/s beyond it."""
     rfi.build(rfi_db, min_cluster_size=5)
     with rfi_db.connect() as conn:
         row = conn.execute(sa.text(
-            "SELECT r.snippet_id, r.class_id, e.latent, c.drift_min_hz_s, c.drift_max_hz_s, s.observation_id"
-            " FROM snippet_rfi r JOIN embeddings e USING (snippet_id) JOIN rfi_classes c ON c.id = r.class_id"
-            " JOIN snippets s ON s.id = r.snippet_id ORDER BY c.drift_max_hz_s - c.drift_min_hz_s, r.distance"
-            " LIMIT 1")).mappings().one()
-        classify = sa.text("SELECT class_id, known_rfi FROM rficat_classify(:v, NULL, :d)")
-        inside = conn.execute(classify, {"v": row["latent"], "d": row["drift_min_hz_s"]}).one()
-        beyond = row["drift_max_hz_s"] + 1.0
-        outside = conn.execute(classify, {"v": row["latent"], "d": beyond}).first()
-    assert row["drift_min_hz_s"] < row["drift_max_hz_s"]
-    assert tuple(inside) == (row["class_id"], True)
-    assert outside is None or outside.class_id != row["class_id"]
-    # the same at assignment: the snippet, were it drifting, is not that class's
+            "SELECT r.snippet_id, r.class_id, e.latent, s.drift_rate_hz_s, s.drift_error_hz_s, s.observation_id"
+            " FROM snippet_rfi r JOIN embeddings e USING (snippet_id) JOIN snippets s ON s.id = r.snippet_id"
+            " WHERE r.class_id IS NOT NULL AND abs(s.drift_rate_hz_s) < 0.05 ORDER BY r.distance LIMIT 1")).mappings().one()
+        classify = sa.text("SELECT class_id, verdict FROM rficat_classify(:v, NULL, :d, p_drift_error_hz_s => :e,"
+                           " p_observation_id => :o, p_snippet_id => :s)")
+        args = {"v": row["latent"], "e": row["drift_error_hz_s"], "o": row["observation_id"], "s": row["snippet_id"]}
+        inside = conn.execute(classify, {**args, "d": row["drift_rate_hz_s"]}).one()
+        outside = conn.execute(classify, {**args, "d": row["drift_rate_hz_s"] + 1.0}).one()
+    assert inside.class_id == row["class_id"] and inside.verdict in ("likely_rfi", "known_rfi")
+    assert outside.class_id is None and outside.verdict == "candidate"
+    # the same when the snippet is judged again: were it drifting, it would be neither
     with rfi_db.begin() as conn:
-        conn.execute(sa.text("UPDATE snippets SET drift_rate_hz_s = :d WHERE id = :s"),
-                     {"d": beyond, "s": row["snippet_id"]})
+        conn.execute(sa.text("UPDATE snippets SET drift_rate_hz_s = drift_rate_hz_s + 1.0 WHERE id = :s"),
+                     {"s": row["snippet_id"]})
         conn.execute(sa.text("DELETE FROM rfi_assignments WHERE snippet_id = :s"), {"s": row["snippet_id"]})
         conn.execute(sa.text("SELECT rficat_assign_rfi(:o)"), {"o": row["observation_id"]})
-        now = conn.execute(sa.text("SELECT class_id FROM snippet_rfi WHERE snippet_id = :s"),
-                           {"s": row["snippet_id"]}).scalar()
-    assert now != row["class_id"]
+        now = conn.execute(sa.text("SELECT class_id, verdict FROM snippet_verdicts WHERE snippet_id = :s"),
+                           {"s": row["snippet_id"]}).one()
+    assert now.class_id is None and now.verdict == "candidate"
 
 
 def test_a_stale_build_is_reported(rfi_db, tmp_path, capsys, monkeypatch, caplog):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from rficat.catalogue import cadence, ingest, vet
+from rficat.catalogue import cadence, ingest, verdicts, vet
 from rficat.cli import main
 from rficat.io import hits
 from rficat.science import detect, snippets
@@ -64,7 +64,7 @@ def test_hits_in_ingested_files_are_lookups_and_unjudged_until_the_verdict_is_me
     signals = [r for r in rows if r["snippet_source"] == "catalogue"]
     assert len(signals) >= 3  # turboSETI's hits of signals rficat detected too: the stored snippets
     for row in signals:
-        assert row["snippet_id"] is not None and row["explanation"] == vet.NOT_MERGED
+        assert row["snippet_id"] is not None and row["explanation"] == verdicts.NO_BUILD  # the one rule, no build yet
     dc = [r for r in rows if r["Index"] == 32767]  # turboSETI's hit on the DC spike, which ingest repairs
     assert dc and dc[0]["snippet_source"] == "file" and dc[0]["snr_measured"] < vet.ENCODER_MIN_SNR
     assert dc[0]["verdict"] == "unjudged" and "below" in dc[0]["explanation"]
@@ -118,7 +118,7 @@ def test_a_fast_drifter_is_cut_dedrifted(vet_db, turboseti_run):
     # the dedrifted track stands still in the middle of the window, every time bin lit
     peaks = hit.snippet.argmax(axis=1)
     assert np.all(np.abs(peaks - 127.5) < 8)
-    assert hit.snr_measured > 30 and hit.verdict == "unjudged" and hit.explanation == vet.NOT_MERGED
+    assert hit.snr_measured > 30 and hit.verdict == "unjudged" and hit.explanation == verdicts.NO_BUILD
 
 
 def test_hyperseti_table_with_its_file(vet_db, cli, turboseti_run):

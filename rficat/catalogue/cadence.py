@@ -120,17 +120,28 @@ def add_cadence(engine: Engine, name: str, paths: Sequence[str | Path], roles: S
 
 EVENT_COLUMNS = ["rank", "snippet_id", "f_center_mhz", "drift_rate_hz_s", "snr", "on_snippet_ids",
                  "min_on_similarity", "off_scans_checked", "best_off_similarity", "best_off_snippet_id",
-                 "n_lookalikes_elsewhere", "likely_rfi", "explanation", "rfi_class_id", "rfi_label"]
+                 "n_lookalikes_elsewhere", "likely_rfi", "explanation", "rfi_class_id", "rfi_label", "verdict",
+                 "evidence", "judged_snippet_id"]
 
 
 def search(engine: Engine, name: str, *, model_id: int | None = None, on_similarity: float = 0.7,
-           off_similarity: float = 0.7, common_similarity: float = 0.95, common_min: int = 3,
-           class_min_observations: int = 10):
-    """Ranked candidate events of a cadence (SQL: ``rficat_cadence_events``), as a DataFrame."""
+           off_similarity: float = 0.7, common_similarity: float | None = None, common_min: int | None = None,
+           class_min_observations: int | None = None, use_classes: bool = True, use_verdicts: bool = True):
+    """Ranked candidate events of a cadence with their verdicts (SQL: ``rficat_cadence_events``), as a DataFrame.
+
+    Each event is judged on its highest-SNR ON snippet by the one verdict rule
+    (``rficat.catalogue.verdicts``); ``common_similarity``, ``common_min`` and
+    ``class_min_observations`` override the build's similarity, minimum evidence and class
+    reference minimum. ``use_classes=False`` judges on lookalike evidence alone and
+    ``use_verdicts=False`` reports the ON/OFF test alone (the ablation of the benchmark).
+    """
     from rficat.store.db import query_frame
 
     sql = ("SELECT * FROM rficat_cadence_events(CAST(:name AS text), CAST(:model AS integer), :on_sim, :off_sim,"
-           " :common_sim, CAST(:common_min AS integer), p_class_min_observations => CAST(:class_min AS integer))")
+           " CAST(:common_sim AS double precision), CAST(:common_min AS integer),"
+           " p_class_min_observations => CAST(:class_min AS integer), p_use_classes => :use_classes,"
+           " p_use_verdicts => :use_verdicts)")
     params = {"name": name, "model": model_id, "on_sim": on_similarity, "off_sim": off_similarity,
-              "common_sim": common_similarity, "common_min": common_min, "class_min": class_min_observations}
+              "common_sim": common_similarity, "common_min": common_min, "class_min": class_min_observations,
+              "use_classes": use_classes, "use_verdicts": use_verdicts}
     return query_frame(engine, sql, params, EVENT_COLUMNS)

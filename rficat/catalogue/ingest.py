@@ -27,11 +27,11 @@ import numpy as np
 import psycopg
 from sqlalchemy.engine import Engine
 
-from rficat.catalogue import models, rfi
+from rficat.catalogue import models, verdicts
 from rficat.catalogue.files import identify, record_failure
 from rficat.errors import RficatError
 from rficat.io import FINGERPRINT_KIND, FileStat, FilterbankHeader, FilterbankReader
-from rficat.science import detect, embedding, snippets
+from rficat.science import detect, embedding, measures, snippets
 from rficat.science.model import Encoder, resolve_model
 from rficat.store import db, pgcopy
 
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 SNIPPET_COLUMNS = ("id", "observation_id", "coarse_channel", "chan_start", "chan_stop", "f_start_mhz",
                    "f_stop_mhz", "f_center_mhz", "statistic", "snr", "drift_rate_hz_s", "width_hz", "is_signal",
-                   "dedrift_hz_s", "data")
+                   "dedrift_hz_s", "data", "drift_error_hz_s")
 STAGES = ("hash", "read", "detect", "encode", "store")
 SNIPPET_TYPES = ("int8", "int8", "int4", "int8", "int8", "float8", "float8", "float8", "float8", "float8",
                  "float8", "float8", "bool", "float8", "bytea")
@@ -56,7 +56,7 @@ class IngestSummary:
     n_signal: int = 0
     n_noise: int = 0
     n_coarse_channels: int = 0
-    n_known_rfi: int = 0  # signal snippets that fell in a known RFI class (see rficat.rfi)
+    n_known_rfi: int = 0  # signal snippets judged RFI (likely or known) by the current build (see verdicts)
     bad_fraction: float = 0.0  # fraction of the file's samples that are NaN or infinite (masked in detection)
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
@@ -96,17 +96,20 @@ def _header_row(header: FilterbankHeader, stat: FileStat, fp: str, threshold: fl
 
 
 def _copy_block(cur: psycopg.Cursor, observation_id: int, model_id: int, hits: list[detect.Hit],
-                stored: np.ndarray, latent: np.ndarray, freq_vectors: np.ndarray) -> None:
-    """Snippets (``stored``: quantised, see snippets.quantise) and their vectors, by binary COPY.
-    The vectors arrive outside the HNSW indexes (indexed = false); see index_pending."""
+                stored: np.ndarray, latent: np.ndarray, freq_vectors: np.ndarray, drift_error: np.ndarray) -> np.ndarray:
+    """Snippets (``stored``: quantised, see snippets.quantise; ``drift_error``: measures.drift_error_hz_s)
+    and their vectors, by binary COPY.
+    The vectors arrive outside the HNSW indexes (indexed = false); see index_pending. Returns the new ids."""
     ids = np.array([r[0] for r in cur.execute("SELECT nextval('snippets_id_seq') FROM generate_series(1, %s)",
                                               (len(hits),)).fetchall()], dtype=np.int64)
-    attributes = [np.array([getattr(h, name) for h in hits]) for name in SNIPPET_COLUMNS[2:-1]]
+    attributes = [np.array([getattr(h, name) for h in hits]) for name in SNIPPET_COLUMNS[2:-2]]
     with cur.copy(f"COPY snippets ({', '.join(SNIPPET_COLUMNS)}) FROM STDIN WITH (FORMAT BINARY)") as copy:
         pgcopy.copy_rows(copy, [("int8", ids), ("int8", np.full(len(hits), observation_id)),
                                 *zip(SNIPPET_TYPES[2:-1], attributes),
-                                ("bytea", stored.reshape(len(stored), -1), snippets.STORAGE_DTYPE)])
+                                ("bytea", stored.reshape(len(stored), -1), snippets.STORAGE_DTYPE),
+                                ("float8", drift_error)])
     _copy_embeddings(cur, ids, model_id, latent, freq_vectors)
+    return ids
 
 
 def _copy_embeddings(cur: psycopg.Cursor, ids, model_id: int, latent: np.ndarray, freq_vectors: np.ndarray) -> None:
@@ -207,6 +210,8 @@ def _store_file(engine: Engine, reader: FilterbankReader, summary: IngestSummary
                         f" = ({', '.join(['%s'] * len(row))}, 'complete', now()) WHERE id = %s",
                         [*row.values(), identity.observation_id])
         block_bytes = header.n_integrations * header.coarse_channel_width * 4
+        time_bin_s = detection_parameters(header, threshold)["time_bin_s"]
+        judged = []  # the signals' ids, vectors and measures, judged by the current RFI build at the end
         stats = detect.DetectionStats()
         results = detect.detect_blocks(_timed(reader.coarse_channels(), timings, "read"), header,
                                        threshold, n_noise_per_channel)
@@ -217,6 +222,7 @@ def _store_file(engine: Engine, reader: FilterbankReader, summary: IngestSummary
                 break
             _, result = item
             stored = snippets.quantise(snippets.normalise(result.snippets))
+            drift_error = measures.drift_error_hz_s(snippets.dequantise(stored), header.foff_mhz * 1e6, time_bin_s)
             timings["detect"] += time.perf_counter() - t - (timings["read"] - read_before)
             summary.n_coarse_channels += 1
             n_noise = sum(not h.is_signal for h in result.hits)
@@ -227,7 +233,11 @@ def _store_file(engine: Engine, reader: FilterbankReader, summary: IngestSummary
                 freqs = freq_embedding.apply(latent, [h.f_center_mhz for h in result.hits])
                 timings["encode"] += time.perf_counter() - t
                 t = time.perf_counter()
-                _copy_block(cur, summary.observation_id, model_id, result.hits, stored, latent, freqs)
+                ids = _copy_block(cur, summary.observation_id, model_id, result.hits, stored, latent, freqs,
+                                  drift_error)
+                signal = np.array([h.is_signal for h in result.hits])
+                judged.append((ids[signal], latent[signal], drift_error[signal],
+                               np.array([(h.drift_rate_hz_s, h.snr) for h in result.hits])[signal]))
                 timings["store"] += time.perf_counter() - t
                 summary.n_noise += n_noise
                 summary.n_signal += len(result.hits) - n_noise
@@ -241,7 +251,9 @@ def _store_file(engine: Engine, reader: FilterbankReader, summary: IngestSummary
                                                "n_samples": stats.n_samples,
                                                "n_unusable_windows": stats.n_nonfinite_windows}),
                      summary.observation_id))
-        summary.n_known_rfi = rfi.assign_observation(conn, summary.observation_id, model_id)
+        one_channel_over_scan = abs(header.foff_mhz) * 1e6 / (header.tsamp_s * header.n_integrations)
+        summary.n_known_rfi = verdicts.judge_new_snippets(conn, summary.observation_id, model_id, judged,
+                                                          one_channel_over_scan)
         conn.commit()
         timings["store"] += time.perf_counter() - t
         # a catalogue of a few dozen observations never reaches autovacuum's threshold, and

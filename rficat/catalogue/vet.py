@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from scipy import stats
 from sqlalchemy.engine import Engine
 
-from rficat.catalogue import files, models, rfimask
+from rficat.catalogue import files, models, rfimask, verdicts
 from rficat.errors import RficatError
 from rficat.io import (
     FileStat,
@@ -70,9 +70,6 @@ shipped encoder was trained on (rficat.synthetic.corpus: SNR 15-80, views scaled
 model may record its own as ``training["snr_min"]``. Fainter hits are mostly noise to the encoder."""
 
 DUPLICATE_MARGIN_CHANNELS = 4
-NOT_MERGED = "verdict entry point not merged yet"
-
-
 @dataclass
 class DataFile:
     """What vetting knows of one data file: on disk, in the catalogue, or both."""
@@ -561,15 +558,17 @@ def verdict_query(items: Sequence[Vetted], model_id: int | None) -> VerdictQuery
 
 
 def judge(engine: Engine, query: VerdictQuery) -> list[dict]:
-    """The verdict of each queried hit: ``{"verdict", "explanation", "evidence"}``, in query order.
-
-    THE ONE VERDICT CALL SITE of vetting (issue 15's entry point, a single function in
-    ``rficat.catalogue``). Until it is merged every hit is ``unjudged``; when merging, the lead
-    replaces the marked line below with the call, e.g. (with ``from rficat.catalogue import verdicts``)
-        ``return [v.to_dict() for v in verdicts.judge(...)]``  built from ``query``.
-    """
-    # >>> VERDICT CALL SITE: verdicts.judge(...) replaces this line when issue 15 is merged <<<
-    return [{"verdict": "unjudged", "explanation": NOT_MERGED, "evidence": []} for _ in range(len(query))]
+    """The verdict of each queried hit: ``{"verdict", "explanation", "evidence"}``, in query order,
+    from the catalogue's one verdict rule (``rficat.catalogue.verdicts``, SQL ``rficat_classify``):
+    vetting grows no rule of its own. A hit's own observation is passed so its own catalogue
+    snippets never count as evidence against it."""
+    if not len(query):
+        return []
+    observation = np.where(query.observation_id >= 0, query.observation_id, -1)
+    results = verdicts.judge_vectors(engine, query.latent, query.drift_rate_hz_s,
+                                     tolerance_floor_hz_s=query.tolerance_floor_hz_s, snr=query.snr,
+                                     observation_id=observation)
+    return [{"verdict": v.verdict, "explanation": v.explanation, "evidence": v.evidence} for v in results]
 
 
 def min_snr(encoder: Encoder) -> float:

@@ -413,7 +413,8 @@ def _jsonable_rows(frame) -> list[dict]:
 EVENT_TABLE = [("rank", "#", "d"), ("snippet_id", "snippet", "d"), ("f_center_mhz", "f_center_mhz", ".6f"),
                ("drift_rate_hz_s", "drift_hz_s", ".3f"), ("snr", "snr", ".1f"),
                ("min_on_similarity", "ON sim", ".3f"), ("best_off_similarity", "best OFF sim", ".3f"),
-               ("n_lookalikes_elsewhere", "elsewhere", "d"), ("verdict", "verdict", "s")]
+               ("n_lookalikes_elsewhere", "evidence", "d"), ("verdict", "verdict", "s"),
+               ("evidence", "evidence snippets", "s")]
 
 
 def cmd_cadence_search(args: argparse.Namespace) -> None:
@@ -435,7 +436,8 @@ def cmd_cadence_search(args: argparse.Namespace) -> None:
     if not rows:
         print(f"cadence {args.name}: no events (no ON-scan signal absent from the OFF scans)")
         return
-    _print_table([{**r, "verdict": "likely RFI" if r["likely_rfi"] else "candidate"} for r in rows], EVENT_TABLE)
+    _print_table([{**r, "evidence": " ".join(str(e["snippet_id"]) for e in r["evidence"][:5])} for r in rows],
+                 EVENT_TABLE)
     for row in rows[:10]:
         print(f"#{row['rank']}: {row['explanation']}")
 
@@ -449,28 +451,29 @@ def _plot_cadence_events(engine, name: str, rows: list[dict], path: Path, coarse
     from rficat.catalogue import figures, search
 
     def verdict(row: dict) -> str:
-        return "likely RFI" if row["likely_rfi"] else "candidate"
+        return row["verdict"] or "candidate"
 
     panels = [figures.cadence_event_panel(
         engine, name, row, f"#{row['rank']} {verdict(row)}: {row['f_center_mhz']:.6f} MHz, "
                            f"{row['drift_rate_hz_s'] or 0:+.3f} Hz/s", coarse_channel_width)
         for row in rows[:CADENCE_FIGURE_EVENTS]]
     plots.cadence_figure(path, panels, title=f"cadence {name}: top events, every scan around the event's track")
-    log.warning("wrote %s", path)
+    note(f"wrote {path}")
     shown = rows[:8]
     ids = [i for r in shown for i in r["on_snippet_ids"]]
-    titles = [f"#{r['rank']} {'RFI? ' if r['likely_rfi'] else ''}{r['f_center_mhz']:.6f} MHz"
+    titles = [f"#{r['rank']} {'' if r['verdict'] == 'candidate' else r['verdict'] + ' '}{r['f_center_mhz']:.6f} MHz"
               for r in shown for _ in r["on_snippet_ids"]]
     grid_path = path.with_name(f"{path.stem}-snippets{path.suffix or '.png'}")
     plots.snippet_grid(grid_path, search.match_snippets(engine, ids), titles,
                        title=f"cadence {name}: events, ON scans left to right",
                        columns=max(len(r["on_snippet_ids"]) for r in shown), axes=figures.snippet_axes(engine, ids))
-    log.warning("wrote %s", grid_path)
+    note(f"wrote {grid_path}")
 
 
 MATCH_COLUMNS = [("rank", "#", "d"), ("similarity", "similarity", ".4f"), ("snippet_id", "snippet", "d"),
                  ("f_center_mhz", "f_center_mhz", ".6f"), ("snr", "snr", ".1f"),
-                 ("drift_rate_hz_s", "drift_hz_s", ".3f"), ("n_grouped", "grouped", "d"), ("file", "file", "s")]
+                 ("drift_rate_hz_s", "drift_hz_s", ".3f"), ("n_grouped", "grouped", "d"), ("verdict", "verdict", "s"),
+                 ("file", "file", "s")]
 
 
 def _filters(args: argparse.Namespace):
@@ -493,9 +496,12 @@ def _soi_axes(engine, args: argparse.Namespace):
 
 
 def _show_matches(args: argparse.Namespace, engine, soi, results, header: dict) -> None:
-    from rficat.catalogue import search
+    from rficat.catalogue import search, verdicts
 
-    rows = [{"rank": i + 1, **r, "file": Path(r["path"]).name} for i, r in enumerate(_jsonable_rows(results))]
+    judged = verdicts.judge_snippets(engine, results["snippet_id"])
+    rows = [{"rank": i + 1, **r, "verdict": judged[r["snippet_id"]].verdict,
+             "explanation": judged[r["snippet_id"]].explanation, "file": Path(r["path"]).name}
+            for i, r in enumerate(_jsonable_rows(results))]
     for row in rows:
         row["n_grouped"] = None if row["n_grouped"] is None else int(row["n_grouped"])
     if args.plot:
@@ -604,10 +610,11 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
 # --- rfi ---------------------------------------------------------------------------------------
 
 CLASS_TABLE = [("class_id", "class", "d"), ("label", "label", "s"), ("size", "snippets", "d"),
-               ("n_observations", "observations", "d"), ("n_cadences", "cadences", "d"),
+               ("n_observations", "observations", "d"), ("n_reference", "in reference", "d"),
+               ("n_cadences", "cadences", "d"),
                ("f_min_mhz", "f_min_mhz", ".6f"), ("f_max_mhz", "f_max_mhz", ".6f"),
-               ("drift_median_hz_s", "drift_hz_s", ".3f"), ("drift_min_hz_s", "admits_from", ".2f"),
-               ("drift_max_hz_s", "admits_to", ".2f"), ("width_median_hz", "width_hz", ".0f"),
+               ("drift_median_hz_s", "drift_hz_s", ".3f"), ("drift_min_hz_s", "drift_from", ".2f"),
+               ("drift_max_hz_s", "drift_to", ".2f"), ("width_median_hz", "width_hz", ".0f"),
                ("snr_median", "snr", ".1f")]
 
 
@@ -943,13 +950,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                help="a signal must recur this similar in every ON scan (default 0.7)")
     search_parser.add_argument("--off-similarity", type=float, default=0.7,
                                help="a signal this similar near the drift-consistent OFF frequency vetoes (default 0.7)")
-    search_parser.add_argument("--common-similarity", type=float, default=0.95,
-                               help="similarity of a lookalike in an OFF scan or outside cadences (default 0.95)")
-    search_parser.add_argument("--common-min", type=int, default=3,
-                               help="this many lookalikes elsewhere mark an event likely RFI (default 3)")
-    search_parser.add_argument("--class-min-observations", type=int, default=10,
-                               help="an event in a known RFI class seen in this many observations (or in any OFF "
-                                    "scan) is likely RFI (default 10)")
+    search_parser.add_argument("--common-similarity", type=float, default=None,
+                               help="similarity a lookalike in an OFF scan or outside cadences needs to count as "
+                                    "evidence (default: the RFI build's, 0.95)")
+    search_parser.add_argument("--common-min", type=int, default=None,
+                               help="drift-consistent lookalikes elsewhere that make an event likely RFI "
+                                    "(default: the RFI build's, 2)")
+    search_parser.add_argument("--class-min-observations", type=int, default=None,
+                               help="members in OFF scans or outside cadences an RFI class needs to make its "
+                                    "members known RFI (default: the RFI build's, 3)")
     search_parser.add_argument("--plot", type=Path, default=None, metavar="PNG",
                                help="the top events, every scan (ON and OFF) around the event's track read from "
                                     "the original files; the events' ON snippets go to PNG-snippets.png")
@@ -960,9 +969,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     rfi_commands = rfi_parser.add_subparsers(dest="rfi_command", required=True, metavar="ACTION")
     build_parser_ = rfi_commands.add_parser("build", help="cluster the catalogue into RFI classes (a new build)")
     build_parser_.add_argument("--model-id", type=int, default=None, help="model whose vectors to cluster (default: current)")
-    build_parser_.add_argument("--min-cluster-size", type=int, default=15, help="smallest class (default 15)")
+    build_parser_.add_argument("--min-cluster-size", type=int, default=10, help="smallest class (default 10)")
     build_parser_.add_argument("--sample", type=int, default=50_000,
-                               help="snippets clustered in memory; the rest are assigned in the database")
+                               help="snippets clustered in memory (and the bank every snippet is judged against)")
     build_parser_.add_argument("--seed", type=int, default=0)
     _add_json(build_parser_)
     build_parser_.set_defaults(handler=cmd_rfi_build)

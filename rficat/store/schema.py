@@ -173,6 +173,10 @@ class Snippet(Base):
         Double, comment="Half-power width of the dedrifted, time-collapsed signal, Hz (at most the 256-channel "
                         "window); NULL for snippets stored before widths were measured."
     )
+    drift_error_hz_s: Mapped[float | None] = mapped_column(
+        Double, comment="Standard error of the drift rate, Hz/s (weighted line through each time bin's peak); NULL for "
+                        "snippets stored before it was measured."
+    )
     is_signal: Mapped[bool] = mapped_column(Boolean, comment="True for a detected signal window, false for a noise window.")
     dedrift_hz_s: Mapped[float] = mapped_column(
         Double, server_default=text("0"),
@@ -368,13 +372,23 @@ class RfiClass(Base):
         Double, comment="Median half-power width of its snippets' signals, Hz."
     )
     snr_median: Mapped[float | None] = mapped_column(Double, comment="Median SNR of its snippets.")
+    nn_distance: Mapped[float | None] = mapped_column(
+        Double, comment="The class's own scale: a high quantile of its members' cosine distances to their nearest other "
+                        "member; a snippet joins the class only as close as that to one of them (local density)."
+    )
+    n_reference: Mapped[int] = mapped_column(
+        Integer, server_default="0",
+        comment="Members seen in reference observations (OFF scans or observations outside any ON role) when "
+                "the build was made.",
+    )
 
 
 class RfiAssignment(Base):
     __tablename__ = "rfi_assignments"
     __table_args__ = (
-        {"comment": "Snippet -> RFI class, per build. Snippets outside every class radius have no row "
-                    "(not known RFI)."},
+        CheckConstraint("verdict IN ('candidate', 'likely_rfi', 'known_rfi', 'unjudged')", name="verdict"),
+        {"comment": "The verdict of each build on each signal snippet it judged, with its class by local density when "
+                    "it has one. (Before 0011: only snippets inside a class radius.)"},
     )
 
     snippet_id: Mapped[int] = mapped_column(
@@ -383,13 +397,50 @@ class RfiAssignment(Base):
     build_id: Mapped[int] = mapped_column(
         ForeignKey("rfi_builds.id", ondelete="CASCADE"), primary_key=True, comment="Build id."
     )
-    class_id: Mapped[int] = mapped_column(
+    class_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("rfi_classes.id", ondelete="CASCADE"), index=True,
-        comment="Class the snippet belongs to.",
+        comment="Class the snippet belongs to by local density (NULL: none).",
     )
-    distance: Mapped[float] = mapped_column(
-        Double, comment="Cosine distance of the snippet's latent vector to the class centroid."
+    distance: Mapped[float | None] = mapped_column(
+        Double, comment="Cosine distance to the nearest member of its class (NULL: no class; before 0011: to "
+                        "the class centroid)."
     )
+    verdict: Mapped[str] = mapped_column(
+        Text, comment="candidate, likely_rfi, known_rfi or unjudged (rows before 0011: known_rfi)."
+    )
+    explanation: Mapped[str | None] = mapped_column(Text, comment="Why: the evidence, the drift tolerance, the class.")
+    evidence_ids: Mapped[list[int] | None] = mapped_column(
+        ARRAY(BigInteger),
+        comment="The drift-consistent lookalikes in reference observations that the verdict rests on.",
+    )
+    drift_tolerance_hz_s: Mapped[float | None] = mapped_column(
+        Double, comment="Drift tolerance used: one channel over the scan, or twice the drift error where larger, Hz/s."
+    )
+
+
+class RfiBank(Base):
+    __tablename__ = "rfi_bank"
+    __table_args__ = (
+        {"comment": "What a build judges verdicts against: a bounded sample of its snippets (members of each class, "
+                    "capped, and the sample's other reference snippets), searched in memory at ingest and by "
+                    "rficat_classify."},
+    )
+
+    build_id: Mapped[int] = mapped_column(
+        ForeignKey("rfi_builds.id", ondelete="CASCADE"), primary_key=True, comment="Build id."
+    )
+    snippet_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("snippets.id", ondelete="CASCADE"), primary_key=True, comment="Snippet id."
+    )
+    class_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("rfi_classes.id", ondelete="CASCADE"),
+        comment="Its class (NULL: a reference snippet of no class, kept as evidence).",
+    )
+    observation_id: Mapped[int] = mapped_column(BigInteger, comment="Its observation.")
+    f_center_mhz: Mapped[float] = mapped_column(Double, comment="Its centre frequency, MHz.")
+    drift_rate_hz_s: Mapped[float | None] = mapped_column(Double, comment="Its drift rate, Hz/s.")
+    drift_error_hz_s: Mapped[float | None] = mapped_column(Double, comment="Standard error of its drift rate, Hz/s.")
+    latent: Mapped[Any] = mapped_column(Vector(), comment="Its latent vector (the build's model).")
 
 
 class RfiMaskBand(Base):
