@@ -277,6 +277,11 @@ def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 1
     ``stage`` is told each step as it starts (the CLI shows it; at 10^6 snippets a build takes
     minutes). All of it is one transaction: until the build is complete the previous one stays current.
     """
+    if min_cluster_size < 2:
+        raise RficatError(f"min_cluster_size must be at least 2 (a class of one snippet is no class), "
+                          f"got {min_cluster_size}")
+    if sample < 1:
+        raise RficatError(f"sample must be at least 1 snippet, got {sample}")
     started = time.perf_counter()
     rules = rules or verdicts.Rules()
     model_id = models.require_current_model(engine) if model_id is None else model_id
