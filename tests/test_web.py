@@ -345,11 +345,25 @@ def test_rfi_pages_escape_labels_and_offer_no_form_without_allow_labels(page, si
     assert status == 403 and "--allow-labels" in body
 
 
-def test_vetting_placeholder(page, site, tmp_path):
+def test_vetting_page_lists_stored_hits_with_their_verdicts(page, site, demo, tmp_path, monkeypatch, capsys):
+    """Hits kept by `rficat vet --store` show up with the catalogue's verdict and a link to their snippet."""
+    scan = demo["members"][0].path
+    table = tmp_path / "hits.csv"
+    freqs = [1999.9 - 0.01 * i for i in range(6)]  # windows of the ON scan; those the catalogue lacks are cut
+    table.write_text("file,f_mhz\n" + "".join(f"{scan},{f}\n" for f in freqs))
+    monkeypatch.setenv("RFICAT_DATABASE_URL", demo["url"])
+    capsys.readouterr()
+    assert main(["vet", str(table), "--store", "--json"]) == 0
+    capsys.readouterr()
     open_page(page, site + "/vetting")
     data = json_twin(page, site)
-    assert data["results"] == [] and "issue 16" in data["note"]
-    assert "issue 16" in page.inner_text("main")
+    assert data["results"], "the stored hits are listed"
+    first = data["results"][0]
+    assert first["detector"] and first["verdict"] in ("candidate", "likely_rfi", "known_rfi", "unjudged")
+    assert first["explanation"] and first["path"] == scan
+    assert str(first["snippet_id"]) in page.inner_text("table.vetting") and first["verdict"] in page.inner_text("main")
+    page.click(f"table.vetting a[href='/snippet/{first['snippet_id']}']")
+    assert page.url.endswith(f"/snippet/{first['snippet_id']}")
 
 
 def test_labels_need_allow_labels_and_the_csrf_token(page, labelling_site, demo, tmp_path):

@@ -862,3 +862,22 @@ def write_sheets(engine: Engine, run: VetRun, directory: str | os.PathLike, *, k
         if progress is not None:
             progress(1)
     return written
+
+
+STORED_COLUMNS = ["snippet_id", "detector", "observation_id", "path", "f_center_mhz", "drift_rate_hz_s", "snr"]
+
+
+def stored_hits(engine: Engine, limit: int = 500) -> list[dict]:
+    """Hits kept by ``rficat vet --store`` (newest first), each with its verdict by the one rule
+    (``verdicts.judge_snippets``: the current build's judgement, never a copy)."""
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(sa.text(
+            "SELECT s.id AS snippet_id, s.detector, s.observation_id, o.path, s.f_center_mhz, s.drift_rate_hz_s,"
+            " s.snr FROM snippets s JOIN observations o ON o.id = s.observation_id"
+            " WHERE s.detector IS NOT NULL ORDER BY s.id DESC LIMIT :n"), {"n": limit}).mappings()]
+    judged = verdicts.judge_snippets(engine, [r["snippet_id"] for r in rows]) if rows else {}
+    for row in rows:
+        v = judged.get(row["snippet_id"])
+        row.update(verdict=v.verdict if v else "unjudged", explanation=v.explanation if v else verdicts.NO_BUILD,
+                   evidence=v.evidence if v else [])
+    return rows

@@ -258,5 +258,9 @@ def rfi_class_page(viewer: Viewer, class_id: int) -> dict:
 # --- 6. vetting ----------------------------------------------------------------------------------
 
 def vetting_page(viewer: Viewer) -> dict:
-    return {"results": [], "note": "Vetting results (`rficat vet --store`, issue 16) are not in the catalogue "
-            "yet: this page lists them once that command exists."}
+    """Hits of other pipelines kept by ``rficat vet --store``, with the catalogue's verdict."""
+    from rficat.catalogue import vet
+
+    results = [row | snippet_links(row["snippet_id"]) for row in vet.stored_hits(viewer.engine)]
+    return plain({"results": results, "note": "Hits of other pipelines (turboSETI, hyperseti, a CSV) kept by "
+                  "`rficat vet --store`, newest first, each judged by the catalogue's one verdict rule."})
