@@ -1,6 +1,6 @@
 """Cadence search quality: rficat's ON/OFF events against turboSETI's on the same cadences.
 
-Each synthetic ABACAD cadence (rficat.synth, setigen) carries
+Each synthetic ABACAD cadence (rficat.synthetic.synth, setigen) carries
 - 20 stationary narrowband RFI carriers and 6 intermittent, slowly drifting RFI carriers in
   every scan (the catalogue's common morphologies);
 - 3 ON-only RFI: intermittent, slowly drifting carriers switched on during the ON scans only

@@ -2,7 +2,7 @@
 
 The observation: 8 coarse channels x 2^20 fine channels x 16 integrations (512 MiB of float32
 spectrogram), GBT high-resolution layout, ~10 signals per coarse channel, written once to
-``benchmarks/out/`` by ``rficat.synth``. rficat is timed as it runs (K^2 windows and the
+``benchmarks/out/`` by ``rficat.synthetic.synth``. rficat is timed as it runs (K^2 windows and the
 fast-drift pass) and once more without the fast-drift pass.
 
 The peer, timed in the same run on the same file: FX196/SETI-Energy-Detection as the paper

@@ -6,7 +6,7 @@ fresh database on the embedded server.
 
 1. Store stage alone: binary COPY of 20,000 snippets (4 KiB uint8 arrays) with their vectors,
    one transaction, as ingest does.
-2. Direct: `rficat.ingest.ingest_file` on the 6 files, stage timings from its summary, then
+2. Direct: `rficat.catalogue.ingest.ingest_file` on the 6 files, stage timings from its summary, then
    `db.index_pending` (the HNSW indexing that follows the ingest transactions).
 3. Verdicts on: an RFI build of that catalogue, then a second cadence (other frequencies and
    noise) ingested directly: its store stage now judges every new signal against the build

@@ -1,6 +1,6 @@
 """Lookalike precision@10 by morphology class, through the catalogue as a user queries it.
 
-Synthetic observations (rficat.synth, setigen) carry signals of six morphology classes at
+Synthetic observations (rficat.synthetic.synth, setigen) carry signals of six morphology classes at
 random frequencies; every file goes through the real ingest (detection, normalisation, the
 shipped model, COPY). Each detected signal snippet is matched to the injected signal it came
 from; for each, `rficat_lookalikes(id, 10, p_use_frequency => false)` (morphology only, exact

@@ -3,7 +3,7 @@
     python scripts/train_default_model.py            # ~15 min on a 2-core CPU
 
 The paper's encoder architecture (latent 8), contrastive objective with a small β-KL term,
-on 24,000 synthetic emitter pairs spread over all morphology families of rficat.corpus.
+on 24,000 synthetic emitter pairs spread over all morphology families of rficat.synthetic.corpus.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def main() -> None:
     print(f"corpus: {time.perf_counter() - start:.0f} s", file=sys.stderr)
     encoder, _, metadata = train.train_model(
         a, b, objective="contrastive", latent_dim=LATENT_DIM, epochs=EPOCHS, seed=SEED, name="default",
-        description=f"{N_PAIRS} synthetic emitter pairs, families: all of rficat.corpus.FAMILIES")
+        description=f"{N_PAIRS} synthetic emitter pairs, families: all of rficat.synthetic.corpus.FAMILIES")
     metadata.training["train_seconds"] = round(time.perf_counter() - start)
     out = model.save_model(model.SHIPPED_DIR, encoder, metadata)
     print(f"saved {out} ({metadata.fingerprint}) in {time.perf_counter() - start:.0f} s", file=sys.stderr)

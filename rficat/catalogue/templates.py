@@ -31,7 +31,7 @@ TIME_BIN_S = corpus.GBT_TSAMP_S
 
 def template_snippet(shape: str = "drifting", drift_hz_s: float = 0.0, width_hz: float = 30.0, snr: float = 30.0,
                      seed: int = 0, descending: bool = True) -> np.ndarray:
-    """A setigen-rendered template snippet, centred in the window (see rficat.corpus for shapes).
+    """A setigen-rendered template snippet, centred in the window (see rficat.synthetic.corpus for shapes).
 
     ``descending``: channel frequency falls with channel index (foff < 0, as in GBT and most
     filterbank files), so a positive drift runs towards lower channels, as in stored snippets.

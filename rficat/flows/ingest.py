@@ -1,6 +1,6 @@
 """Prefect flows: ingest one observation, or every new file of a landing directory.
 
-Thin wrappers: the work is ``rficat.ingest.ingest_file`` (one transaction per file); Prefect
+Thin wrappers: the work is ``rficat.catalogue.ingest.ingest_file`` (one transaction per file); Prefect
 adds retries on lost database connections, logs (progress lines every ~10 s of a long file), a
 summary artifact, and scheduling (``flows/serve.py``). Tasks are per file, never per window or
 snippet, plus one task that moves the new vectors into the HNSW indexes once the files are

@@ -1,6 +1,6 @@
 """The catalogue schema as SQLAlchemy 2 typed models.
 
-The database itself is only ever changed by Alembic migrations in ``migrations/``; these
+The database itself is only ever changed by Alembic migrations in ``rficat/store/migrations/``; these
 models mirror the migrations so Python code gets typed access. Every column carries a
 ``comment`` (it becomes ``COMMENT ON`` in the migration) because notebook users read the
 schema directly.
