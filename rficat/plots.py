@@ -328,22 +328,29 @@ def cadence_window_hz(track: DriftTrack, scans: Sequence[Scan], min_half_hz: flo
     return min(ends) - margin, max(ends) + margin
 
 
+def _cadence_norm(panels: Sequence[CadencePanel]):
+    """One colour scale for every scan of the panels (power over each scan's median), so an OFF
+    scan with nothing in it stays dark."""
+    from matplotlib.colors import Normalize
+
+    images = [_scan_image(s, p.track)[0] for p in panels for s in p.scans if s.data is not None and np.size(s.data)]
+    values = np.concatenate([i.ravel() for i in images]) if images else np.array([0.0, 1.0])
+    values = values[np.isfinite(values)]
+    low, high = (np.percentile(values, [1, 99.7]) if values.size else (0.0, 1.0))
+    return Normalize(vmin=float(low), vmax=float(max(high, low + 1e-9)))
+
+
 def cadence_figure(path: str | os.PathLike, panels: Sequence[CadencePanel], title: str = "") -> None:
     """Each event a column: every scan of the cadence (ON and OFF) on one time axis (seconds
     since the first scan started, running down, gaps as they were), around the event's track,
     with the track drawn where it really is and a shared colour bar (power over each scan's
     median)."""
-    from matplotlib.colors import Normalize
 
     plt = _pyplot()
     panels = list(panels)
     columns = max(1, len(panels))
     fig, axes = plt.subplots(1, columns, figsize=(4.6 * columns + 1.2, 7.0), squeeze=False, layout="constrained")
-    images = [_scan_image(s, p.track)[0] for p in panels for s in p.scans if s.data is not None and np.size(s.data)]
-    values = np.concatenate([i.ravel() for i in images]) if images else np.array([0.0, 1.0])
-    values = values[np.isfinite(values)]
-    low, high = (np.percentile(values, [1, 99.7]) if values.size else (0.0, 1.0))
-    norm = Normalize(vmin=float(low), vmax=float(max(high, low + 1e-9)))
+    norm = _cadence_norm(panels)
     image = None
     for ax, panel in zip(axes[0], panels):
         image = _draw_cadence(ax, panel, norm, cadence_window_hz(panel.track, panel.scans)) or image
@@ -368,40 +375,35 @@ def vetting_sheet(path: str | os.PathLike, scans: Sequence[dict], track: tuple[f
     Hz/s of the track's centre), the hit's snippet, a grid of its lookalikes and the verdict in words."""
     plt = _pyplot()
     fig = plt.figure(figsize=(14, 10), dpi=100)
-    grid = fig.add_gridspec(3, 4, width_ratios=[1.3, 1.3, 1, 1], height_ratios=[1, 0.8, 1.2], hspace=0.45,
+    grid = fig.add_gridspec(3, 5, width_ratios=[1.2, 1.2, 0.45, 1, 1], height_ratios=[1, 0.8, 1.2], hspace=0.45,
                             wspace=0.3, left=0.07, right=0.98, top=0.92, bottom=0.06)
     ax = fig.add_subplot(grid[:, :2])
     t_mid, f_mid, drift = track
-    if scans:
-        stacked = np.concatenate([np.log10(np.clip(s["image"], 1e-3, None)).ravel() for s in scans])
-        vmin, vmax = np.nanpercentile(stacked, [2, 99.5])
-        for scan in scans:
-            ax.imshow(np.log10(np.clip(scan["image"], 1e-3, None)), aspect="auto", cmap="viridis", vmin=vmin,
-                      vmax=vmax, interpolation="nearest", origin="upper",
-                      extent=(scan["f_min_mhz"], scan["f_max_mhz"], scan["t_stop_s"], scan["t_start_s"]))
-            ax.text(scan["f_min_mhz"], (scan["t_start_s"] + scan["t_stop_s"]) / 2, " " + scan["label"], color="white",
-                    fontsize=7, va="center", ha="left")
-        t = np.array([min(s["t_start_s"] for s in scans), max(s["t_stop_s"] for s in scans)])
-        ax.plot(f_mid + drift * (t - t_mid) * 1e-6, t, color="red", lw=1, ls="--", label=f"track {drift:+.3f} Hz/s")
-        ax.set_xlim(min(s["f_min_mhz"] for s in scans), max(s["f_max_mhz"] for s in scans))
-        ax.set_ylim(t[1], t[0])
-        ax.legend(loc="lower right", fontsize=7)
+    if scans:  # the same cadence drawing as `cadence search --plot` (cadence_figure)
+        t0 = min(s["t_start_s"] for s in scans)
+        panel = CadencePanel("scans around the hit", [
+            Scan(label=s["label"].split(" (")[0], on=s["label"].startswith("ON"), start_s=s["t_start_s"] - t0,
+                 duration_s=s["t_stop_s"] - s["t_start_s"], data=s["image"], f_first_mhz=s["f_min_mhz"],
+                 foff_hz=(s["f_max_mhz"] - s["f_min_mhz"]) * 1e6 / max(np.shape(s["image"])[1] - 1, 1))
+            for s in scans], DriftTrack(f_mid, t_mid - t0, drift))
+        image = _draw_cadence(ax, panel, _cadence_norm([panel]), cadence_window_hz(panel.track, panel.scans))
+        ax.set_ylabel("time since the first scan, s", fontsize=8)
+        if image is not None:  # below, so the scan labels at the right keep their room
+            bar = fig.colorbar(image, ax=[ax], location="bottom", shrink=0.6, pad=0.06, fraction=0.03)
+            bar.set_label("power / scan median", fontsize=7)
+            bar.ax.tick_params(labelsize=6)
     else:
         ax.text(0.5, 0.5, "no scan readable", ha="center", transform=ax.transAxes)
-    ax.ticklabel_format(axis="x", useOffset=False, style="plain")
-    ax.tick_params(labelsize=7)
-    ax.set_xlabel("frequency, MHz", fontsize=8)
-    ax.set_ylabel("time since the first scan, s", fontsize=8)
-    ax.set_title("scans around the hit", fontsize=9)
-    ax = fig.add_subplot(grid[0, 2:])
+        ax.set_title("scans around the hit", fontsize=9)
+    ax = fig.add_subplot(grid[0, 3:])
     if snippet is not None:
         ax.imshow(snippet, aspect="auto", cmap="viridis", interpolation="nearest")
     ax.set_title("the hit's snippet (16 x 256, as the encoder sees it)", fontsize=9)
     ax.tick_params(labelsize=6)
-    ax = fig.add_subplot(grid[1, 2:])
+    ax = fig.add_subplot(grid[1, 3:])
     ax.set_axis_off()
     ax.text(0, 1, text, va="top", ha="left", fontsize=8, wrap=True, transform=ax.transAxes)
-    cells = grid[2, 2:].subgridspec(2, 3, hspace=0.6)
+    cells = grid[2, 3:].subgridspec(2, 3, hspace=0.6)
     for i in range(6):
         ax = fig.add_subplot(cells[i // 3, i % 3])
         ax.set_xticks([])
