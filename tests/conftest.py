@@ -65,6 +65,13 @@ def fresh_db_url(server_url: str) -> Iterator[str]:
         yield url
 
 
+def cli_on(url: str, monkeypatch, capsys):
+    """The CLI pointed at the database ``url`` for one test; returns ``capsys`` with its buffers empty."""
+    monkeypatch.setenv("RFICAT_DATABASE_URL", url)
+    capsys.readouterr()
+    return capsys
+
+
 @pytest.fixture
 def fresh_engine(fresh_db_url: str) -> Iterator[sa.Engine]:
     engine = db.make_engine(fresh_db_url)

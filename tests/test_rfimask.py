@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 import yaml
+from conftest import cli_on
 
 from rficat.catalogue import cadence, ingest, rfi, rfimask
 from rficat.cli import main
@@ -32,9 +33,7 @@ def mask_db(server_url, tmp_path_factory):
 
 @pytest.fixture
 def cli(mask_db, monkeypatch, capsys):
-    monkeypatch.setenv("RFICAT_DATABASE_URL", mask_db["url"])
-    capsys.readouterr()
-    return capsys
+    return cli_on(mask_db["url"], monkeypatch, capsys)
 
 
 def test_export_csv_and_yaml(mask_db, cli, tmp_path):

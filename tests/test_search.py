@@ -8,6 +8,7 @@ import uuid
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from conftest import cli_on
 
 from rficat.catalogue import cadence, ingest, search
 from rficat.cli import main
@@ -33,9 +34,7 @@ def catalogue_db(server_url, tmp_path_factory):
 
 @pytest.fixture
 def cli_env(catalogue_db, monkeypatch, capsys):
-    monkeypatch.setenv("RFICAT_DATABASE_URL", catalogue_db["url"])
-    capsys.readouterr()
-    return capsys
+    return cli_on(catalogue_db["url"], monkeypatch, capsys)
 
 
 def _rfi_snippet(engine) -> dict:

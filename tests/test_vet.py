@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from conftest import cli_on
 
 from rficat.catalogue import cadence, ingest, verdicts, vet
 from rficat.cli import main
@@ -36,13 +37,7 @@ def vet_db(server_url, turboseti_run):
 
 @pytest.fixture
 def cli(vet_db, monkeypatch, capsys):
-    monkeypatch.setenv("RFICAT_DATABASE_URL", vet_db["url"])
-    capsys.readouterr()
-    return capsys
-
-
-def _counts(engine) -> dict:
-    return {k: v for k, v in db.row_counts(engine).items()}
+    return cli_on(vet_db["url"], monkeypatch, capsys)
 
 
 def _vet_json(capsys, *argv) -> tuple[int, list[dict], str]:
@@ -163,7 +158,7 @@ def test_bad_input_one_line_per_problem_the_rest_vetted(vet_db, cli, turboseti_r
         handle.truncate(truncated.stat().st_size - 1000)
     plain = tmp_path / "mine.csv"
     plain.write_text(f"file,f_center_mhz\n{scan},1999.9\n{scan},2100.0\n{truncated},1999.95\n")
-    before = _counts(vet_db["engine"])
+    before = db.row_counts(vet_db["engine"])
     code, rows, err = _vet_json(cli, prose, missing, plain)
     assert code == 1
     problems = [line for line in err.splitlines() if line.startswith("rficat: error:")]
@@ -176,7 +171,7 @@ def test_bad_input_one_line_per_problem_the_rest_vetted(vet_db, cli, turboseti_r
     good = [r for r in rows if r["error"] is None]
     assert [(Path(r["table"]).name, r["row"]) for r in good] == [("mine.csv", 1)]
     assert good[0]["verdict"] == "unjudged" and len(rows) == n_missing + 3
-    assert _counts(vet_db["engine"]) == before  # nothing written without --store
+    assert db.row_counts(vet_db["engine"]) == before  # nothing written without --store
 
 
 def test_out_csv_dat_and_directory(vet_db, cli, turboseti_run, tmp_path):
@@ -223,9 +218,9 @@ def test_store_keeps_hits_and_a_later_ingest_still_detects(fresh_db_url, monkeyp
     db.migrate(engine)
     ingest.ingest_file(engine, turboseti_run["scans"][1][0])  # a current model
     fast = turboseti_run["fast"]
-    before = _counts(engine)
+    before = db.row_counts(engine)
     assert main(["vet", str(fast["dat"]), "--files", str(fast["path"]), "--json"]) == 0
-    assert _counts(engine) == before
+    assert db.row_counts(engine) == before
     capsys.readouterr()
     assert main(["vet", str(fast["dat"]), "--files", str(fast["path"]), "--store", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
