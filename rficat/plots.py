@@ -13,6 +13,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -266,11 +267,16 @@ class DriftTrack:
 
 @dataclass(frozen=True)
 class CadencePanel:
-    """One event of a cadence: its scans and its track."""
+    """One event of a cadence: its scans and its track; ``window_hz`` (offsets from the track's
+    f0) is the band shown, by default :func:`cadence_window_hz`."""
 
     title: str
     scans: Sequence[Scan]
     track: DriftTrack
+    window_hz: tuple[float, float] | None = None
+
+    def window(self) -> tuple[float, float]:
+        return self.window_hz or cadence_window_hz(self.track, self.scans)
 
 
 def _scan_image(scan: Scan, track: DriftTrack) -> tuple[np.ndarray, tuple[float, float, float, float]]:
@@ -340,29 +346,31 @@ def _cadence_norm(panels: Sequence[CadencePanel]):
     return Normalize(vmin=float(low), vmax=float(max(high, low + 1e-9)))
 
 
-def cadence_figure(path: str | os.PathLike, panels: Sequence[CadencePanel], title: str = "") -> None:
+def cadence_figure(path: str | os.PathLike | IO[bytes], panels: Sequence[CadencePanel], title: str = "") -> None:
     """Each event a column: every scan of the cadence (ON and OFF) on one time axis (seconds
     since the first scan started, running down, gaps as they were), around the event's track,
     with the track drawn where it really is and a shared colour bar (power over each scan's
-    median)."""
+    median). The one cadence picture: ``cadence search --plot`` and the viewer draw it, and
+    vetting sheets draw their scans with :func:`_draw_cadence`.
 
-    plt = _pyplot()
+    Built on matplotlib's object API (no pyplot state), so the viewer's threads may call it
+    under one lock; ``path`` may be a file name or a binary buffer (PNG)."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.figure import Figure
+
     panels = list(panels)
     columns = max(1, len(panels))
-    fig, axes = plt.subplots(1, columns, figsize=(4.6 * columns + 1.2, 7.0), squeeze=False, layout="constrained")
+    fig = Figure(figsize=(4.6 * columns + 1.2, 7.0), layout="constrained")
+    axes = fig.subplots(1, columns, squeeze=False)
     norm = _cadence_norm(panels)
     image = None
     for ax, panel in zip(axes[0], panels):
-        image = _draw_cadence(ax, panel, norm, cadence_window_hz(panel.track, panel.scans)) or image
+        image = _draw_cadence(ax, panel, norm, panel.window()) or image
     axes[0][0].set_ylabel("time since the cadence's first scan started (s)", fontsize=7)
-    if image is None:
-        from matplotlib.cm import ScalarMappable
-
-        image = ScalarMappable(norm=norm, cmap="viridis")
-    _colour_bar(fig, image, list(axes[0]), "power / scan median")
+    _colour_bar(fig, image or ScalarMappable(norm=norm, cmap="viridis"), list(axes[0]), "power / scan median")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, format="png", dpi=110)
 
 
 def vetting_sheet(path: str | os.PathLike, scans: Sequence[dict], track: tuple[float, float, float],
@@ -386,7 +394,7 @@ def vetting_sheet(path: str | os.PathLike, scans: Sequence[dict], track: tuple[f
                  duration_s=s["t_stop_s"] - s["t_start_s"], data=s["image"], f_first_mhz=s["f_min_mhz"],
                  foff_hz=(s["f_max_mhz"] - s["f_min_mhz"]) * 1e6 / max(np.shape(s["image"])[1] - 1, 1))
             for s in scans], DriftTrack(f_mid, t_mid - t0, drift))
-        image = _draw_cadence(ax, panel, _cadence_norm([panel]), cadence_window_hz(panel.track, panel.scans))
+        image = _draw_cadence(ax, panel, _cadence_norm([panel]), panel.window())
         ax.set_ylabel("time since the first scan, s", fontsize=8)
         if image is not None:  # below, so the scan labels at the right keep their room
             bar = fig.colorbar(image, ax=[ax], location="bottom", shrink=0.6, pad=0.06, fraction=0.03)

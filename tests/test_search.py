@@ -257,7 +257,7 @@ def test_cadence_search_plot_draws_every_scan_around_the_track(catalogue_db, cli
     a scan whose file is gone is drawn as not reachable."""
     from matplotlib import image
 
-    from rficat.catalogue import figures
+    from rficat.catalogue import tracks
 
     png = tmp_path / "cadence.png"
     assert main(["cadence", "search", "abacad", "--plot", str(png), "--json"]) == 0
@@ -265,7 +265,7 @@ def test_cadence_search_plot_draws_every_scan_around_the_track(catalogue_db, cli
     for path in (png, tmp_path / "cadence-snippets.png"):
         pixels = image.imread(path)
         assert pixels.shape[0] > 250 and pixels[..., :3].std() > 0.1
-    panel = figures.cadence_event_panel(catalogue_db["engine"], "abacad", events[0])
+    panel = tracks.cadence_panel(tracks.event_track(catalogue_db["engine"], "abacad", events[0]["snippet_id"]))
     assert [s.label.split()[:2] for s in panel.scans] == [["A", "ON"], ["B", "OFF"], ["A", "ON"], ["C", "OFF"],
                                                           ["A", "ON"], ["D", "OFF"]]
     assert all(s.data is not None and s.data.shape[0] == 16 for s in panel.scans)
@@ -279,7 +279,7 @@ def test_cadence_search_plot_draws_every_scan_around_the_track(catalogue_db, cli
     moved = catalogue_db["scans"][3][0].with_suffix(".away")
     catalogue_db["scans"][3][0].rename(moved)
     try:
-        panel = figures.cadence_event_panel(catalogue_db["engine"], "abacad", events[0])
+        panel = tracks.cadence_panel(tracks.event_track(catalogue_db["engine"], "abacad", events[0]["snippet_id"]))
     finally:
         moved.rename(catalogue_db["scans"][3][0])
     assert panel.scans[3].data is None and panel.scans[3].note == "file not reachable"

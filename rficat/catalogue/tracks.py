@@ -1,5 +1,8 @@
 """An event's track through its cadence: every scan's data along the drift line, from the original files.
 
+This is the one reader of those windows: the viewer's track pictures and JSON, and
+``cadence search --plot`` (through :func:`cadence_panel`) all come from :func:`event_track`.
+
 The catalogue keeps only the windows where something was detected, so the OFF scans hold
 nothing along an ON-only signal's track; to show that nothing is there, the same band is
 read again from each scan's file (when it is still reachable) over the frequencies the
@@ -19,9 +22,10 @@ from sqlalchemy.engine import Engine
 from rficat.catalogue.overview import cadence_members, reachable
 from rficat.errors import RficatError
 from rficat.io import FilterbankReader
+from rficat.plots import CadencePanel, DriftTrack, Scan
 
 MARGIN_CHANNELS = 128  # on each side of the track: half a snippet
-MAX_CHANNELS = 4096
+MAX_CHANNELS = 1 << 15  # a very fast track's band is cut to this many channels around its middle
 
 
 @dataclass
@@ -119,3 +123,26 @@ def event_track(engine: Engine, cadence: str, snippet_id: int, *, margin_channel
         for scan in scans:
             _read_window(scan, track.f_lo_mhz, track.f_hi_mhz, timing[scan.observation_id].width)
     return track
+
+
+def _letters(scans: list[ScanWindow]) -> list[str]:
+    """ABACAD-style letters: the ON target is A, each OFF source its own letter in order."""
+    letters, names = [], {}
+    for scan in scans:
+        if scan.role == "ON":
+            letters.append("A")
+        else:
+            letters.append(names.setdefault(scan.source_name, chr(ord("B") + len(names))))
+    return letters
+
+
+def cadence_panel(track: Track, title: str = "") -> CadencePanel:
+    """The track as :func:`rficat.plots.cadence_figure` draws it: the cadence's clock starts at its
+    first scan, the band shown is the band read, unread scans carry their status."""
+    origin = min(s.t_start_s for s in track.scans)
+    scans = [Scan(f"{letter} {s.role} {s.source_name or ''}".strip(), s.role == "ON", s.t_start_s - origin,
+                  s.t_stop_s - s.t_start_s, s.data, s.f_first_mhz or 0.0, (s.foff_mhz or 0.0) * 1e6,
+                  "" if s.data is not None else s.status)
+             for s, letter in zip(track.scans, _letters(track.scans))]
+    window = ((track.f_lo_mhz - track.f0_mhz) * 1e6, (track.f_hi_mhz - track.f0_mhz) * 1e6)
+    return CadencePanel(title, scans, DriftTrack(track.f0_mhz, track.t_ref_s - origin, track.drift_rate_hz_s), window)

@@ -429,7 +429,7 @@ def cmd_cadence_search(args: argparse.Namespace) -> None:
                                 class_min_observations=args.class_min_observations)
         rows = _jsonable_rows(events)
         if args.plot and rows:
-            _plot_cadence_events(catalogue.engine, args.name, rows, args.plot, settings.coarse_channel_width)
+            _plot_cadence_events(catalogue.engine, args.name, rows, args.plot)
     if args.json:
         emit(rows, True)
         return
@@ -444,19 +444,19 @@ def cmd_cadence_search(args: argparse.Namespace) -> None:
 CADENCE_FIGURE_EVENTS = 3
 
 
-def _plot_cadence_events(engine, name: str, rows: list[dict], path: Path, coarse_channel_width: int | None) -> None:
+def _plot_cadence_events(engine, name: str, rows: list[dict], path: Path) -> None:
     """The top events, each with every scan of the cadence around its track (read from the
     original files), into PATH; the events' ON snippets into PATH-snippets.png."""
     from rficat import plots
-    from rficat.catalogue import figures, search
+    from rficat.catalogue import figures, search, tracks
 
     def verdict(row: dict) -> str:
         return row["verdict"] or "candidate"
 
-    panels = [figures.cadence_event_panel(
-        engine, name, row, f"#{row['rank']} {verdict(row)}: {row['f_center_mhz']:.6f} MHz, "
-                           f"{row['drift_rate_hz_s'] or 0:+.3f} Hz/s", coarse_channel_width)
-        for row in rows[:CADENCE_FIGURE_EVENTS]]
+    panels = [tracks.cadence_panel(tracks.event_track(engine, name, row["snippet_id"]),
+                                   f"#{row['rank']} {verdict(row)}: {row['f_center_mhz']:.6f} MHz, "
+                                   f"{row['drift_rate_hz_s'] or 0:+.3f} Hz/s")
+              for row in rows[:CADENCE_FIGURE_EVENTS]]
     plots.cadence_figure(path, panels, title=f"cadence {name}: top events, every scan around the event's track")
     note(f"wrote {path}")
     shown = rows[:8]

@@ -3,8 +3,8 @@ frequency occupancy, and an event's cadence track.
 
 Thumbnails are coloured and encoded with numpy and zlib alone (about a millisecond each), so
 a page of lookalikes arrives at once; figures with axes use matplotlib's object API (no
-pyplot state, safe in the server's threads). ``cadence_figure`` is the one place the cadence
-picture is drawn: point it at ``rficat.plots`` when that gains a shared cadence figure.
+pyplot state, safe in the server's threads). The cadence picture is ``rficat.plots``'s, the one
+the CLI draws.
 """
 
 from __future__ import annotations
@@ -181,65 +181,17 @@ def class_occupancy_figure(cls: dict) -> bytes:
         return _save(fig)
 
 
-def _flattened(data: np.ndarray) -> np.ndarray:
-    """A scan window with each time bin divided by its median (the band's slow shape removed)."""
-    return data / np.median(data, axis=1, keepdims=True).clip(1e-12)
-
-
 def cadence_figure(track) -> bytes:
-    """An event's ON/OFF scans stacked in time order on one frequency axis, with its drift line.
+    """An event's ON/OFF scans stacked in time order around its drift line: the same picture as
+    ``cadence search --plot`` (:func:`rficat.plots.cadence_figure`), from a
+    ``rficat.catalogue.tracks.Track``; a scan whose file is not reachable is drawn saying so."""
+    from rficat import plots
+    from rficat.catalogue.tracks import cadence_panel
 
-    ``track`` is a ``rficat.catalogue.tracks.Track``; a scan whose file is not reachable shows
-    grey with a line saying so. Axes, labels and the drift line are drawn by matplotlib once, the
-    scans' pixels pasted under the line with numpy.
-    """
-    from matplotlib.figure import Figure
-
-    scans = track.scans
-    centre = (track.f_lo_mhz + track.f_hi_mhz) / 2
-    half_hz = (track.f_hi_mhz - track.f_lo_mhz) * 1e6 / 2
-    t_lo, t_hi = min(s.t_start_s for s in scans), max(s.t_stop_s for s in scans)
+    buffer = io.BytesIO()
     with _FIGURE_LOCK:
-        fig = Figure(figsize=(7.5, 0.55 * len(scans) + 1.2), dpi=100)
-        fig.subplots_adjust(left=0.09, right=0.78, bottom=0.16, top=0.97)
-        ax = fig.subplots()
-        ax.set_xlim(-half_hz, half_hz)
-        ax.set_ylim(t_hi, t_lo)
-        for scan in scans:
-            if scan.data is None:
-                ax.axhspan(scan.t_start_s, scan.t_stop_s, color="#dddddd", lw=0)
-                ax.text(0, (scan.t_start_s + scan.t_stop_s) / 2, _plain(f"{scan.status}: {scan.path}"),
-                        ha="center", va="center", fontsize=6, clip_on=True)
-            ax.axhline(scan.t_start_s, color="white", lw=0.8)
-        ax.plot([(track.f_at(t) - centre) * 1e6 for t in (t_lo, t_hi)], [t_lo, t_hi], color="red", lw=1.2, ls="--")
-        ax.set_xlabel(f"frequency offset from {centre:.6f} MHz (Hz); dashed: {track.drift_rate_hz_s:+.3f} Hz/s",
-                      fontsize=7)
-        ax.set_ylabel("time since the event's scan began (s)", fontsize=7)
-        ax.tick_params(labelsize=6)
-        right = ax.twinx()
-        right.set_ylim(t_hi, t_lo)
-        right.set_yticks([(s.t_start_s + s.t_stop_s) / 2 for s in scans],
-                         [_plain(f"{s.position} {s.role} {(s.source_name or '?')[:16]}") for s in scans], fontsize=6)
-        frame = _Frame(fig, ax)
-    line = np.abs(frame.rgb.astype(np.int16) - [255, 0, 0]).sum(axis=2) < 200  # the red line, under antialiasing
-    flat = {scan.position: _flattened(scan.data) for scan in scans if scan.data is not None}
-    if flat:  # one colour scale for every scan: an OFF scan with nothing in it stays dark
-        lo, hi = np.percentile(np.concatenate([f.ravel() for f in flat.values()]), [1, 99.7])
-    height, width = frame.y1 - frame.y0, frame.x1 - frame.x0
-    for scan in scans:
-        if scan.data is None:
-            continue
-        top = frame.y0 + int(round((scan.t_start_s - t_lo) / (t_hi - t_lo) * height))
-        bottom = frame.y0 + int(round((scan.t_stop_s - t_lo) / (t_hi - t_lo) * height))
-        # each plotting column's frequency, as a column of this scan's window (nearest; outside: none)
-        f_cols = centre + ((np.arange(width) + 0.5) / width * 2 - 1) * half_hz * 1e-6
-        cols = np.rint((f_cols - scan.f_first_mhz) / scan.foff_mhz).astype(np.int64)
-        inside = (cols >= 0) & (cols < scan.data.shape[1])
-        colours = _viridis()[np.clip((flat[scan.position] - lo) / max(hi - lo, 1e-12) * 255, 0, 255).astype(np.uint8)]
-        block = np.full((scan.data.shape[0], width, 3), 221, np.uint8)
-        block[:, inside] = colours[:, cols[inside]]
-        frame.paste(frame.rgb, block, slice(top + 1, bottom), keep=line)
-    return png(frame.rgb)
+        plots.cadence_figure(buffer, [cadence_panel(track)])
+    return buffer.getvalue()
 
 
 class PngCache:
