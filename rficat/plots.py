@@ -360,14 +360,22 @@ def cadence_figure(path: str | os.PathLike | IO[bytes], panels: Sequence[Cadence
 
     panels = list(panels)
     columns = max(1, len(panels))
-    fig = Figure(figsize=(4.6 * columns + 1.2, 7.0), layout="constrained")
+    width, height = 4.6 * columns + 1.2, 7.0
+    fig = Figure(figsize=(width, height))
+    # fixed margins (inches), not a layout engine: constrained layout doubled the drawing time,
+    # and the viewer draws this figure on demand; the scan labels sit right of each panel
+    fig.subplots_adjust(left=0.75 / width, right=1 - 2.0 / width, bottom=0.6 / height,
+                        top=1 - (0.75 if title else 0.45) / height, wspace=0.6)
     axes = fig.subplots(1, columns, squeeze=False)
     norm = _cadence_norm(panels)
     image = None
     for ax, panel in zip(axes[0], panels):
         image = _draw_cadence(ax, panel, norm, panel.window()) or image
     axes[0][0].set_ylabel("time since the cadence's first scan started (s)", fontsize=7)
-    _colour_bar(fig, image or ScalarMappable(norm=norm, cmap="viridis"), list(axes[0]), "power / scan median")
+    bar = fig.colorbar(image or ScalarMappable(norm=norm, cmap="viridis"),
+                       cax=fig.add_axes((1 - 0.55 / width, 0.25, 0.12 / width, 0.5)))
+    bar.set_label("power / scan median", fontsize=7)
+    bar.ax.tick_params(labelsize=6)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.savefig(path, format="png", dpi=110)

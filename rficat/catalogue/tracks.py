@@ -140,7 +140,7 @@ def cadence_panel(track: Track, title: str = "") -> CadencePanel:
     """The track as :func:`rficat.plots.cadence_figure` draws it: the cadence's clock starts at its
     first scan, the band shown is the band read, unread scans carry their status."""
     origin = min(s.t_start_s for s in track.scans)
-    scans = [Scan(f"{letter} {s.role} {s.source_name or ''}".strip(), s.role == "ON", s.t_start_s - origin,
+    scans = [Scan(f"{letter} {s.role} {(s.source_name or '')[:16]}".strip(), s.role == "ON", s.t_start_s - origin,
                   s.t_stop_s - s.t_start_s, s.data, s.f_first_mhz or 0.0, (s.foff_mhz or 0.0) * 1e6,
                   "" if s.data is not None else s.status)
              for s, letter in zip(track.scans, _letters(track.scans))]
