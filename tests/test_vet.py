@@ -330,3 +330,18 @@ def test_a_stored_hit_and_ingests_snippet_of_one_signal_are_one_piece_of_evidenc
     assert [e["snippet_id"] for e in sql_row.evidence] == [e["snippet_id"] for e in python.evidence]
     assert python.explanation.startswith(f"{python.verdict}: {len(python.evidence)} lookalike(s)")
     engine.dispose()
+
+
+def test_the_drift_judged_is_the_one_measured_with_the_picture():
+    """A lookup is judged with its snippet's own drift and error; a cut with the table's drift, known
+    to one step of a dedoppler search (turboSETI's drift resolution: 0.0102 Hz/s for GBT's product,
+    more than one channel over the scan, 0.0096)."""
+    data = vet.DataFile("x.h5", n_integrations=16, tsamp_s=18.253611008, foff_mhz=-2.7939677238464355e-6)
+    hit = hits.HitRow(Path("t.dat"), 1, "turboseti_dat", {}, 1000.0, "centre", 0.010204)
+    z = np.ones(8, np.float32)
+    cut = vet.Vetted(hit, data, f_center_mhz=1000.0, latent=z, freq_vector=z, snr_measured=20.0)
+    looked_up = vet.Vetted(hit, data, f_center_mhz=1000.0, latent=z, freq_vector=z, snr_measured=20.0,
+                           measured_drift_hz_s=0.001, measured_drift_error_hz_s=0.002)
+    query = vet.verdict_query([cut, looked_up], 1)
+    assert query.drift_rate_hz_s.tolist() == [0.010204, 0.001]
+    assert query.drift_error_hz_s[0] == pytest.approx(0.0102042, rel=1e-5) and query.drift_error_hz_s[1] == 0.002
