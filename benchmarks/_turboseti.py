@@ -26,9 +26,11 @@ def patched_find_doppler():
 
 
 def find_events(paths: Sequence[str | Path], workdir: Path, *, levels: Sequence[int] = (2, 3), max_drift: float = 4,
-                snr: float = 10, n_coarse_chan: int = 1) -> tuple[dict[int, list[float]], int]:
+                snr: float = 10, n_coarse_chan: int = 1,
+                csv_dir: Path | None = None) -> tuple[dict[int, list[float]], int]:
     """Event frequencies (MHz, each event's hit in the first ON table) at each filter level, and the
-    number of hits, for one ON/OFF cadence (files in cadence order, ON first)."""
+    number of hits, for one ON/OFF cadence (files in cadence order, ON first). With ``csv_dir``,
+    find_event_pipeline also writes its event CSV of each level there (``events_level<N>.csv``)."""
     from turbo_seti.find_event.find_event_pipeline import find_event_pipeline
 
     find_doppler = patched_find_doppler()
@@ -47,6 +49,8 @@ def find_events(paths: Sequence[str | Path], workdir: Path, *, levels: Sequence[
     for level in levels:
         with contextlib.redirect_stdout(sys.stderr):
             df = find_event_pipeline(str(workdir / "dats.lst"), str(workdir / "h5s.lst"), filter_threshold=level,
-                                     number_in_cadence=len(paths), saving=False, user_validation=False)
+                                     number_in_cadence=len(paths), saving=csv_dir is not None,
+                                     csv_name=None if csv_dir is None else str(csv_dir / f"events_level{level}.csv"),
+                                     user_validation=False)
         events[level] = [] if df is None or not len(df) else list(df.loc[df["status"] == "on_table_1", "Freq"])
     return events, n_hits

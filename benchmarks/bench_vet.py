@@ -6,16 +6,14 @@ Data: a synthetic ABACAD cadence (rficat.synthetic.synth, setigen), 6 scans of 4
 drifting signals in the ON scans), searched by turboSETI itself (FindDoppler, max drift 4 Hz/s,
 SNR 10) for real .dat tables.
 
-Measured, with the encoder loaded beforehand (a command pays ~4 s of TensorFlow start once):
+Measured, with the encoder loaded beforehand (a command pays ~4 s of TensorFlow start once), each
+catalogue with an RFI build, so every hit gets its real verdict:
 1. lookups: every scan ingested; a plain table of N hits at the centres of stored signal
    snippets (every hit a lookup), and the turboSETI tables of the six scans;
-2. cuts: the same hits on a catalogue without those files (one other file ingested, so there is a
-   current model): each snippet cut from its file and encoded; dense (N hits over 24 coarse
-   channels) and sparse (one hit per coarse channel: each hit pays a whole coarse channel's read
-   and clean).
-
-Until the verdict entry point (issue 15) is merged the verdict call is a stub; these figures are
-everything before it.
+2. cuts: the same hits on a catalogue without those files (two other files ingested, so there is a
+   current model and a build): each snippet cut from its file and encoded; dense (N hits over 24
+   coarse channels) and sparse (one hit per coarse channel: each hit pays a whole coarse
+   channel's read and clean).
 
     python benchmarks/bench_vet.py [--hits 2000]
 """
@@ -43,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _turboseti import patched_find_doppler
 
-from rficat.catalogue import cadence, ingest, vet
+from rficat.catalogue import cadence, ingest, rfi, vet
 from rficat.config import load_settings
 from rficat.io import read_hits
 from rficat.store import db
@@ -99,7 +97,8 @@ def timed_vet(engine, tables: list[Path], files: list[Path], repeats: int = 3) -
     sources = {s: sum(v.snippet_source == s for v in run.items) for s in ("catalogue", "file")}
     return {"hits": n, "seconds": round(seconds, 3), "hits_per_s": round(n / seconds, 1),
             "ms_per_hit": round(1000 * seconds / n, 3), "snippets_from": sources,
-            "failed": len(run.failed), "stages_s": run.seconds}
+            "failed": len(run.failed), "stages_s": run.seconds,
+            "verdicts": {v: sum(i.verdict == v for i in run.items) for v in {i.verdict for i in run.items}}}
 
 
 def main() -> None:
@@ -112,10 +111,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         paths = make_cadence(tmp / "cadence")
-        other = tmp / "other.h5"
-        synth.write_observation(other, synth.ObservationSpec(n_coarse_channels=1, seed=77),
-                                synth.random_signals(synth.ObservationSpec(n_coarse_channels=1, seed=77), 10,
-                                                     np.random.default_rng(1)))
+        others = [tmp / "other.h5", tmp / "other2.h5"]
+        for seed, other in zip((77, 78), others):
+            spec = synth.ObservationSpec(n_coarse_channels=1, seed=seed)
+            synth.write_observation(other, spec, synth.random_signals(spec, 10, np.random.default_rng(seed)))
         dats = turboseti_tables(paths, tmp / "dat")
         print(f"turboSETI: {sum(len(read_hits(d)[1]) for d in dats)} hits in {len(dats)} tables", file=sys.stderr)
         with db.scratch_database(server, "bench_vet") as url, db.scratch_database(server, "bench_vet_cut") as cut_url:
@@ -124,6 +123,7 @@ def main() -> None:
                 ingest.ingest_file(engine, path)
             cadence.add_cadence(engine, "bench", paths)
             db.index_pending(engine)
+            rfi.build(engine)
             dense = tmp / "dense.csv"
             sparse = tmp / "sparse.csv"
             n_dense = hit_table(engine, dense, args.hits, rng)
@@ -133,7 +133,9 @@ def main() -> None:
             results["lookups, turboSETI tables"] = timed_vet(engine, dats, [])
 
             cut_engine = db.make_engine(cut_url)
-            ingest.ingest_file(cut_engine, other)  # a current model; the cadence's files are not ingested
+            for other in others:  # a current model and a build; the cadence's files are not ingested
+                ingest.ingest_file(cut_engine, other)
+            rfi.build(cut_engine, min_cluster_size=2)
             results["cuts, dense"] = timed_vet(cut_engine, [dense], paths, repeats=1)
             results["cuts, sparse (one hit per coarse channel)"] = timed_vet(cut_engine, [sparse], paths, repeats=1)
             results["cuts, turboSETI tables"] = timed_vet(cut_engine, dats, paths, repeats=1)

@@ -105,3 +105,43 @@ def test_no_build_is_one_clear_line(fresh_db_url, monkeypatch, capsys, tmp_path)
     assert capsys.readouterr().err.strip() == "rficat: error: no RFI classes yet: run `rficat rfi build` first"
     assert main(["rfi", "mask", "--list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_not_in_mask_is_one_sql_filter_for_query_template_and_viewer(mask_db, cli, tmp_path):
+    """--not-in-mask is the search's own filter (SQL p_not_in_mask): k rows outside the bands come
+    back from rficat_lookalikes, `rficat query`, `rficat template` and the viewer's parameters."""
+    from rficat.web.params import SearchParams
+
+    engine = mask_db["engine"]
+    with engine.connect() as conn:
+        snippet, f_mhz = conn.execute(sa.text("SELECT s.id, s.f_center_mhz FROM snippet_rfi r JOIN snippets s"
+                                              " ON s.id = r.snippet_id ORDER BY s.snr DESC LIMIT 1")).one()
+    site = tmp_path / "site.csv"  # one band around the emitter: its lookalikes in every scan lie inside it
+    site.write_text(f"f_start_mhz,f_stop_mhz,label\n{f_mhz - 0.001!r},{f_mhz + 0.001!r},carrier\n")
+    assert main(["rfi", "mask", "--import", str(site)]) == 0
+    try:
+        with engine.connect() as conn:
+            plain = conn.execute(sa.text("SELECT snippet_id, f_center_mhz FROM rficat_lookalikes(:i, 5)"),
+                                 {"i": snippet}).all()
+            masked = conn.execute(sa.text("SELECT snippet_id, f_center_mhz FROM rficat_lookalikes(:i, 5,"
+                                          " p_not_in_mask => true)"), {"i": snippet}).all()
+        inside = [r for r in plain if abs(r.f_center_mhz - f_mhz) <= 0.001]
+        assert inside and len(masked) == 5  # k rows still, none inside the band
+        assert not any(abs(r.f_center_mhz - f_mhz) <= 0.001 for r in masked)
+        cli.readouterr()
+        assert main(["query", "--soi", str(snippet), "-k", "5", "--not-in-mask", "--json"]) == 0
+        assert [m["snippet_id"] for m in json.loads(cli.readouterr().out)["matches"]] == [r.snippet_id for r in masked]
+        template = ["template", "--shape", "narrowband", "--drift", "0", "-k", "5", "--json"]
+        assert main(template) == 0
+        best = json.loads(cli.readouterr().out)["matches"][0]["f_center_mhz"]
+        (tmp_path / "best.csv").write_text(f"f_start_mhz,f_stop_mhz\n{best - 0.001!r},{best + 0.001!r}\n")
+        assert main(["rfi", "mask", "--import", str(tmp_path / "best.csv")]) == 0
+        cli.readouterr()
+        assert main([*template, "--not-in-mask"]) == 0
+        matches = json.loads(cli.readouterr().out)["matches"]
+        assert len(matches) == 5 and not any(abs(m["f_center_mhz"] - best) <= 0.001 for m in matches)
+        params = SearchParams.from_query({"not_in_mask": "on"})
+        assert params.filters.not_in_mask is True and params.given == {"not_in_mask": True}
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM rfi_mask_bands"))

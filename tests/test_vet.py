@@ -272,3 +272,76 @@ def test_dedrift_window_stands_a_track_still():
     assert window.shape == (16, detect.WINDOW) and np.all(window.argmax(axis=1) == detect.WINDOW // 2)
     edge = vet.dedrift_window(x, 5, slope, times)  # off the block: noise mean (0), not repeated edges
     assert edge[0, :50].sum() == 0
+
+
+def test_a_stored_hit_and_ingests_snippet_of_one_signal_are_one_piece_of_evidence(fresh_db_url, monkeypatch, capsys,
+                                                                                    tmp_path):
+    """A carrier kept by `vet --store` in a file that is then ingested has two snippets in its
+    observation (detector 'table' and rficat's own); judged from another observation, they are one
+    piece of evidence, in Python and in SQL."""
+    from dataclasses import replace
+
+    from rficat.catalogue import rfi
+
+    monkeypatch.setenv("RFICAT_DATABASE_URL", fresh_db_url)
+    engine = db.make_engine(fresh_db_url)
+    db.migrate(engine)
+    base = synth.ObservationSpec(n_coarse_channels=1, seed=40)
+    carriers = [synth.Signal(f_start_mhz=float(base.frequency_mhz(c)), snr=60.0, width_hz=20.0, label="rfi")
+                for c in (9000, 20000, 45000, 56000)]
+    paths = []
+    for i in range(4):  # reference observations (no cadence), the same stationary carriers in each
+        path = tmp_path / f"ref{i}.h5"
+        synth.write_observation(path, replace(base, seed=40 + i, source_name=f"REF{i}", mjd_start=60000.0 + i),
+                                carriers)
+        paths.append(path)
+    for path in (paths[0], paths[1], paths[3]):
+        ingest.ingest_file(engine, path)
+    f_mhz = carriers[1].f_start_mhz
+    table = tmp_path / "hits.csv"
+    table.write_text(f"file,f_center_mhz,drift_rate_hz_s\n{paths[2]},{f_mhz!r},0.0\n")
+    assert main(["vet", str(table), "--files", str(paths[2]), "--store", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["stored_snippet_id"]
+    ingest.ingest_file(engine, paths[2])  # its own snippet of the same carrier
+    rfi.build(engine, min_cluster_size=3)
+    near = "abs(s.f_center_mhz - :f) < 0.0005"
+    with engine.connect() as conn:
+        twice = conn.execute(sa.text(
+            "SELECT s.id, s.detector, o.id AS observation_id FROM snippets s JOIN observations o"
+            f" ON o.id = s.observation_id JOIN rfi_bank b ON b.snippet_id = s.id WHERE o.path = :p AND {near}"),
+            {"p": str(paths[2].resolve()), "f": f_mhz}).all()
+        query = conn.execute(sa.text(
+            f"SELECT s.id FROM snippets s JOIN observations o ON o.id = s.observation_id WHERE o.path = :p AND {near}"
+            " AND s.detector IS NULL"), {"p": str(paths[3].resolve()), "f": f_mhz}).scalar_one()
+        similarity = conn.execute(sa.text(
+            "SELECT 1 - (b.latent <=> e.latent) FROM rfi_bank b, embeddings e WHERE e.snippet_id = :q"
+            " AND b.snippet_id = ANY(:ids)"), {"q": query, "ids": [r.id for r in twice]}).scalars().all()
+        sql_row = conn.execute(sa.text("SELECT verdict, evidence FROM rficat_verdict(:q)"), {"q": query}).one()
+    assert sorted(r.detector or "rficat" for r in twice) == ["rficat", "table"]  # both banked
+    assert len(similarity) == 2 and min(similarity) >= 0.95  # each alone would be evidence
+    stored_observation = twice[0].observation_id
+    python = verdicts.judge_snippets(engine, [query])[query]
+    assert python.is_rfi and sql_row.verdict == python.verdict
+    for evidence in (python.evidence, sql_row.evidence):
+        # the other carriers, at other frequencies, are other signals: each its own piece of evidence
+        of_this_carrier = [e for e in evidence if abs(e["f_center_mhz"] - f_mhz) < 0.0005]
+        assert sum(e["observation_id"] == stored_observation for e in of_this_carrier) == 1
+        assert len({e["observation_id"] for e in of_this_carrier}) == len(of_this_carrier) == 3  # one per observation
+    assert [e["snippet_id"] for e in sql_row.evidence] == [e["snippet_id"] for e in python.evidence]
+    assert python.explanation.startswith(f"{python.verdict}: {len(python.evidence)} lookalike(s)")
+    engine.dispose()
+
+
+def test_the_drift_judged_is_the_one_measured_with_the_picture():
+    """A lookup is judged with its snippet's own drift and error; a cut with the table's drift, known
+    to one step of a dedoppler search (turboSETI's drift resolution: 0.0102 Hz/s for GBT's product,
+    more than one channel over the scan, 0.0096)."""
+    data = vet.DataFile("x.h5", n_integrations=16, tsamp_s=18.253611008, foff_mhz=-2.7939677238464355e-6)
+    hit = hits.HitRow(Path("t.dat"), 1, "turboseti_dat", {}, 1000.0, "centre", 0.010204)
+    z = np.ones(8, np.float32)
+    cut = vet.Vetted(hit, data, f_center_mhz=1000.0, latent=z, freq_vector=z, snr_measured=20.0)
+    looked_up = vet.Vetted(hit, data, f_center_mhz=1000.0, latent=z, freq_vector=z, snr_measured=20.0,
+                           measured_drift_hz_s=0.001, measured_drift_error_hz_s=0.002)
+    query = vet.verdict_query([cut, looked_up], 1)
+    assert query.drift_rate_hz_s.tolist() == [0.010204, 0.001]
+    assert query.drift_error_hz_s[0] == pytest.approx(0.0102042, rel=1e-5) and query.drift_error_hz_s[1] == 0.002

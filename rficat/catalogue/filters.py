@@ -48,6 +48,8 @@ FILTERS = (
            "RA,DEC,RADIUS_DEG"),
     Filter("near_dec_deg", "", float, "(set by --near)"),
     Filter("near_radius_deg", "", float, "(set by --near)"),
+    Filter("not_in_mask", "--not-in-mask", bool,
+           "leave out snippets inside the site's RFI bands (rficat rfi mask --import)", default=False),
 )
 CONE = ("near_ra_deg", "near_dec_deg", "near_radius_deg")  # one CLI option, --near RA,DEC,RADIUS_DEG
 RANGES = (("f_min_mhz", "f_max_mhz"), ("snr_min", "snr_max"), ("drift_min_hz_s", "drift_max_hz_s"),

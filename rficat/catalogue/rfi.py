@@ -347,7 +347,8 @@ def _store_bank(conn, build_id: int, drawn: Sample, rows: np.ndarray, class_ids:
     return verdicts.Bank(build_id, drawn.ids[rows], drawn.z[rows], drawn.drift[rows], drawn.drift_error[rows],
                          drawn.observation_id[rows], class_ids, drawn.reference[rows],
                          {c["id"]: c["nn_distance"] for c in classes}, {c["id"]: None for c in classes},
-                         f_center_mhz=drawn.f_center_mhz[rows])
+                         f_center_mhz=drawn.f_center_mhz[rows],
+                         track_mhz=verdicts.track_mhz(conn, drawn.observation_id[rows], drawn.drift[rows]))
 
 
 def _or_none(value: float) -> float | None:

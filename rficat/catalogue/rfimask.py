@@ -5,8 +5,9 @@ frequency ranges, per class: the frequency extents of its snippets' windows, mer
 overlap or lie within ``gap_mhz``, each with how often it is occupied (snippets, observations, and
 the share of the catalogue's observations covering that range that have it). ``import_bands``
 keeps a site's own list of RFI bands in ``rfi_mask_bands`` (importing a file again replaces the
-bands it brought); vetting shows the bands a hit falls in, and ``rficat query --not-in-mask``
-drops matches inside them.
+bands it brought); vetting shows the bands a hit falls in, and the search filter ``not_in_mask``
+(``--not-in-mask`` of ``rficat query`` / ``rficat template``, the viewer's filter form; SQL
+``p_not_in_mask``) leaves out snippets inside them.
 
 Files are CSV or YAML, chosen by suffix; an exported mask can be imported as it is.
 """
@@ -161,16 +162,6 @@ def list_bands(engine: Engine) -> pd.DataFrame:
 
     return query_frame(engine, f"SELECT {', '.join(BAND_COLUMNS)} FROM rfi_mask_bands ORDER BY f_start_mhz, id",
                        {}, BAND_COLUMNS)
-
-
-def outside_bands(frame: pd.DataFrame, bands: list[tuple[float, float]], column: str = "f_center_mhz") -> pd.DataFrame:
-    """The rows of a result whose frequency lies in none of the bands (a filter applied after the search)."""
-    if frame.empty or not bands:
-        return frame
-    inside = pd.Series(False, index=frame.index)
-    for lo, hi in bands:
-        inside |= frame[column].between(lo, hi)
-    return frame[~inside]
 
 
 def labelled_bands(engine: Engine) -> list[tuple[float, float, str]]:

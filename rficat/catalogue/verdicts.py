@@ -13,6 +13,9 @@ build; SQL: ``rficat_classify``, which implements the same rule over the same da
   its drift's standard error; and the lookalike's own drift must be known at least that well
   (a burst of unknown drift is no evidence that a steady carrier at 0.3 Hz/s is RFI).
   ``min_evidence`` such lookalikes in ``min_observations`` observations make it ``likely_rfi``.
+  Evidence counts signals, not snippets: lookalikes of one observation whose centres lie on each
+  other's track (:data:`SAME_SIGNAL_CHANNELS`) are one piece of evidence, the most similar standing
+  for the others -- e.g. a hit kept by ``rficat vet --store`` and ingest's own snippet of it.
 - **Classes by local density.** A signal belongs to an RFI class when, among its ``k`` nearest
   bank snippets, at least ``class_votes`` are members of that class and they are most
   (``class_agreement``) of the class members there, its nearest member is no farther than the
@@ -38,6 +41,10 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 VERDICTS = ("candidate", "likely_rfi", "known_rfi", "unjudged")
+SAME_SIGNAL_CHANNELS = 32
+"""Two lookalikes of one observation are one signal when their centres lie within half the drift
+span over the scan of either, plus this many channels (the reach of ``rficat vet``'s catalogue
+lookups): a vetted hit kept by ``vet --store`` and ingest's own snippet of it, or overlapping windows."""
 NO_BUILD = "no RFI build to judge against yet: run `rficat rfi build`"
 RFI_VERDICTS = ("likely_rfi", "known_rfi")
 
@@ -85,11 +92,14 @@ class Bank:
     class_nn_distance: dict[int, float] = field(default_factory=dict)
     class_label: dict[int, str | None] = field(default_factory=dict)
     f_center_mhz: np.ndarray | None = None  # MHz (NaN when not known)
+    track_mhz: np.ndarray | None = None  # reach of its signal's track (see SAME_SIGNAL_CHANNELS), MHz; NaN: unknown
     _trees: dict = field(default_factory=dict, repr=False)  # cached search structures
 
     def __post_init__(self) -> None:
         if self.f_center_mhz is None:
             self.f_center_mhz = np.full(len(self.snippet_id), np.nan)
+        if self.track_mhz is None:
+            self.track_mhz = np.full(len(self.snippet_id), np.nan)
 
     def __len__(self) -> int:
         return len(self.snippet_id)
@@ -225,11 +235,14 @@ def _judge_chunk(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> lis
                                            "the encoder was trained on: its picture cannot be compared", [],
                                drift_tolerance_hz_s=round(float(t), 6)))
             continue
-        picked = index[q][evidence_mask[q]].tolist()
+        picked, picked_similarity = index[q][evidence_mask[q]], rounded[q][evidence_mask[q]]
+        if len(picked) > 1:
+            distinct = one_per_signal(bank, picked)
+            picked, picked_similarity = picked[distinct], picked_similarity[distinct]
         evidence = [{"snippet_id": ids[i], "observation_id": observations[i], "f_center_mhz": frequencies[i],
                      "drift_rate_hz_s": drifts[i], "similarity": s}
-                    for i, s in zip(picked, rounded[q][evidence_mask[q]].tolist())]
-        n_obs = len({observations[i] for i in picked})
+                    for i, s in zip(picked.tolist(), picked_similarity.tolist())]
+        n_obs = len({observations[i] for i in picked.tolist()})
         verdict, class_text, class_id, class_distance = "candidate", "", None, None
         if member is not None and member[0][q] >= 0:
             class_id, class_distance = int(member[0][q]), float(member[1][q])
@@ -252,6 +265,29 @@ def _judge_chunk(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> lis
         out.append(Verdict(verdict, f"{verdict}: {found}{class_text}", evidence, class_id,
                            None if class_distance is None else round(class_distance, 6), round(float(t), 6)))
     return out
+
+
+def one_per_signal(bank: Bank, rows: np.ndarray) -> np.ndarray:
+    """Which of the evidence ``rows`` (bank indices, most similar first) stand for a signal of their
+    own: a row is dropped when a more similar one of the same observation lies on its track
+    (centres within the larger :attr:`Bank.track_mhz` of the two)."""
+    observation, f, reach = bank.observation_id[rows], bank.f_center_mhz[rows], bank.track_mhz[rows]
+    with np.errstate(invalid="ignore"):
+        same = ((observation[:, None] == observation[None, :])
+                & (np.abs(f[:, None] - f[None, :]) <= np.maximum(reach[:, None], reach[None, :])))
+    return ~np.triu(same, 1).any(axis=0)
+
+
+def track_mhz(conn, observation_ids: np.ndarray, drift_hz_s: np.ndarray) -> np.ndarray:
+    """Reach of each snippet's track, MHz: half its drift span over its observation's scan plus
+    :data:`SAME_SIGNAL_CHANNELS` channels (an unknown drift counts as none; NaN: no observation)."""
+    ids = sorted({int(i) for i in observation_ids})
+    rows = conn.execute(TRACK_SQL, (ids,)).fetchall() if ids else []
+    scan = {i: (s, c) for i, s, c in rows}
+    scan_s = np.array([scan.get(int(i), (np.nan, np.nan))[0] for i in observation_ids], dtype=np.float64)
+    channel_mhz = np.array([scan.get(int(i), (np.nan, np.nan))[1] for i in observation_ids], dtype=np.float64)
+    drift = np.abs(np.nan_to_num(np.asarray(drift_hz_s, dtype=np.float64)))
+    return drift * scan_s / 2 * 1e-6 + SAME_SIGNAL_CHANNELS * channel_mhz
 
 
 def membership(bank: Bank, rules: Rules, index: np.ndarray, distance: np.ndarray, drift: np.ndarray,
@@ -287,6 +323,7 @@ def membership(bank: Bank, rules: Rules, index: np.ndarray, distance: np.ndarray
 REFERENCE_SQL = ("NOT EXISTS (SELECT 1 FROM cadence_members cm WHERE cm.observation_id = {obs}"
                  " AND cm.role = 'ON')")
 FLOOR_SQL = "abs(o.foff_mhz) * 1e6 / nullif(o.tsamp_s * o.n_integrations, 0)"
+TRACK_SQL = "SELECT o.id, o.tsamp_s * o.n_integrations, abs(o.foff_mhz) FROM observations o WHERE o.id = ANY(%s)"
 _BANKS: dict[tuple[str, int], Bank] = {}
 
 
@@ -299,11 +336,13 @@ def load_bank(conn, build_id: int) -> Bank:
     classes = conn.execute("SELECT id, nn_distance, label FROM rfi_classes WHERE build_id = %s", (build_id,)).fetchall()
     columns = list(zip(*rows)) if rows else [[]] * 8
     z = vectors(columns[1])
+    observation_ids = np.array(columns[4], dtype=np.int64)
     return Bank(build_id, np.array(columns[0], dtype=np.int64), _unit(z),
                 np.array(columns[2], dtype=np.float64), np.array(columns[3], dtype=np.float64),
                 np.array(columns[4], dtype=np.int64), np.array(columns[5], dtype=np.int64),
                 np.array(columns[6], dtype=bool), {int(c): float(d or 0.0) for c, d, _ in classes},
-                {int(c): label for c, _, label in classes}, f_center_mhz=np.array(columns[7], dtype=np.float64))
+                {int(c): label for c, _, label in classes}, f_center_mhz=np.array(columns[7], dtype=np.float64),
+                track_mhz=track_mhz(conn, observation_ids, np.array(columns[2], dtype=np.float64)))
 
 
 def vectors(values) -> np.ndarray:

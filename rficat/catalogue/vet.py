@@ -18,7 +18,11 @@ For each row of a hit table (:mod:`rficat.io.hits`), vetting
 4. groups duplicate hits of one signal: hits of one file whose centres lie on each other's track
    with consistent drift rates (:func:`group_duplicates`);
 5. asks the verdict entry point through one call site (:func:`judge`), except for hits fainter than
-   the SNR the encoder was trained on, which stay ``unjudged``.
+   the SNR the encoder was trained on, which stay ``unjudged``. The drift judged is the one measured
+   with the picture: a lookup's snippet's own drift rate and its error (the catalogue's verdict on
+   that snippet, by the same rule); for a cut, the table's drift, known to one step of a dedoppler
+   search of the file (one channel over the scan between the first and last integration, as
+   turboSETI quantises its drift rates), which is the drift's error.
 
 A problem with one row (no data file, a frequency outside the file's band, an unreadable file) is
 that row's ``error``; the other rows are still vetted. Nothing is written to the catalogue unless
@@ -124,6 +128,8 @@ class Vetted:
     evidence: list = field(default_factory=list)
     error: str | None = None
     stored_snippet_id: int | None = None
+    measured_drift_hz_s: float | None = None  # a lookup's snippet's own drift rate and its error
+    measured_drift_error_hz_s: float | None = None
 
     def fail(self, message: str) -> None:
         if self.error is None:
@@ -424,11 +430,13 @@ def _cut_block(block, members: list[tuple[Vetted, float]], header, coarse: int) 
 # --- catalogue lookups ---------------------------------------------------------------------------
 
 LOOKUP_SQL = """
-SELECT h.i, s.id, s.snr, s.data, s.width_hz, s.statistic, e.latent, e.freq_vector
+SELECT h.i, s.id, s.snr, s.data, s.width_hz, s.statistic, s.drift_rate_hz_s, s.drift_error_hz_s, e.latent,
+       e.freq_vector
 FROM unnest(CAST(:obs AS bigint[]), CAST(:f AS float8[]), CAST(:tol AS float8[]), CAST(:i AS int[]))
      AS h(observation_id, f, tol, i)
 CROSS JOIN LATERAL (
-    SELECT s.id, s.snr, s.data, s.width_hz, s.statistic, s.f_center_mhz FROM snippets s
+    SELECT s.id, s.snr, s.data, s.width_hz, s.statistic, s.drift_rate_hz_s, s.drift_error_hz_s, s.f_center_mhz
+    FROM snippets s
     WHERE s.observation_id = h.observation_id AND s.is_signal
       AND s.f_center_mhz BETWEEN h.f - h.tol AND h.f + h.tol
       AND EXISTS (SELECT 1 FROM embeddings e WHERE e.snippet_id = s.id AND e.model_id = :m)
@@ -453,6 +461,7 @@ def lookup(engine: Engine, items: Sequence[Vetted], model_id: int) -> int:
         item.snippet_id, item.snippet_source = int(row.id), "catalogue"
         item.snippet = snippets.from_bytes(row.data)
         item.snr_measured, item.width_hz, item.statistic = row.snr, row.width_hz, row.statistic
+        item.measured_drift_hz_s, item.measured_drift_error_hz_s = row.drift_rate_hz_s, row.drift_error_hz_s
         item.latent = np.asarray(row.latent.to_numpy(), dtype=np.float32)
         item.freq_vector = np.asarray(row.freq_vector.to_numpy(), dtype=np.float32)
     return len(rows)
@@ -516,7 +525,8 @@ class VerdictQuery:
     """What the verdict entry point is given for the hits it judges (arrays of one length m).
 
     ``latent`` / ``freq_vector`` are the catalogue's current model's vectors of each hit's snippet;
-    ``drift_rate_hz_s`` is the table's drift (NaN when the table has none); ``tolerance_floor_hz_s``
+    ``drift_rate_hz_s`` / ``drift_error_hz_s`` the drift judged and its error (see the module
+    docstring; NaN when unknown); ``tolerance_floor_hz_s``
     is one channel over the hit's scan (the data's drift resolution); ``observation_id`` and
     ``snippet_id`` are -1 when the hit's file is not in the catalogue / its snippet was cut from the
     file; ``role`` is ON / OFF when the hit's scan is in the given cadence, else None.
@@ -526,6 +536,7 @@ class VerdictQuery:
     latent: np.ndarray
     freq_vector: np.ndarray
     drift_rate_hz_s: np.ndarray
+    drift_error_hz_s: np.ndarray
     f_center_mhz: np.ndarray
     snr: np.ndarray
     tolerance_floor_hz_s: np.ndarray
@@ -542,12 +553,22 @@ def verdict_query(items: Sequence[Vetted], model_id: int | None) -> VerdictQuery
         d = v.data
         return abs(d.foff_mhz) * 1e6 / d.obs_length_s if d and d.foff_mhz and d.obs_length_s else math.nan
 
+    def drift(v: Vetted) -> tuple[float, float]:
+        if v.measured_drift_hz_s is not None and math.isfinite(v.measured_drift_hz_s):
+            error = v.measured_drift_error_hz_s
+            return v.measured_drift_hz_s, math.nan if error is None else error
+        d = v.data
+        step = (abs(d.foff_mhz) * 1e6 / (d.tsamp_s * (d.n_integrations - 1))
+                if d and d.foff_mhz and d.tsamp_s and d.n_integrations and d.n_integrations > 1 else math.nan)
+        return (math.nan if v.hit.drift_rate_hz_s is None else v.hit.drift_rate_hz_s), step
+
     nan = math.nan
+    drifts = np.array([drift(v) for v in items], dtype=np.float64).reshape(-1, 2)
     return VerdictQuery(
         model_id=model_id,
         latent=np.stack([v.latent for v in items]) if items else np.empty((0, 0), np.float32),
         freq_vector=np.stack([v.freq_vector for v in items]) if items else np.empty((0, 0), np.float32),
-        drift_rate_hz_s=np.array([nan if v.hit.drift_rate_hz_s is None else v.hit.drift_rate_hz_s for v in items]),
+        drift_rate_hz_s=drifts[:, 0], drift_error_hz_s=drifts[:, 1],
         f_center_mhz=np.array([v.f_center_mhz for v in items], dtype=np.float64),
         snr=np.array([nan if v.snr_measured is None else v.snr_measured for v in items]),
         tolerance_floor_hz_s=np.array([floor(v) for v in items]),
@@ -566,7 +587,8 @@ def judge(engine: Engine, query: VerdictQuery) -> list[dict]:
         return []
     observation = np.where(query.observation_id >= 0, query.observation_id, -1)
     results = verdicts.judge_vectors(engine, query.latent, query.drift_rate_hz_s,
-                                     tolerance_floor_hz_s=query.tolerance_floor_hz_s, snr=query.snr,
+                                     tolerance_floor_hz_s=query.tolerance_floor_hz_s,
+                                     drift_error_hz_s=query.drift_error_hz_s, snr=query.snr,
                                      observation_id=observation)
     return [{"verdict": v.verdict, "explanation": v.explanation, "evidence": v.evidence} for v in results]
 

@@ -546,29 +546,21 @@ def cmd_query(args: argparse.Namespace) -> None:
         soi, snippet_id = _parse_soi(catalogue.engine, args.soi, args.coarse_channel_width)
         options = dict(use_frequency=args.frequency, model_id=args.model_id, exact=args.exact,
                        group_mhz=args.group_mhz, filters=_filters(args))
-        # --not-in-mask filters after the search (not in its SQL): ask for more, keep k outside the bands
-        bands = _mask_bands(catalogue.engine) if args.not_in_mask else []
-        k = args.k * 5 if bands else args.k
+        _warn_without_bands(catalogue.engine, args)
         if snippet_id is not None:
-            results = search.lookalikes(catalogue.engine, snippet_id, k, **options)
+            results = search.lookalikes(catalogue.engine, snippet_id, args.k, **options)
         else:
-            results = search.query(catalogue.engine, soi, k, models_dir=settings.models_dir, **options)
-        if bands:
-            from rficat.catalogue import rfimask
-
-            results = rfimask.outside_bands(results, bands).head(args.k).reset_index(drop=True)
+            results = search.query(catalogue.engine, soi, args.k, models_dir=settings.models_dir, **options)
         header = {"soi": soi.source, "f_center_mhz": soi.f_center_mhz, "k": args.k,
                   "use_frequency": args.frequency and soi.f_center_mhz is not None, "exact": args.exact}
         _show_matches(args, catalogue.engine, soi, results, header)
 
 
-def _mask_bands(engine) -> list[tuple[float, float]]:
+def _warn_without_bands(engine, args: argparse.Namespace) -> None:
     from rficat.catalogue import rfimask
 
-    bands = [(lo, hi) for lo, hi, _ in rfimask.labelled_bands(engine)]
-    if not bands:
+    if getattr(args, "not_in_mask", False) and not rfimask.labelled_bands(engine):
         log.warning("--not-in-mask: the site has no RFI bands (rficat rfi mask --import FILE); nothing is left out")
-    return bands
 
 
 def cmd_template(args: argparse.Namespace) -> None:
@@ -578,6 +570,7 @@ def cmd_template(args: argparse.Namespace) -> None:
     settings = _settings()
     with db.open_catalogue(settings) as catalogue:
         search.check_search(catalogue.engine, {**_filters(args).params(), "p_group_mhz": args.group_mhz})  # first
+        _warn_without_bands(catalogue.engine, args)
         template = {"shape": args.shape, "drift_hz_s": args.drift, "width_hz": args.width, "snr": args.snr,
                     "f_center_mhz": args.f_center}
         search_id, soi, results = templates.run_template(
@@ -920,8 +913,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                               help="a catalogue snippet id, or the window at FREQ_MHZ of any .h5/.fil file")
     query_parser.add_argument("--no-frequency-embedding", dest="frequency", action="store_false",
                               help="compare morphology only (latent vectors), wherever in frequency")
-    query_parser.add_argument("--not-in-mask", action="store_true",
-                              help="leave out matches inside the site's RFI bands (rficat rfi mask --import)")
     _add_coarse_width(query_parser)
     _add_search_options(query_parser)
     query_parser.set_defaults(handler=cmd_query)

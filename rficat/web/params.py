@@ -42,6 +42,7 @@ PARAMS = (
     Param("mjd_max", "float", "mjd_max", "MJD max"),
     Param("rfi_class", "int", "rfi_class_id", "RFI class"),
     Param("not_known_rfi", "flag", "not_known_rfi", "not known RFI", False),
+    Param("not_in_mask", "flag", "not_in_mask", "not in the site's RFI bands", False),
     Param("include_noise", "flag", "include_noise", "include noise windows", False),
     Param("k", "int", "search.k", "matches (k)", 10),
     Param("no_frequency_embedding", "flag", "search.no_frequency_embedding", "morphology only (no frequency embedding)",
