@@ -32,6 +32,10 @@ Per coarse channel (a (16, W) block of one file):
    are split into pieces of at most ``MAX_HIT_SPAN`` channels).
 6. The inverse selection: windows with K^2 below ``noise_max_statistic`` are noise windows,
    drawn at random, non-overlapping, as training data.
+
+Drifting signals the windows miss or cut off their middle come from two dedoppler passes over
+frequency-decimated copies of the block (see "fast drifters" and "slow drifters" below): their
+snippets are centred on the track at the mean bin time and carry the track's drift.
 """
 
 from __future__ import annotations
