@@ -6,8 +6,8 @@ Signals as the paper's test set (gaussian profile, width 20-70 Hz, random positi
 channels x 2^16 channels x 16 integrations of 18.25 s, chi-squared noise, PFB bandpass, DC
 spikes). A signal is found when a hit's snippet contains its mid-observation channel, and
 found right when that hit's drift is within 10 % of the truth. Each file is detected twice:
-as rficat does (K^2 windows + the fast-drift pass) and with the fast pass off
-(``max_drift_hz_s=0``: the paper's windows alone). Pure-noise observations (bench_recall's
+as rficat does (K^2 windows + the slow- and fast-drift passes) and with both passes off
+(``max_drift_hz_s=0, slow_threshold=0``: the paper's windows alone). Pure-noise observations (bench_recall's
 seeds) count false fast tracks.
 
     python benchmarks/bench_fastdrift.py [--files N] [--noise-files N]
@@ -91,7 +91,9 @@ def main() -> None:
                 megabytes += spec.n_channels * spec.n_integrations * 4 / 1e6
                 for key, max_drift in (("rficat", detect.DEFAULT_MAX_DRIFT_HZ_S), ("windows_only", 0.0)):
                     t = time.perf_counter()
-                    hits = [h for _, _, r in detect.detect_file(path, max_drift_hz_s=max_drift) for h in r.hits]
+                    slow = detect.DEFAULT_SLOW_THRESHOLD if max_drift else 0.0
+                    hits = [h for _, _, r in detect.detect_file(path, max_drift_hz_s=max_drift, slow_threshold=slow)
+                            for h in r.hits]
                     seconds[key] += time.perf_counter() - t
                     results[key][snr] += score(hits, truth)
         false_tracks, noise_hits, noise_channels = 0, 0, 0

@@ -258,3 +258,54 @@ def test_bright_slow_and_wide_signals_make_no_fast_tracks(tmp_path):
     synth.write_observation(path, spec, signals)
     hits, _ = run(path)
     assert [h for h in hits if h.dedrift_hz_s] == []
+
+
+# --- slow drifters (issue 15) ---------------------------------------------------------------------
+
+GBT_DF_HZ = 2.7939677238464355
+SLOW_DRIFTS = (0.3, -0.3, 0.8, -0.8)
+SLOW_CHANNELS = (9000, 23000, 37000, 51000)  # mid-scan channels (counted from fch1, the highest)
+
+
+@pytest.fixture(scope="module")
+def slow_drifters(tmp_path_factory):
+    """A 2^16-channel GBT high-resolution scan written by setigen (its GBT noise statistics, its
+    writer), with four narrowband (2.5 Hz), Doppler-smeared carriers at SNR 40 drifting 0.3 and
+    0.8 Hz/s either way: 31 and 84 channels over the scan, smeared over 2 and 5 channels in
+    each integration."""
+    import setigen as stg
+    from astropy import units as u
+
+    fch1_mhz, dt = 2251.46484375, synth.GBT_TSAMP_S
+    frame = stg.Frame(fchans=2**16, tchans=16, df=GBT_DF_HZ * u.Hz, dt=dt * u.s, fch1=fch1_mhz * u.MHz,
+                      ascending=False, seed=1520, mjd=60412.25, source_name="SLOW_TGT")
+    frame.add_noise_from_obs()
+    mid_s = 8 * dt  # the mean of the bin centres
+    for channel, drift in zip(SLOW_CHANNELS, SLOW_DRIFTS):
+        f_mid_hz = fch1_mhz * 1e6 - channel * GBT_DF_HZ
+        frame.add_signal(lambda t, f=f_mid_hz, d=drift: f + d * (t - mid_s), frame.get_intensity(snr=40),
+                         stg.gaussian_f_profile(width=2.5 * u.Hz), stg.constant_bp_profile(level=1),
+                         bounding_f_range=(f_mid_hz - 200 * GBT_DF_HZ, f_mid_hz + 200 * GBT_DF_HZ),
+                         doppler_smearing=True)
+    path = tmp_path_factory.mktemp("slow") / "slow.h5"
+    frame.save_h5(str(path))
+    hits, snippets = run(path)
+    return {"hits": hits, "snippets": snippets}
+
+
+@pytest.mark.parametrize("index", range(len(SLOW_DRIFTS)), ids=[f"{d:+g}Hz/s" for d in SLOW_DRIFTS])
+def test_a_smeared_narrowband_drifter_is_found_centred_with_its_drift(slow_drifters, index):
+    """Detected once, the snippet centred within a few channels of the track's mid-scan channel
+    (the whole track in the window, cut as observed), the drift within one channel over the scan."""
+    channel, drift = SLOW_CHANNELS[index], SLOW_DRIFTS[index]
+    near = [h for h in slow_drifters["hits"] if abs(h.chan_start + 128 - channel) < 1024]
+    assert len(near) == 1, near
+    hit = near[0]
+    assert abs(hit.chan_start + 128 - channel) <= 3
+    assert hit.dedrift_hz_s == 0.0
+    one_channel_over_the_scan = GBT_DF_HZ / (16 * synth.GBT_TSAMP_S)
+    assert abs(hit.drift_rate_hz_s - drift) <= one_channel_over_the_scan
+
+
+def test_slow_drifters_and_nothing_else(slow_drifters):
+    assert len(slow_drifters["hits"]) == len(SLOW_DRIFTS)

@@ -32,6 +32,10 @@ Per coarse channel (a (16, W) block of one file):
    are split into pieces of at most ``MAX_HIT_SPAN`` channels).
 6. The inverse selection: windows with K^2 below ``noise_max_statistic`` are noise windows,
    drawn at random, non-overlapping, as training data.
+
+Drifting signals the windows miss or cut off their middle come from two dedoppler passes over
+frequency-decimated copies of the block (see "fast drifters" and "slow drifters" below): their
+snippets are centred on the track at the mean bin time and carry the track's drift.
 """
 
 from __future__ import annotations
@@ -396,12 +400,43 @@ it); a faster track is cut dedrifted, and its drift recorded as ``dedrift_hz_s``
 
 FAST_CLIP = 5.0
 MIN_DECIMATED_CHANNELS = 64
+
 MAX_TRACKS_PER_LEVEL = 64
+
+# --- slow drifters -----------------------------------------------------------------------------
+#
+# The same search, run again below FAST_SPAN: a track that fits a window but whose power one bin
+# smears over a channel or more (GBT: ~0.15-2.1 Hz/s) is weak in every pixel, and the K^2 windows
+# miss it (measured on benchmarks/evalset.py: 8 of 12 narrowband signals at 0.2-1 Hz/s, SNR
+# 25-70), or cut it 100-200 channels off its middle when they catch the brightest part of the
+# band around it. Decimating by 4, 8 and 16 puts one bin's power in one or two summed channels,
+# as above (each channel's level over time comes from the median of 8 group means, a tenth of
+# the cost of sorting); trial tracks are one summed channel apart at the ends of the scan (two on
+# the lowest level). Candidates that owe their sum to the bins where they meet a stronger one
+# are dropped before refinement (a bright track makes them all around it); the rest are refined
+# at full resolution and kept when steady over the scan, not a piece of a wandering carrier, not
+# better explained by a stationary signal unless they stand alone without its pixels (a drifting
+# signal crossing a carrier is kept), and not much wider than their smear (broad signals are
+# bright in every bin: the K^2 windows measure them). Slow tracks are cut as observed, centred
+# on the track at the mean bin time, with the track's drift.
+
+SLOW_MIN_SMEAR = 1.0
+"""Channels one bin's power moves, below which the K^2 windows are left to find a signal alone
+(GBT: 0.15 Hz/s)."""
+
+DEFAULT_SLOW_THRESHOLD = 7.5
+"""SNR of a clipped dedoppler sum (at full resolution) above which a slowly drifting track is a
+signal. 7 gives ~2 false tracks in 6.6 M channels of synthetic noise (bench_recall's), 7.5 none."""
+
+SLOW_CANDIDATE_FRACTION = 2 / 3
+"""Decimated sums above this fraction of the threshold (1.2 times that at decimation 4) are
+refined at full resolution: decimating by 8 costs a 0.8 Hz/s track about a third of its SNR
+(measured: 5.5 decimated, 8.5 refined)."""
 
 
 @dataclass(frozen=True)
 class Track:
-    """A fast drifter in a cleaned block."""
+    """A drifting signal's track in a cleaned block (fast or slow)."""
 
     centre: float  # block column at the mean of the bin times
     rate: float  # columns per second (block column order)
@@ -448,6 +483,8 @@ def decimate(x: np.ndarray, factor: int) -> np.ndarray:
         summed = summed.reshape(t, -1, factor).sum(axis=2, dtype=np.float32)
     if factor == 1:
         summed = summed.copy()
+    if np.isfinite(summed.sum()):  # one pass, where nan_to_num makes three
+        return summed
     return np.nan_to_num(summed, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
 
 
@@ -459,19 +496,46 @@ def _median_over_time(x: np.ndarray) -> np.ndarray:
     return ordered[:, t // 2] if t % 2 else (ordered[:, t // 2 - 1] + ordered[:, t // 2]) / 2
 
 
-def noise_units(xd: np.ndarray, moving_only: bool = True) -> np.ndarray:
+_MEDIAN_OF_8 = ((0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7), (1, 2), (5, 6), (0, 4), (1, 5),
+                (2, 6), (3, 7), (2, 4), (3, 5), (1, 2), (3, 4), (5, 6))
+"""Batcher's sorting network for 8 values (19 compare-exchanges)."""
+
+
+def _median_of_8_groups(x: np.ndarray) -> np.ndarray:
+    """Each channel's median over time, estimated as the median of the means of 8 groups of
+    adjacent bins (for 8k bins): a signal that spends up to three groups in a channel leaves it
+    unchanged, and it costs a tenth of sorting every channel's bins."""
+    t = x.shape[0]
+    groups = x.reshape(8, t // 8, -1).sum(axis=1, dtype=np.float32)
+    rows = list(groups)
+    for a, b in _MEDIAN_OF_8:
+        rows[a], rows[b] = np.minimum(rows[a], rows[b]), np.maximum(rows[a], rows[b])
+    return (rows[3] + rows[4]) * np.float32(0.5 * 8 / t)
+
+
+def noise_units(xd: np.ndarray, moving_only: bool = True, grouped: bool = False) -> np.ndarray:
     """A block in noise units (each bin divided by its robust noise), clipped to +-FAST_CLIP.
 
     ``moving_only`` first takes away each channel's median over time: what does not move
     (stationary carriers, bandpass residuals) goes, and a fast track, which spends only a bin or
-    two in any channel, stays. Then each bin's median is taken away.
+    two in any channel, stays. Then each bin's median is taken away. (float32, in place on a
+    new array: the block may be a few million pixels.) ``grouped``: the channel medians from
+    :func:`_median_of_8_groups` where the bins allow (slow tracks spend up to four bins in a
+    channel, which that keeps; fast ones would fill too many of its groups).
     """
-    centred = xd - _median_over_time(xd) if moving_only else xd
-    sample = centred[:, ::4] if centred.shape[1] >= 4096 else centred  # a robust level needs no more
-    centred = centred - np.median(sample, axis=1, keepdims=True)  # a bin's gain offset, too
-    mad = np.median(np.abs(sample - np.median(sample, axis=1, keepdims=True)), axis=1)
+    if moving_only:
+        grouped = grouped and xd.shape[0] % 8 == 0 and xd.shape[0] >= 16
+        centred = np.subtract(xd, _median_of_8_groups(xd) if grouped else _median_over_time(xd), dtype=np.float32)
+    else:
+        centred = xd.astype(np.float32)
+    # a robust level needs no more than a few thousand samples a bin
+    sample = centred[:, ::max(4, centred.shape[1] // 16384)] if centred.shape[1] >= 4096 else centred
+    level = np.median(sample, axis=1, keepdims=True)
+    mad = np.median(np.abs(sample - level), axis=1)
+    centred -= level  # a bin's gain offset, too
     sigma = np.where(mad > 0, 1.4826 * mad, np.inf)
-    return np.clip(centred / sigma[:, None], -FAST_CLIP, FAST_CLIP).astype(np.float32)
+    centred *= (1.0 / sigma[:, None]).astype(np.float32)
+    return np.clip(centred, -FAST_CLIP, FAST_CLIP, out=centred)
 
 
 def _shifts(rates: np.ndarray, bin_times_s: np.ndarray) -> np.ndarray:
@@ -544,16 +608,18 @@ def track_half_width(z: np.ndarray, bin_times_s: np.ndarray, centre: float, rate
 
 
 def refine_track(z: np.ndarray, bin_times_s: np.ndarray, centre: float, rate: float, radius: int,
-                 row_s: float) -> tuple[float, float, float]:
+                 row_s: float, floor: float = 0.0) -> tuple[float, float, float]:
     """(rate, mean-time centre, SNR) of the track near a coarse estimate, at full resolution.
 
     ``z`` is the full-resolution block in clipped noise units. Trial rates within 20 % of the
-    estimate, then within 1 % of the best, each scored by the sum of the dedrifted, collapsed
-    block over the channels one bin's smeared power covers.
+    estimate (or within ``floor`` columns per second, if that is more: a slow estimate from
+    decimated data is coarse), then within 1 % of the best, each scored by the sum of the
+    dedrifted, collapsed block over the channels one bin's smeared power covers.
     """
     best = (rate, centre, -np.inf)
     for span, count in ((0.2, 41), (0.01, 21)):
-        rates = best[0] * (1 + np.linspace(-span, span, count))
+        reach = max(span * abs(best[0]), floor if span == 0.2 else 0.0)
+        rates = best[0] + (np.sign(best[0]) or 1.0) * reach * np.linspace(-1, 1, count)
         box = np.maximum(1, np.rint(np.abs(rates) * row_s)).astype(np.int64)
         lo = int(round(best[1] - box.max() / 2)) - radius
         snr, left = _dedrifted_box_scores(z, bin_times_s, rates, lo, lo + 2 * radius + 1, box)
@@ -563,81 +629,214 @@ def refine_track(z: np.ndarray, bin_times_s: np.ndarray, centre: float, rate: fl
     return best
 
 
-def steady_track_snr(z: np.ndarray, bin_times_s: np.ndarray, centre: float, rate: float, box: int) -> float:
-    """The smallest SNR of the track's ``box``-column sums in any quarter of the scan.
+def _track_rows(z: np.ndarray, bin_times_s: np.ndarray, centre: float, rate: float, box: int) -> np.ndarray:
+    """(T,) SNR of the track's ``box``-column sum in each time bin."""
+    t, m = z.shape
+    left = np.rint(centre - (box - 1) / 2 + _shifts(np.array([rate]), bin_times_s)[0]).astype(np.int64)
+    columns = left[:, None] + np.arange(box)[None, :]
+    inside = (columns >= 0) & (columns < m)
+    return np.where(inside, z[np.arange(t)[:, None], np.clip(columns, 0, m - 1)], 0.0).sum(axis=1) / np.sqrt(box)
+
+
+def steady_track_snr(z: np.ndarray, bin_times_s: np.ndarray, centre: float, rate: float, box: int,
+                     spread: bool = False) -> float | tuple[float, float]:
+    """The smallest SNR of the track's ``box``-column sums in any quarter of the scan (and, with
+    ``spread``, the largest).
 
     A drifting signal puts its power in every part of the scan; a trial track that merely
     crosses a bright signal (or the edge of one) gets it from a few bins, and some quarter of
     the scan holds only noise.
     """
-    t, m = z.shape
-    left = np.rint(centre - (box - 1) / 2 + _shifts(np.array([rate]), bin_times_s)[0]).astype(np.int64)
-    columns = left[:, None] + np.arange(box)[None, :]
-    inside = (columns >= 0) & (columns < m)
-    rows = np.where(inside, z[np.arange(t)[:, None], np.clip(columns, 0, m - 1)], 0.0).sum(axis=1) / np.sqrt(box)
-    return float(min(part.sum() / np.sqrt(part.size) for part in np.array_split(rows, 4)))
+    rows = _track_rows(z, bin_times_s, centre, rate, box)
+    quarters = [part.sum() / np.sqrt(part.size) for part in np.array_split(rows, 4)]
+    return (float(min(quarters)), float(max(quarters))) if spread else float(min(quarters))
+
+
+def trimmed_track_snr(z: np.ndarray, bin_times_s: np.ndarray, centre: float, rate: float, box: int) -> float:
+    """SNR of the track without its brightest fifth of the time bins: a trial track that crosses
+    a bright or wandering signal gets most of its sum from the few bins where they meet; a
+    drifting signal's sum barely changes (SNR 8.4: ~6.4 left; a track across a wobbling
+    carrier, 8.4: 2.7)."""
+    rows = np.sort(_track_rows(z, bin_times_s, centre, rate, box))
+    kept = rows[: rows.size - max(1, rows.size // 5)]
+    return float(kept.sum() / np.sqrt(max(kept.size, 1)))
 
 
 def find_fast_tracks(x: np.ndarray, bin_times_s: np.ndarray, header: FilterbankHeader,
                      max_drift_hz_s: float = DEFAULT_MAX_DRIFT_HZ_S,
-                     threshold: float = DEFAULT_FAST_THRESHOLD) -> list[Track]:
+                     threshold: float = DEFAULT_FAST_THRESHOLD,
+                     pyramid: dict[int, np.ndarray] | None = None) -> list[Track]:
     """Signals of a cleaned (T, N) block whose tracks cross more than FAST_SPAN channels over the
-    scan, up to ``max_drift_hz_s``; see the section comment above."""
+    scan, up to ``max_drift_hz_s``; see the section comment above. ``pyramid``: decimated copies
+    of ``x`` already made (:func:`find_slow_tracks`'s)."""
+    t = x.shape[0]
+    row_s = max(header.tsamp_s, header.obs_length_s / t)
+    tracks = _find_tracks(x, bin_times_s, row_s, FAST_SPAN / header.obs_length_s,
+                          max_drift_hz_s / header.channel_width_hz, threshold, pyramid=pyramid)
+    return _distinct_tracks(tracks)
+
+
+def find_slow_tracks(x: np.ndarray, bin_times_s: np.ndarray, header: FilterbankHeader,
+                     threshold: float = DEFAULT_SLOW_THRESHOLD,
+                     pyramid: dict[int, np.ndarray] | None = None) -> list[Track]:
+    """Drifting signals of a cleaned (T, N) block whose power one bin smears over
+    SLOW_MIN_SMEAR channels or more and whose tracks cross at most FAST_SPAN channels over the
+    scan (they fit a window and are cut as observed); see the section comment above."""
+    t = x.shape[0]
+    row_s = max(header.tsamp_s, header.obs_length_s / t)
+    tracks = _find_tracks(x, bin_times_s, row_s, SLOW_MIN_SMEAR / row_s, FAST_SPAN / header.obs_length_s,
+                          threshold, separate=False, candidate_threshold=threshold * SLOW_CANDIDATE_FRACTION,
+                          pyramid=pyramid)
+    return sorted(tracks, key=lambda tr: tr.centre)
+
+
+CROSSING_REACH = 3
+"""Decimated columns within which a trial track meets a stronger candidate's."""
+
+
+def _crosses(z: np.ndarray, dt: np.ndarray, stronger: np.ndarray, j: int, rate: float, factor: int,
+             floor: float) -> bool:
+    """Whether the trial track through decimated column ``j`` at ``rate`` (decimated columns
+    per second) owes its sum to the bins where it meets a stronger candidate's track
+    (``stronger``: (k, 2) full-resolution columns and rates): without those bins it falls below
+    ``floor``. A bright track makes such candidates all around it, at other rates; confirming
+    each at full resolution would cost more than the whole search. ``dt``: bin times from their
+    mean."""
+    if stronger.size == 0:
+        return False
+    t, m = z.shape
+    path = j + rate * dt
+    others = (stronger[:, :1] + stronger[:, 1:] * dt[None, :] + 0.5) / factor - 0.5
+    near = (np.abs(others - path[None, :]) <= CROSSING_REACH).any(axis=0)
+    if not near.any():
+        return False
+    if near.all():
+        return True
+    columns = np.clip(np.rint(path).astype(np.int64), 0, m - 2)
+    pair = z[np.arange(t), columns] + z[np.arange(t), columns + 1]
+    rest = pair[~near]
+    return bool(rest.sum() / np.sqrt(2 * rest.size) < floor)
+
+
+def _decimated(pyramid: dict[int, np.ndarray], factor: int) -> np.ndarray:
+    """``x`` (``pyramid[1]``) decimated by ``factor``, from the most decimated copy it can be
+    made of; the result is kept in ``pyramid``."""
+    if factor not in pyramid:
+        base = max(f for f in pyramid if factor % f == 0)
+        pyramid[factor] = decimate(pyramid[base], factor // base)
+    return pyramid[factor]
+
+
+def _same_signal(a: Track, b: Track, times: np.ndarray) -> bool:
+    """Whether two tracks stay within each other's reach throughout the scan."""
+    return bool(np.abs(a.columns(times) - b.columns(times)).max() <= a.half_width + b.half_width)
+
+
+def _find_tracks(x: np.ndarray, bin_times_s: np.ndarray, row_s: float, min_rate: float, max_rate: float,
+                 threshold: float, separate: bool = True, candidate_threshold: float | None = None,
+                 pyramid: dict[int, np.ndarray] | None = None) -> list[Track]:
+    """Tracks of a cleaned (T, N) block drifting min_rate .. max_rate columns per second (either
+    sign). ``separate``: one track per half window (fast drifters: a fast track's neighbours are
+    pieces of it); otherwise tracks are one signal only when their paths stay within each other's
+    reach (slow tracks of two emitters may lie a few dozen channels apart). Decimated sums above
+    ``candidate_threshold`` (default: ``threshold``) are refined, and kept above ``threshold``.
+    ``pyramid``: decimated copies of ``x`` by factor ({1: x} at least), shared between passes."""
     t, n = x.shape
     times = np.asarray(bin_times_s, dtype=np.float64)
-    row_s = max(header.tsamp_s, header.obs_length_s / t)  # the time one bin's power is smeared over
-    min_rate = FAST_SPAN / header.obs_length_s
-    max_rate = max_drift_hz_s / header.channel_width_hz
     levels = [lv for lv in fast_levels(min_rate * row_s, max_rate * row_s) if n // lv[0] >= MIN_DECIMATED_CHANNELS]
     if not levels:
         return []
     step = 1.0 / max(times.max() - times.min(), row_s)  # one column end to end between trial tracks
     candidates: list[tuple[float, float, int, float]] = []  # (column, columns per second, decimation, SNR)
-    coarse, decimated_by = x, 1
+    pyramid = {1: x} if pyramid is None else pyramid
+    dt = times - times.mean()
     for factor, low, high in levels:
-        coarse = decimate(coarse, factor // decimated_by)
-        decimated_by = factor
-        z = noise_units(coarse)
-        rates = np.arange(low / row_s / factor * 0.95, high / row_s / factor * 1.05 + step, step)
+        coarse = _decimated(pyramid, factor)
+        z = noise_units(coarse, grouped=not separate)
+        # trial tracks one column apart at the ends of the scan; two on the lowest slow level (the
+        # costliest: scored two columns wide, its tracks lose little, where the faintest slow
+        # tracks, smeared the most, are found a level up)
+        spacing = 2 * step if not separate and factor < 8 else step
+        rates = np.arange(low / row_s / factor * 0.95, high / row_s / factor * 1.05 + spacing, spacing)
         rates = np.concatenate([-rates[::-1], rates])
         best, arg = dedoppler_max(z, times, rates)
         all_rates = np.arange(0, rates.max() + step, step)
         all_rates = np.concatenate([-all_rates[:0:-1], all_rates])
         slow = np.abs(all_rates) < min_rate / factor
         taken = np.zeros(best.size, dtype=bool)
-        radius = max(WINDOW // (2 * factor), 4)
-        above = np.flatnonzero(best > threshold)
+        radius = max(WINDOW // (2 * factor), 4) if separate else 2
+        # the loss to decimation grows with the factor (measured: a track's refined SNR is ~1.3x its
+        # sum decimated by 4, ~1.6x by 8), so the lowest level asks for more: noise candidates cost
+        floor = threshold if candidate_threshold is None else candidate_threshold * (1.2 if factor < 8 else 1.0)
+        above = np.flatnonzero(best > floor)
         found = 0
         for j in above[np.argsort(-best[above], kind="stable")]:
             if taken[j]:
                 continue
             taken[max(j - radius, 0):j + radius + 1] = True
+            if not separate:
+                stronger = np.array([c[:2] for c in candidates if c[3] > best[j]]).reshape(-1, 2)
+                if _crosses(z, dt, stronger, int(j), float(rates[arg[j]]), factor, floor):
+                    continue
             sums = _track_sums(z, times, all_rates, int(j), 2)
             if sums[~slow].max() <= sums[slow].max():
-                continue  # a slow signal (the K^2 windows' business) or a stationary one crossed
+                continue  # a slower signal (another pass's business) or a stationary one crossed
             candidates.append(((j + 0.5) * factor - 0.5, float(rates[arg[j]]) * factor, factor, float(best[j])))
             found += 1
             if found >= MAX_TRACKS_PER_LEVEL:
-                log.debug("coarse-channel block: more than %d fast-drift candidates at decimation %d",
+                log.debug("coarse-channel block: more than %d drifting candidates at decimation %d",
                           MAX_TRACKS_PER_LEVEL, factor)
                 break
     tracks: list[Track] = []
     for centre, rate, factor, _ in sorted(candidates, key=lambda c: -c[3]):
-        if any(abs(centre - track.centre) < WINDOW / 2 for track in tracks):
+        if separate and any(abs(centre - track.centre) < WINDOW / 2 for track in tracks):
             continue  # one signal, one track (found again at the next decimation, or beside itself)
-        track = _confirm_track(x, times, centre, rate, factor, row_s, (min_rate, step), threshold)
-        if track is not None:
+        if not separate and any(abs(centre - track.centre) <= track.half_width + 2 * factor for track in tracks):
+            continue  # found again at another decimation (tracks of one signal meet at the mean time)
+        track = _confirm_track(x, times, centre, rate, factor, row_s, (min_rate, step), threshold,
+                               floor=0.0 if separate else 2.0 * factor * step, crossing=not separate)
+        if track is not None and (separate or not any(_same_signal(track, other, times) for other in tracks)):
             tracks.append(track)
-    return _distinct_tracks(tracks)
+    if not separate:
+        tracks = _uncrossed(x, times, tracks, row_s, threshold)
+    return tracks
+
+
+def _uncrossed(x: np.ndarray, times: np.ndarray, tracks: list[Track], row_s: float, threshold: float) -> list[Track]:
+    """Tracks that stand above the threshold without the pixels of every stronger track they
+    meet: a trial track at another rate through a bright drifting signal (its wings, or where
+    they cross) is not a signal of its own."""
+    kept: list[Track] = []
+    n = x.shape[1]
+    for track in sorted(tracks, key=lambda tr: -tr.snr):
+        met = [other for other in kept if np.abs(track.columns(times) - other.columns(times)).min()
+               <= track.half_width + other.half_width]
+        if met:
+            box = max(1, int(round(abs(track.rate) * row_s)))
+            reach = int(abs(track.rate) * (np.abs(times - times.mean()).max() + row_s)) + 2 * box + WINDOW
+            lo, hi = max(int(track.centre) - reach, 0), min(int(track.centre) + reach, n)
+            z = noise_units(np.nan_to_num(x[:, lo:hi], nan=0.0, posinf=0.0, neginf=0.0))
+            shifted = [Track(o.centre - lo, o.rate, o.half_width, o.snr) for o in met]
+            z[on_tracks(shifted, np.array([0]), times, hi - lo)[0]] = 0.0
+            alone, _ = _dedrifted_box_scores(z, times, np.array([track.rate]), int(round(track.centre - lo - (box - 1) / 2)) - 2,
+                                             int(round(track.centre - lo - (box - 1) / 2)) + 3, np.array([box]))
+            if alone[0] < threshold:
+                continue
+        kept.append(track)
+    return kept
 
 
 def _confirm_track(x: np.ndarray, times: np.ndarray, centre: float, rate: float, factor: int, row_s: float,
-                   rates: tuple[float, float], threshold: float) -> Track | None:
+                   rates: tuple[float, float], threshold: float, floor: float = 0.0,
+                   crossing: bool = False) -> Track | None:
     """A decimated candidate refined at full resolution on the block around it, or None when it
     is not a fast track there: too slow or too weak once refined, its power in a few bins only,
     or better explained by a slow track through the same place (the edges of a bright, wide,
     slowly drifting signal survive the removal of what does not move). ``rates``: the slowest
-    fast rate and the step between trial tracks, in columns per second.
+    fast rate and the step between trial tracks, in columns per second. ``floor``: see
+    :func:`refine_track`. ``crossing``: a track that a brighter slower one explains is kept when
+    it still stands above the threshold without the pixels of that one (a drifting signal that
+    crosses a stationary carrier, as happens in crowded bands).
     """
     n = x.shape[1]
     min_rate, step = rates
@@ -645,22 +844,39 @@ def _confirm_track(x: np.ndarray, times: np.ndarray, centre: float, rate: float,
     lo, hi = max(int(centre) - reach, 0), min(int(centre) + reach, n)
     region = np.nan_to_num(x[:, lo:hi], nan=0.0, posinf=0.0, neginf=0.0)
     z = noise_units(region)
-    rate, local, snr = refine_track(z, times, centre - lo, rate, 2 * factor, row_s)
+    rate, local, snr = refine_track(z, times, centre - lo, rate, 2 * factor, row_s, floor)
     if snr < threshold or abs(rate) < min_rate:
         return None
     box = max(1, int(round(abs(rate) * row_s)))
-    if steady_track_snr(z, times, local, rate, box) < threshold / 4:
+    weakest, strongest = steady_track_snr(z, times, local, rate, box, spread=True)
+    if weakest < threshold / (5 if crossing else 4):
         return None  # the power sits in a few bins: a bright signal crossed, not a track
+    if crossing and (weakest < strongest / 4 or trimmed_track_snr(z, times, local, rate, box) < threshold / 2):
+        return None  # the same, for a slow track: a piece of a wandering carrier, or a crossing
     as_observed = noise_units(region, moving_only=False)
     slow_step = step * max(1.0, box / 2)  # a slow track off by half the box at its ends still fills it
     slow_rates = np.arange(-min_rate, min_rate + slow_step / 2, slow_step)
-    slow, _ = _dedrifted_box_scores(as_observed, times, slow_rates, int(local) - 2 * box, int(local) + 2 * box,
-                                    np.full(slow_rates.size, box))
+    slow, left = _dedrifted_box_scores(as_observed, times, slow_rates, int(local) - 2 * box, int(local) + 2 * box,
+                                       np.full(slow_rates.size, box))
     fast, _ = _dedrifted_box_scores(as_observed, times, np.array([rate]), int(local) - box // 2 - 2,
                                     int(local) - box // 2 + 3, np.array([box]))
     if slow.max() >= fast[0]:
+        if not crossing:
+            return None
+        k = int(slow.argmax())
+        edges = left[k] + _shifts(slow_rates[k:k + 1], times)[0]  # the slower signal's box in each bin
+        columns = np.arange(as_observed.shape[1])[None, :]
+        without = np.where((columns >= edges[:, None] - box) & (columns < edges[:, None] + 2 * box), 0.0, as_observed)
+        alone, _ = _dedrifted_box_scores(without, times, np.array([rate]), int(local) - box // 2 - 2,
+                                         int(local) - box // 2 + 3, np.array([box]))
+        if alone[0] < threshold:
+            return None
+    half_width = track_half_width(z, times, local, rate, box)
+    if crossing and half_width - 4 > max(box, 5) + 4:
+        # a signal much wider than its smear is bright in every bin, the K^2 windows' business; a
+        # box of its smear fits almost any rate near the top of its broad profile
         return None
-    return Track(local + lo, rate, track_half_width(z, times, local, rate, box), snr)
+    return Track(local + lo, rate, half_width, snr)
 
 
 def _distinct_tracks(tracks: list[Track]) -> list[Track]:
@@ -691,10 +907,10 @@ def smeared_measures(profiles: np.ndarray, smear: np.ndarray, noise_std: float) 
     return snr, width
 
 
-def on_tracks(tracks: list[Track], starts: np.ndarray, bin_times_s: np.ndarray) -> np.ndarray:
-    """(k, T, 256) mask of the pixels of the windows starting at ``starts`` that lie on a track."""
-    columns = starts[:, None, None] + np.arange(WINDOW)[None, None, :]
-    mask = np.zeros((len(starts), len(bin_times_s), WINDOW), dtype=bool)
+def on_tracks(tracks: list[Track], starts: np.ndarray, bin_times_s: np.ndarray, width: int = WINDOW) -> np.ndarray:
+    """(k, T, width) mask of the pixels of the windows starting at ``starts`` that lie on a track."""
+    columns = starts[:, None, None] + np.arange(width)[None, None, :]
+    mask = np.zeros((len(starts), len(bin_times_s), width), dtype=bool)
     for track in tracks:
         centre = track.columns(bin_times_s)[None, :, None]
         mask |= np.abs(columns - centre) <= track.half_width
@@ -750,6 +966,41 @@ def dedrift_windows(x: np.ndarray, starts: np.ndarray, rates: np.ndarray, bin_ti
     return np.ascontiguousarray(x[np.arange(t)[None, :, None], np.clip(columns, 0, n - 1)])
 
 
+def off_tracks(x: np.ndarray, collapsed: np.ndarray, tracks: list[Track], bin_times_s: np.ndarray) -> np.ndarray:
+    """The time-collapsed block without the tracks' pixels (``collapsed`` where no track
+    passes), so that a window beside a track is centred on its own signal, not on the track."""
+    if not tracks:
+        return collapsed
+    t, n = x.shape
+    out = collapsed.copy()
+    spans = []
+    for track in tracks:
+        columns = track.columns(bin_times_s)
+        spans.append((max(int(np.floor(columns.min() - track.half_width)), 0),
+                      min(int(np.ceil(columns.max() + track.half_width)) + 1, n)))
+    order = np.argsort([lo for lo, _ in spans])
+    merged: list[list[int]] = []
+    for i in order:
+        lo, hi = spans[i]
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    for lo, hi in merged:
+        if hi <= lo:
+            continue
+        mask = on_tracks(tracks, np.array([lo]), bin_times_s, hi - lo)[0]
+        out[lo:hi] -= np.where(mask, x[:, lo:hi], 0.0).sum(axis=0) / t
+    return out
+
+
+def _clear_of(starts: np.ndarray, track_start: np.ndarray) -> np.ndarray:
+    """Which windows overlap no track's window by more than half (the track's is kept)."""
+    if track_start.size == 0 or starts.size == 0:
+        return np.ones(starts.size, dtype=bool)
+    return (np.abs(starts[:, None] - track_start[None, :]) >= STRIDE).all(axis=1)
+
+
 def track_starts(tracks: list[Track], n: int) -> np.ndarray:
     """Start column of the 256-column window centred on each track's mean-time column."""
     centres = np.array([tr.centre for tr in tracks], dtype=np.float64)
@@ -767,29 +1018,43 @@ def detect_block(
     rng: np.random.Generator | None = None,
     max_drift_hz_s: float = DEFAULT_MAX_DRIFT_HZ_S,
     fast_threshold: float = DEFAULT_FAST_THRESHOLD,
+    slow_threshold: float = DEFAULT_SLOW_THRESHOLD,
 ) -> DetectionResult:
     """Hits (and optionally noise windows) of one cleaned coarse-channel block whose time bins
     are centred at ``bin_times_s`` (from the reader's :class:`~rficat.io.Block`).
 
-    Signals whose tracks fit a window come from the K^2 windows and are cut as observed; faster
-    ones (up to ``max_drift_hz_s``; 0 turns the search off) come from :func:`find_fast_tracks`
-    and are cut dedrifted, centred on their track at the mean bin time, with the drift removed
-    recorded in ``dedrift_hz_s``. Hit channels are the snippet's at the mean bin time.
+    Signals whose tracks fit a window come from the K^2 windows and are cut as observed; those
+    among them that drift enough to smear (:func:`find_slow_tracks`; ``slow_threshold`` 0 turns
+    that search off) are cut centred on their track at the mean bin time, with the track's drift,
+    and replace the K^2 windows that caught them. Faster ones (up to ``max_drift_hz_s``; 0 turns
+    the search off) come from :func:`find_fast_tracks` and are cut dedrifted, centred on their
+    track at the mean bin time, with the drift removed recorded in ``dedrift_hz_s``. A K^2 window
+    that overlaps a track's by more than half is that track's; one that still holds a signal
+    without the tracks' pixels is centred on that signal, the tracks left out. Hit channels are
+    the snippet's at the mean bin time.
     """
     t, n = x.shape
     k2, finite = window_statistics(x)
     if np.isnan(x.sum()):  # masked samples at the cleaned mean (0), for cutting snippets
         x[np.isnan(x)] = 0.0
-    tracks = find_fast_tracks(x, bin_times_s, header, max_drift_hz_s, fast_threshold) if max_drift_hz_s > 0 else []
+    pyramid = {1: x}  # decimated copies, shared by the two passes
+    slow = find_slow_tracks(x, bin_times_s, header, slow_threshold, pyramid) if slow_threshold > 0 else []
+    fast = find_fast_tracks(x, bin_times_s, header, max_drift_hz_s, fast_threshold, pyramid) if max_drift_hz_s > 0 else []
+    del pyramid
+    slow = [tr for tr in slow if all(abs(tr.centre - f.centre) >= WINDOW / 2 for f in fast)]
+    tracks = fast + slow
     signal_windows = windows_off_tracks(x, np.flatnonzero(finite & (k2 > threshold)), tracks, bin_times_s, threshold)
     runs = _runs(signal_windows, MAX_HIT_SPAN // STRIDE - 1)
     collapsed = np.where(np.isfinite(x), x, 0.0).mean(axis=0)
     noise_std = float(np.median(np.abs(collapsed - np.median(collapsed)))) * 1.4826 or 1e-12
-    starts = _drop_overlapping(_centre_windows(collapsed, runs, n, noise_std))
-    rates = np.zeros(len(starts))  # drift removed from each snippet, columns per second
-    if tracks:
-        starts = np.concatenate([starts, track_starts(tracks, n)])
-        rates = np.concatenate([rates, [tr.rate for tr in tracks]])
+    track_start = track_starts(tracks, n)
+    starts = _centre_windows(off_tracks(x, collapsed, tracks, bin_times_s), runs, n, noise_std)
+    starts = _drop_overlapping(starts[_clear_of(starts, track_start)])
+    rates = np.zeros(len(starts) + len(tracks))  # drift removed from each snippet, columns per second
+    rates[len(starts):len(starts) + len(fast)] = [tr.rate for tr in fast]
+    track_rate = np.full(len(starts) + len(tracks), np.nan)  # drift measured on a track, columns per second
+    track_rate[len(starts):] = [tr.rate for tr in tracks]
+    starts = np.concatenate([starts, track_start])
     is_signal = np.ones(len(starts), dtype=bool)
 
     if n_noise:
@@ -798,27 +1063,34 @@ def detect_block(
         quiet[1::WINDOW // STRIDE] = False  # even windows only: chosen ones never overlap
         # keep clear of signals: a noise window may not touch a hit window
         near_signal = track_windows(tracks, quiet.size, bin_times_s)
+        for start in track_start:  # and 128 channels clear of a track's snippet
+            near_signal[max((start - WINDOW - STRIDE) // STRIDE + 1, 0):(start + WINDOW + STRIDE - 1) // STRIDE + 1] = True
         for offset in range(-2, 3):  # and 128 channels clear of any hit window
             near_signal[np.clip(signal_windows + offset, 0, quiet.size - 1)] = True
         candidates = np.flatnonzero(quiet & ~near_signal)
         chosen = np.sort(rng.choice(candidates, size=min(n_noise, candidates.size), replace=False))
         starts = np.concatenate([starts, chosen * STRIDE])
         rates = np.concatenate([rates, np.zeros(chosen.size)])
+        track_rate = np.concatenate([track_rate, np.full(chosen.size, np.nan)])
         is_signal = np.concatenate([is_signal, np.zeros(chosen.size, dtype=bool)])
 
     if starts.size == 0:
         return DetectionResult([], np.empty((0, t, WINDOW), np.float32), k2.size, int((~finite).sum()))
 
     dedrifted = rates != 0
+    on_track = np.isfinite(track_rate)
     windows = cut_windows(x, starts)
     if dedrifted.any():
         windows[dedrifted] = dedrift_windows(x, starts[dedrifted], rates[dedrifted], bin_times_s)
     statistic = stats.normaltest(windows.reshape(len(starts), -1), axis=1).statistic
-    slopes = np.where(dedrifted, 0.0, drift_slopes(windows, bin_times_s))  # drift left in the snippet
+    # drift left in the snippet: measured on the snippet, or the track's when cut as observed
+    slopes = np.where(on_track, np.where(dedrifted, 0.0, track_rate), 0.0)
+    if (~on_track).any():
+        slopes[~on_track] = drift_slopes(windows[~on_track], bin_times_s)
     profiles = dedrifted_profiles(windows, slopes, bin_times_s)
     snr = profiles.max(axis=1) / noise_std
     width = half_power_width(profiles) * abs(header.foff_mhz) * 1e6
-    if dedrifted.any():
+    if dedrifted.any():  # fast tracks: SNR and width of the smeared profile (slow ones: as every other hit)
         row_s = max(header.tsamp_s, header.obs_length_s / t)
         smear = np.maximum(1, np.rint(np.abs(rates[dedrifted]) * row_s)).astype(np.int64)
         snr[dedrifted], channels = smeared_measures(profiles[dedrifted], smear, noise_std)
@@ -848,14 +1120,17 @@ def detect_blocks(
     n_noise_per_channel: int = 0,
     seed: int = 0,
     max_drift_hz_s: float = DEFAULT_MAX_DRIFT_HZ_S,
+    slow_threshold: float = DEFAULT_SLOW_THRESHOLD,
 ) -> Iterable[tuple[int, DetectionResult]]:
-    """Clean and detect each coarse-channel block in turn."""
+    """Clean and detect each coarse-channel block in turn (``slow_threshold`` 0: no slow-drift
+    search, the K^2 windows alone below FAST_SPAN)."""
     pieces = bandpass_pieces(header)
     for block in blocks:
         x = clean_block(block.data, pieces)
         rng = np.random.default_rng([seed, block.coarse_channel])
         result = detect_block(x, header, block.coarse_channel, block.bin_times_s, threshold,
-                              n_noise_per_channel, rng=rng, max_drift_hz_s=max_drift_hz_s)
+                              n_noise_per_channel, rng=rng, max_drift_hz_s=max_drift_hz_s,
+                              slow_threshold=slow_threshold)
         result.n_bad_samples = block.n_bad_samples
         result.n_samples = header.n_integrations * block.data.shape[1]
         yield block.coarse_channel, result
@@ -869,6 +1144,7 @@ def detect_file(
     progress=None,
     seed: int = 0,
     max_drift_hz_s: float = DEFAULT_MAX_DRIFT_HZ_S,
+    slow_threshold: float = DEFAULT_SLOW_THRESHOLD,
 ) -> Iterable[tuple[FilterbankHeader, int, DetectionResult]]:
     """Stream a file through detection, one coarse channel at a time.
 
@@ -880,7 +1156,7 @@ def detect_file(
         header = reader.header
         block_bytes = header.n_integrations * header.coarse_channel_width * 4
         for index, result in detect_blocks(reader.coarse_channels(), header, threshold,
-                                           n_noise_per_channel, seed, max_drift_hz_s):
+                                           n_noise_per_channel, seed, max_drift_hz_s, slow_threshold):
             if progress is not None:
                 progress(block_bytes)
             yield header, index, result
