@@ -7,6 +7,9 @@ are evidence for the other's), three kinds of emitter each.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -69,7 +72,9 @@ def _truth_by_snippet(engine, files) -> dict[int, str]:
 def test_build_finds_the_morphology_classes(rfi_db, files):
     stages = []
     summary = rfi.build(rfi_db, min_cluster_size=5, stage=stages.append)
-    assert [s.split()[0] for s in stages] == ["sampling", "clustering", "judging", "class"]
+    steps = [s.split()[0] for s in stages if not s.startswith("judged")]  # "judged N ...": one per batch
+    assert steps[:3] == ["sampling", "clustering", "finding"] and steps[-2:] == ["judging", "class"]
+    assert any(s.startswith("judged") for s in stages)
     assert summary.n_classes >= len(KINDS) and summary.n_assigned > 0 and summary.n_judged >= summary.n_assigned
     truth = _truth_by_snippet(rfi_db, files)
     with rfi_db.connect() as conn:
@@ -227,3 +232,58 @@ def test_a_stale_build_is_reported(rfi_db, tmp_path, capsys, monkeypatch, caplog
     assert main(["rfi", "list", "--json"]) == 0
     out = capsys.readouterr()
     assert json.loads(out.out) and "but the current model is" in caplog.text
+
+
+KILLED_BUILD = """
+import sys, time
+from rficat.catalogue import rfi
+from rficat.store import db
+
+def slow(step):
+    if step.startswith("judged"):
+        time.sleep(60)  # killed here, after its first batch is committed
+
+rfi.build(db.make_engine(sys.argv[1]), min_cluster_size=5, batch=10, stage=slow)
+"""
+
+
+def test_a_killed_build_is_never_current_and_the_rerun_completes_it(rfi_db, fresh_db_url, tmp_path):
+    first = rfi.build(rfi_db, min_cluster_size=5, seed=1)
+    rfi.label_class(rfi_db, int(rfi.list_classes(rfi_db)["class_id"].iloc[0]), "kept label")
+    script = tmp_path / "build.py"
+    script.write_text(KILLED_BUILD)
+    child = subprocess.Popen([sys.executable, str(script), fresh_db_url])
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            with rfi_db.connect() as conn:
+                judged = conn.execute(sa.text("SELECT n_judged FROM rfi_builds WHERE status = 'building'")).scalar()
+            if judged or time.monotonic() > deadline or child.poll() is not None:
+                break
+            time.sleep(0.5)
+        assert judged == 10, "the build should be killed after its first batch"
+    finally:
+        child.kill()  # SIGKILL: no cleanup of any kind runs
+        child.wait()
+    with rfi_db.connect() as conn:
+        current = conn.execute(sa.text("SELECT id FROM rfi_builds WHERE is_current")).scalar()
+        half = conn.execute(sa.text("SELECT id, is_current, judged_through FROM rfi_builds WHERE status = 'building'")).one()
+        n_signal = conn.execute(sa.text("SELECT count(*) FROM snippets s JOIN embeddings e ON e.snippet_id = s.id"
+                                        " WHERE s.is_signal")).scalar()
+    assert current == first.build_id and not half.is_current and half.judged_through is not None
+    assert len(rfi.list_classes(rfi_db)) == first.n_classes  # still the complete build's classes
+    with pytest.raises(sa.exc.IntegrityError, match="current_complete"), rfi_db.begin() as conn:
+        conn.execute(sa.text("UPDATE rfi_builds SET is_current = (id = :b)"), {"b": half.id})
+
+    summary = rfi.build(rfi_db, min_cluster_size=5, batch=10)  # the same parameters: resumed, not redone
+    assert summary.resumed and summary.build_id == half.id and summary.n_judged == n_signal
+    assert summary.labels_carried == 1
+    with rfi_db.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM rfi_assignments WHERE build_id = :b"),
+                            {"b": half.id}).scalar() == n_signal
+        assert conn.execute(sa.text("SELECT id FROM rfi_builds WHERE is_current")).scalar() == half.id
+        # retiring the previous build purged its verdicts; its classes (and labels) stay
+        old = conn.execute(sa.text("SELECT status, (SELECT count(*) FROM rfi_assignments WHERE build_id = b.id),"
+                                   " (SELECT count(*) FROM rfi_classes WHERE build_id = b.id AND label IS NOT NULL)"
+                                   " FROM rfi_builds b WHERE id = :b"), {"b": first.build_id}).one()
+    assert tuple(old) == ("retired", 0, 1)
