@@ -108,7 +108,7 @@ def database(n: int) -> str:
     return f"bench_rfiscale_{n}"
 
 
-def ensure_loaded(server: str, n: int, morph: dict) -> str:
+def ensure_loaded(server: str, n: int, morph) -> str:
     """The database of size n, created and loaded unless already complete; its URL."""
     name = database(n)
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
@@ -132,7 +132,7 @@ def ensure_loaded(server: str, n: int, morph: dict) -> str:
     admin.dispose()
     engine = db.make_engine(url)
     db.migrate(engine)
-    _load(engine, n, morph)
+    _load(engine, n, morph())
     engine.dispose()
     return url
 
@@ -310,7 +310,13 @@ def main() -> None:
     if args.drop:
         drop(server)
         return
-    morph = encoded_morphologies()
+    cache: dict = {}
+
+    def morph() -> dict:  # rendered and encoded only when a catalogue must be loaded
+        if not cache:
+            cache.update(encoded_morphologies())
+        return cache
+
     for n in (int(s) for s in args.sizes.split(",") if s):
         url = ensure_loaded(server, n, morph)
         if args.load_only:
