@@ -33,6 +33,7 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 
 import argparse
 import json
+import os
 import subprocess
 import threading
 import time
@@ -211,45 +212,54 @@ def logged() -> list[dict]:
     return [json.loads(line) for line in RESULTS_LOG.read_text().splitlines() if line.strip()]
 
 
-def _postgres_rss(stop: threading.Event, peak: dict) -> None:
-    """Peak summed RSS of the server's backends other than the postmaster's shared memory."""
+def _postgres_usage(stop: threading.Event, peak: dict) -> None:
+    """Peak summed unique memory (USS) of the benchmark database's backends, and the CPU seconds
+    each backend used (the last reading of each), every 2 s."""
     import psutil
 
+    cpu: dict[int, float] = {}
     while not stop.is_set():
         total = 0
-        for p in psutil.process_iter(["name", "memory_info", "cmdline"]):
+        for p in psutil.process_iter(["name", "cmdline"]):
             try:
-                if p.info["name"] and p.info["name"].startswith("postgres") and "bench_rfiscale" in " ".join(
-                        p.info["cmdline"] or []):
-                    mem = p.memory_full_info()
-                    total += mem.uss
+                if "bench_rfiscale" in " ".join(p.info["cmdline"] or []) and (p.info["name"] or "").startswith("postgres"):
+                    total += p.memory_full_info().uss
+                    times = p.cpu_times()
+                    cpu[p.pid] = times.user + times.system
             except (psutil.Error, TypeError):
                 continue
         peak["uss_mib"] = max(peak.get("uss_mib", 0), total / 2**20)
+        peak["cpu_s"] = sum(cpu.values())
         stop.wait(2)
 
 
 def run_build(url: str, n: int, rare_sample: int | None) -> dict:
-    """One build in a child process under /usr/bin/time -v; its summary, wall time and peak RSS."""
+    """One build in a child process under /usr/bin/time -v (its log goes to the bench's stderr);
+    its summary, wall time, peak RSS and CPU time, and the database backends' memory and CPU."""
     args = [sys.executable, str(Path(__file__).resolve()), "--child", url]
     if rare_sample is not None:
         args += ["--rare-sample", str(rare_sample)]
     stop, peak = threading.Event(), {}
-    watcher = threading.Thread(target=_postgres_rss, args=(stop, peak), daemon=True)
+    watcher = threading.Thread(target=_postgres_usage, args=(stop, peak), daemon=True)
     watcher.start()
+    report = HERE / f".time-{os.getpid()}.txt"
     t = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-v", *args], capture_output=True, text=True)
+    done = subprocess.run(["/usr/bin/time", "-v", "-o", str(report), *args], stdout=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - t
     stop.set()
     watcher.join()
-    sys.stderr.write(done.stderr[-4000:])
     if done.returncode != 0:
         raise SystemExit(f"build failed (exit {done.returncode})")
-    rss_kib = int(next(line.split(":")[1] for line in done.stderr.splitlines() if "Maximum resident" in line))
+    timing = {line.split(":")[0].strip(): line.rsplit(":", 1)[1].strip() for line in report.read_text().splitlines()
+              if line.count(":") >= 1}
+    report.unlink()
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     return {"rows": n, "rare_sample": rare_sample, "wall_s": round(seconds, 1),
-            "peak_rss_mib": round(rss_kib / 1024), "postgres_backends_peak_uss_mib": round(peak.get("uss_mib", 0)),
-            **summary, "rare": rare_found(url, summary["build_id"])}
+            "cpu_s": round(float(timing["User time (seconds)"]) + float(timing["System time (seconds)"]), 1),
+            "peak_rss_mib": round(int(timing["Maximum resident set size (kbytes)"]) / 1024),
+            "postgres_backends_peak_uss_mib": round(peak.get("uss_mib", 0)),
+            "postgres_backends_cpu_s": round(peak.get("cpu_s", 0), 1),
+            "load_average": os.getloadavg()[0], **summary, "rare": rare_found(url, summary["build_id"])}
 
 
 def rare_found(url: str, build_id: int) -> dict:

@@ -271,24 +271,47 @@ def _unit_mean(z: np.ndarray) -> np.ndarray:
 def merge_groups(groups: list[np.ndarray], z: np.ndarray, drift: np.ndarray, tolerance: np.ndarray,
                  similarity: float) -> list[np.ndarray]:
     """Join leaf groups of one morphology and drift (centroid cosine >= similarity, median drifts
-    within twice the larger group tolerance): leaves often split one emitter kind by emitter."""
+    within twice the larger group tolerance): leaves often split one emitter kind by emitter.
+
+    Greedy, in list order: the first joinable pair (a, b) is joined into a, then the next, with
+    the joined group's centroid and drift recomputed each time. Only the joined group's row of the
+    pair matrix is recomputed after a join, so thousands of leaves cost seconds, not hours."""
     groups = list(groups)
-    merged = True
-    while merged:
-        merged = False
-        centroids = np.array([_unit_mean(z[g]) for g in groups])
-        medians = np.array([np.median(drift[g]) for g in groups])
-        tols = np.array([np.median(tolerance[g]) for g in groups])
-        sims = centroids @ centroids.T
-        for a in range(len(groups)):
-            for b in range(a + 1, len(groups)):
-                if sims[a, b] >= similarity and abs(medians[a] - medians[b]) <= 2 * max(tols[a], tols[b]):
-                    groups[a] = np.concatenate([groups[a], groups.pop(b)])
-                    merged = True
-                    break
-            if merged:
-                break
-    return groups
+    n = len(groups)
+    if n < 2:
+        return groups
+    centroids = np.array([_unit_mean(z[g]) for g in groups])
+    medians = np.array([np.median(drift[g]) for g in groups])
+    tols = np.array([np.median(tolerance[g]) for g in groups])
+    active = np.ones(n, bool)
+
+    def joinable(a: int) -> np.ndarray:
+        """Row a of the pair matrix: which groups could join group a."""
+        row = ((centroids @ centroids[a] >= similarity)
+               & (np.abs(medians - medians[a]) <= 2 * np.maximum(tols, tols[a])) & active)
+        row[a] = False
+        return row
+
+    pairs = np.zeros((n, n), bool)
+    for a in range(n):
+        pairs[a] = joinable(a)
+    pairs = np.triu(pairs, 1)
+    while True:
+        rows = np.flatnonzero(pairs.any(axis=1))
+        if not len(rows):
+            break
+        a = rows[0]
+        b = np.flatnonzero(pairs[a])[0]
+        groups[a] = np.concatenate([groups[a], groups[b]])
+        groups[b] = np.empty(0, np.int64)
+        active[b] = False
+        pairs[b, :] = pairs[:, b] = False
+        centroids[a], medians[a], tols[a] = _unit_mean(z[groups[a]]), np.median(drift[groups[a]]), \
+            np.median(tolerance[groups[a]])
+        row = joinable(a)
+        pairs[a, a + 1:] = row[a + 1:]
+        pairs[:a, a] = row[:a]
+    return [g for g, keep in zip(groups, active) if keep]
 
 
 def find_classes(z: np.ndarray, drift: np.ndarray, tolerance: np.ndarray, min_cluster_size: int,
