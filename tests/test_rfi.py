@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from rficat.catalogue import ingest, rfi
+from rficat.catalogue import ingest, models, rfi
 from rficat.cli import main
 from rficat.store import db
 from rficat.synthetic import synth
@@ -287,3 +287,14 @@ def test_a_killed_build_is_never_current_and_the_rerun_completes_it(rfi_db, fres
                                    " (SELECT count(*) FROM rfi_classes WHERE build_id = b.id AND label IS NOT NULL)"
                                    " FROM rfi_builds b WHERE id = :b"), {"b": first.build_id}).one()
     assert tuple(old) == ("retired", 0, 1)
+
+
+def test_the_sample_is_a_repeatable_tablesample(rfi_db):
+    with rfi_db.connect() as conn:
+        n_signal = conn.execute(sa.text("SELECT count(*) FROM snippets s JOIN embeddings e ON e.snippet_id = s.id"
+                                        " WHERE s.is_signal")).scalar()
+    n, model = n_signal // 2, models.require_current_model(rfi_db)
+    first, again = rfi.sample_snippets(rfi_db, model, n, seed=3), rfi.sample_snippets(rfi_db, model, n, seed=3)
+    other = rfi.sample_snippets(rfi_db, model, n, seed=4)
+    assert len(first.ids) == n and np.array_equal(first.ids, again.ids) and not np.array_equal(first.ids, other.ids)
+    assert len(rfi.sample_snippets(rfi_db, model, 10 * n_signal, seed=3).ids) == n_signal  # all of them, no more
