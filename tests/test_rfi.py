@@ -73,7 +73,7 @@ def test_build_finds_the_morphology_classes(rfi_db, files):
     stages = []
     summary = rfi.build(rfi_db, min_cluster_size=5, stage=stages.append)
     steps = [s.split()[0] for s in stages if not s.startswith("judged")]  # "judged N ...": one per batch
-    assert steps[:3] == ["sampling", "clustering", "finding"] and steps[-2:] == ["judging", "class"]
+    assert steps == ["sampling", "clustering", "judging", "class"]  # the sample is the whole catalogue
     assert any(s.startswith("judged") for s in stages)
     assert summary.n_classes >= len(KINDS) and summary.n_assigned > 0 and summary.n_judged >= summary.n_assigned
     truth = _truth_by_snippet(rfi_db, files)
@@ -298,3 +298,19 @@ def test_the_sample_is_a_repeatable_tablesample(rfi_db):
     other = rfi.sample_snippets(rfi_db, model, n, seed=4)
     assert len(first.ids) == n and np.array_equal(first.ids, again.ids) and not np.array_equal(first.ids, other.ids)
     assert len(rfi.sample_snippets(rfi_db, model, 10 * n_signal, seed=3).ids) == n_signal  # all of them, no more
+
+
+def test_a_sample_smaller_than_the_catalogue_gets_a_second_pass_over_what_it_missed(rfi_db):
+    with rfi_db.connect() as conn:
+        n_signal = conn.execute(sa.text("SELECT count(*) FROM snippets WHERE is_signal")).scalar()
+    stages = []
+    # a first sample of 12 holds ~4 of each kind: too few for a class of 5, so every kind is "rare"
+    summary = rfi.build(rfi_db, min_cluster_size=5, sample=12, rare_sample=n_signal, stage=stages.append)
+    assert any(s.startswith("finding the snippets with fewer than 5 lookalikes") for s in stages)
+    with rfi_db.connect() as conn:
+        params = conn.execute(sa.text("SELECT params FROM rfi_builds WHERE id = :b"), {"b": summary.build_id}).scalar()
+    assert 0 < params["n_uncovered"] <= n_signal and 0 < params["n_rare_sampled"] <= params["n_uncovered"]
+    assert params["n_rare_classes"] >= 1 and summary.n_classes == params["n_rare_classes"]
+    assert summary.n_judged == n_signal and summary.n_assigned > 0
+    none = rfi.build(rfi_db, min_cluster_size=5, sample=12, rare_sample=0)  # without it: no class can form
+    assert none.n_classes == 0

@@ -221,6 +221,7 @@ def uncovered_sample(engine: Engine, model_id: int, first: Sample, n: int, seed:
     sql = ("SELECT s.id, e.latent::real[] FROM embeddings e JOIN snippets s ON s.id = e.snippet_id"
            " WHERE e.model_id = %s AND s.is_signal AND s.drift_rate_hz_s IS NOT NULL")
     with db.raw_connection(engine) as conn:
+        conn.autocommit = True  # each batch its own snapshot: no transaction open for the whole pass
         for rows in _batches(conn, sql, (model_id,), 0, batch):
             ids = np.array([r[0] for r in rows], dtype=np.int64)
             z = np.array([r[1] for r in rows], dtype=np.float64)
@@ -407,13 +408,14 @@ def _current_build(conn) -> sa.Row | None:
     return conn.execute(sa.text("SELECT id, model_id FROM rfi_builds WHERE is_current")).first()
 
 
-def find_all_classes(engine: Engine, model_id: int, drawn: Sample, min_cluster_size: int, seed: int,
+def find_all_classes(engine: Engine, model_id: int, drawn: Sample, sample: int, min_cluster_size: int, seed: int,
                      rules: verdicts.Rules, rare_sample: int,
                      stage: Callable[[str], None]) -> tuple[Sample, np.ndarray, np.ndarray, dict]:
     """Classes of the first (uniform) sample and, when ``rare_sample`` > 0, of a second sample drawn
     from the snippets the first did not cover (rare morphologies: too few members to be seen in a
     uniform sample), both by the same leaf-HDBSCAN + drift split and local-density check; classes
-    of both passes merged where they are one morphology and drift. Returns the combined sample,
+    of both passes merged where they are one morphology and drift. No second pass when the first
+    sample is the whole catalogue (it missed nothing). Returns the combined sample,
     its labels, its drift tolerances and what the second pass saw."""
     keep = max(3, min_cluster_size // 2)
     tolerance = verdicts.tolerance(drawn.drift_error, drawn.floor, rules)
@@ -423,6 +425,9 @@ def find_all_classes(engine: Engine, model_id: int, drawn: Sample, min_cluster_s
     labels = _keep_classes_that_hold(drawn, labels, tolerance, rules, keep, seed)
     info = {"rare_sample": rare_sample, "n_uncovered": None, "n_rare_sampled": 0, "n_rare_classes": 0}
     if rare_sample <= 0:
+        return drawn, labels, tolerance, info
+    if len(drawn.ids) < sample:  # the sample is the whole catalogue: nothing was missed by sampling
+        info["n_uncovered"] = 0
         return drawn, labels, tolerance, info
     stage(f"finding the snippets with fewer than {min_cluster_size} lookalikes in the sample (one pass over the "
           "vectors)")
@@ -589,8 +594,8 @@ def _new_build(engine: Engine, model_id: int, request: dict, min_cluster_size: i
     """Sample, cluster, and store an unfinished build with its classes and bank (one transaction)."""
     stage(f"sampling up to {sample} snippets")
     drawn = sample_snippets(engine, model_id, sample, seed)
-    combined, labels, tolerance, info = find_all_classes(engine, model_id, drawn, min_cluster_size, seed, rules,
-                                                         rare_sample, stage)
+    combined, labels, tolerance, info = find_all_classes(engine, model_id, drawn, sample, min_cluster_size, seed,
+                                                         rules, rare_sample, stage)
     classes, bank_rows, bank_class = _classes_and_bank(combined, labels, tolerance, np.random.default_rng(seed))
     if not classes:
         log.warning("no class of at least %d lookalike snippets among %d: verdicts rest on lookalikes alone",
