@@ -7,13 +7,16 @@ are evidence for the other's), three kinds of emitter each.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from rficat.catalogue import ingest, rfi
+from rficat.catalogue import ingest, models, rfi
 from rficat.cli import main
 from rficat.store import db
 from rficat.synthetic import synth
@@ -69,7 +72,9 @@ def _truth_by_snippet(engine, files) -> dict[int, str]:
 def test_build_finds_the_morphology_classes(rfi_db, files):
     stages = []
     summary = rfi.build(rfi_db, min_cluster_size=5, stage=stages.append)
-    assert [s.split()[0] for s in stages] == ["sampling", "clustering", "judging", "class"]
+    steps = [s.split()[0] for s in stages if not s.startswith("judged")]  # "judged N ...": one per batch
+    assert steps == ["sampling", "clustering", "judging", "class"]  # the sample is the whole catalogue
+    assert any(s.startswith("judged") for s in stages)
     assert summary.n_classes >= len(KINDS) and summary.n_assigned > 0 and summary.n_judged >= summary.n_assigned
     truth = _truth_by_snippet(rfi_db, files)
     with rfi_db.connect() as conn:
@@ -227,3 +232,85 @@ def test_a_stale_build_is_reported(rfi_db, tmp_path, capsys, monkeypatch, caplog
     assert main(["rfi", "list", "--json"]) == 0
     out = capsys.readouterr()
     assert json.loads(out.out) and "but the current model is" in caplog.text
+
+
+KILLED_BUILD = """
+import sys, time
+from rficat.catalogue import rfi
+from rficat.store import db
+
+def slow(step):
+    if step.startswith("judged"):
+        time.sleep(60)  # killed here, after its first batch is committed
+
+rfi.build(db.make_engine(sys.argv[1]), min_cluster_size=5, batch=10, stage=slow)
+"""
+
+
+def test_a_killed_build_is_never_current_and_the_rerun_completes_it(rfi_db, fresh_db_url, tmp_path):
+    first = rfi.build(rfi_db, min_cluster_size=5, seed=1)
+    rfi.label_class(rfi_db, int(rfi.list_classes(rfi_db)["class_id"].iloc[0]), "kept label")
+    script = tmp_path / "build.py"
+    script.write_text(KILLED_BUILD)
+    child = subprocess.Popen([sys.executable, str(script), fresh_db_url])
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            with rfi_db.connect() as conn:
+                judged = conn.execute(sa.text("SELECT n_judged FROM rfi_builds WHERE status = 'building'")).scalar()
+            if judged or time.monotonic() > deadline or child.poll() is not None:
+                break
+            time.sleep(0.5)
+        assert judged == 10, "the build should be killed after its first batch"
+    finally:
+        child.kill()  # SIGKILL: no cleanup of any kind runs
+        child.wait()
+    with rfi_db.connect() as conn:
+        current = conn.execute(sa.text("SELECT id FROM rfi_builds WHERE is_current")).scalar()
+        half = conn.execute(sa.text("SELECT id, is_current, judged_through FROM rfi_builds WHERE status = 'building'")).one()
+        n_signal = conn.execute(sa.text("SELECT count(*) FROM snippets s JOIN embeddings e ON e.snippet_id = s.id"
+                                        " WHERE s.is_signal")).scalar()
+    assert current == first.build_id and not half.is_current and half.judged_through is not None
+    assert len(rfi.list_classes(rfi_db)) == first.n_classes  # still the complete build's classes
+    with pytest.raises(sa.exc.IntegrityError, match="current_complete"), rfi_db.begin() as conn:
+        conn.execute(sa.text("UPDATE rfi_builds SET is_current = (id = :b)"), {"b": half.id})
+
+    summary = rfi.build(rfi_db, min_cluster_size=5, batch=10)  # the same parameters: resumed, not redone
+    assert summary.resumed and summary.build_id == half.id and summary.n_judged == n_signal
+    assert summary.labels_carried == 1
+    with rfi_db.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM rfi_assignments WHERE build_id = :b"),
+                            {"b": half.id}).scalar() == n_signal
+        assert conn.execute(sa.text("SELECT id FROM rfi_builds WHERE is_current")).scalar() == half.id
+        # retiring the previous build purged its verdicts; its classes (and labels) stay
+        old = conn.execute(sa.text("SELECT status, (SELECT count(*) FROM rfi_assignments WHERE build_id = b.id),"
+                                   " (SELECT count(*) FROM rfi_classes WHERE build_id = b.id AND label IS NOT NULL)"
+                                   " FROM rfi_builds b WHERE id = :b"), {"b": first.build_id}).one()
+    assert tuple(old) == ("retired", 0, 1)
+
+
+def test_the_sample_is_a_repeatable_tablesample(rfi_db):
+    with rfi_db.connect() as conn:
+        n_signal = conn.execute(sa.text("SELECT count(*) FROM snippets s JOIN embeddings e ON e.snippet_id = s.id"
+                                        " WHERE s.is_signal")).scalar()
+    n, model = n_signal // 2, models.require_current_model(rfi_db)
+    first, again = rfi.sample_snippets(rfi_db, model, n, seed=3), rfi.sample_snippets(rfi_db, model, n, seed=3)
+    other = rfi.sample_snippets(rfi_db, model, n, seed=4)
+    assert len(first.ids) == n and np.array_equal(first.ids, again.ids) and not np.array_equal(first.ids, other.ids)
+    assert len(rfi.sample_snippets(rfi_db, model, 10 * n_signal, seed=3).ids) == n_signal  # all of them, no more
+
+
+def test_a_sample_smaller_than_the_catalogue_gets_a_second_pass_over_what_it_missed(rfi_db):
+    with rfi_db.connect() as conn:
+        n_signal = conn.execute(sa.text("SELECT count(*) FROM snippets WHERE is_signal")).scalar()
+    stages = []
+    # a first sample of 12 holds ~4 of each kind: too few for a class of 5, so every kind is "rare"
+    summary = rfi.build(rfi_db, min_cluster_size=5, sample=12, rare_sample=n_signal, stage=stages.append)
+    assert any(s.startswith("finding the snippets with fewer than 5 lookalikes") for s in stages)
+    with rfi_db.connect() as conn:
+        params = conn.execute(sa.text("SELECT params FROM rfi_builds WHERE id = :b"), {"b": summary.build_id}).scalar()
+    assert 0 < params["n_uncovered"] <= n_signal and 0 < params["n_rare_sampled"] <= params["n_uncovered"]
+    assert params["n_rare_classes"] >= 1 and summary.n_classes == params["n_rare_classes"]
+    assert summary.n_judged == n_signal and summary.n_assigned > 0
+    none = rfi.build(rfi_db, min_cluster_size=5, sample=12, rare_sample=0)  # without it: no class can form
+    assert none.n_classes == 0

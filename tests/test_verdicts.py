@@ -159,7 +159,6 @@ def test_one_vector_or_a_batch(catalogue, layout):
 def test_a_failed_build_leaves_the_previous_one_current(catalogue):
     with catalogue.connect() as conn:
         before = conn.execute(sa.text("SELECT id FROM rfi_builds WHERE is_current")).scalar()
-        n_builds = conn.execute(sa.text("SELECT count(*) FROM rfi_builds")).scalar()
 
     def fail_late(step: str) -> None:
         if step.startswith("class statistics"):
@@ -169,8 +168,17 @@ def test_a_failed_build_leaves_the_previous_one_current(catalogue):
         rfi.build(catalogue, min_cluster_size=5, stage=fail_late)
     with catalogue.connect() as conn:
         assert conn.execute(sa.text("SELECT id FROM rfi_builds WHERE is_current")).scalar() == before
-        assert conn.execute(sa.text("SELECT count(*) FROM rfi_builds")).scalar() == n_builds
-        assert conn.execute(sa.text("SELECT count(*) FROM rfi_bank WHERE build_id <> :b"), {"b": before}).scalar() == 0
+        # the unfinished build waits, judged but never current, for a build with its parameters to resume it
+        unfinished = conn.execute(sa.text("SELECT id, is_current, n_judged FROM rfi_builds WHERE status = 'building'")).one()
+        assert not unfinished.is_current and unfinished.n_judged > 0
+    # one with other parameters discards it (its verdicts, classes and bank) and makes its own
+    summary = rfi.build(catalogue, min_cluster_size=6)
+    assert not summary.resumed and summary.build_id != unfinished.id
+    with catalogue.connect() as conn:
+        for table in ("rfi_builds WHERE id", "rfi_assignments WHERE build_id", "rfi_bank WHERE build_id",
+                      "rfi_classes WHERE build_id"):
+            assert conn.execute(sa.text(f"SELECT count(*) FROM {table} = :b"), {"b": unfinished.id}).scalar() == 0
+        assert conn.execute(sa.text("SELECT status FROM rfi_builds WHERE id = :b"), {"b": before}).scalar() == "retired"
 
 
 @pytest.mark.parametrize("n_files", [0, 1])

@@ -1,25 +1,37 @@
 """The RFI database: cluster the catalogue's morphologies into classes, judge every snippet.
 
 A build draws a random sample of the signal snippets (latent vectors of unit length, drift
-rates with their errors) and clusters it with HDBSCAN's *leaf* selection (Walmsley & Scaife):
-small, tight groups rather than the few large ones that merge several morphologies. Each group
-is split wherever its drift rates jump by more than their tolerance, so a class never mixes a
-stationary carrier with a drifting one, and groups of one morphology and drift are merged
-again. A class keeps its own scale (how close its members are to each other), not a radius
-that decides membership.
+rates with their errors; a Bernoulli ``TABLESAMPLE`` of the embeddings, repeatable for a seed)
+and clusters it with HDBSCAN's *leaf* selection (Walmsley & Scaife): small, tight groups rather
+than the few large ones that merge several morphologies. Each group is split wherever its drift
+rates jump by more than their tolerance, so a class never mixes a stationary carrier with a
+drifting one, and groups of one morphology and drift are merged again. A class keeps its own
+scale (how close its members are to each other), not a radius that decides membership.
+
+Rare morphologies: a class of 20 members among 10^6 has about one member in a 50,000 sample,
+too few to be seen. So one pass over the catalogue's vectors finds the snippets the sample did
+not *cover* (fewer lookalikes in it than the minimum cluster size: too few for a class of the
+first pass), a second sample is drawn from
+those only, and it is clustered the same way; classes of both passes are merged where they are
+one morphology and drift. Memory stays bounded by the two samples and one batch.
 
 The build then keeps a bounded *bank* (up to ``BANK_PER_CLASS`` members of each class and the
-sample's other snippets of reference observations) and judges every signal snippet against it
+samples' other snippets of reference observations) and judges every signal snippet against it
 (``rficat.catalogue.verdicts``): RFI needs drift-consistent lookalikes seen where no target's
-signal can be. Everything is written in one transaction and the build becomes current at its
-end, so a failed or interrupted build leaves the previous one current and nothing half-written.
-Builds are versioned; labels move to a new build's class when its centroid matches an old
-labelled one (cosine similarity >= 0.9).
+signal can be. The build is stored first, unfinished (``status`` building), with its classes
+and bank; the catalogue is judged in batches of snippet ids, each its own transaction that also
+records the resume point; the build becomes current only in a last short transaction. A killed
+build is never current: the next build with the same parameters resumes it, one with other
+parameters discards it. The previous build is then retired and its verdicts purged in batches
+(its classes and labels stay). Labels move to a new build's class when its centroid matches an
+old labelled one (cosine similarity >= 0.9).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -43,7 +55,11 @@ MIN_SAMPLES = 3  # HDBSCAN's density smoothing: small, so leaves stay tight
 MERGE_SIMILARITY = 0.97  # leaf groups whose centroids are this alike (and drift alike) are one class
 NN_QUANTILE = 0.95  # a class's own scale: this quantile of its members' nearest-member distances
 BANK_PER_CLASS = 500  # members of each class kept for verdicts (a bounded, in-memory sample)
-JUDGE_BATCH = 50_000  # snippets read and judged at a time by a build
+JUDGE_BATCH = 50_000  # snippets read, judged and committed at a time by a build
+PURGE_BATCH = 200_000  # snippet ids whose verdicts of a retired build are deleted at a time
+SAMPLE_OVERDRAW = 1.25  # TABLESAMPLE asks for this many times the sample size (the estimate is rough)
+BUILD_JOBS = -1  # threads of the k-d tree queries of a build (all cores; they release the GIL)
+BUILD_LOCK = 7_236_982  # pg advisory lock key: one rfi build at a time per catalogue
 # Drift range of a class (shown, not a gate): 5th-95th percentile of its clustered members,
 # widened by their typical drift tolerance.
 DRIFT_PERCENTILES = (5, 95)
@@ -61,6 +77,7 @@ class BuildSummary:
     seconds: float
     labels_left_behind: list[str] = field(default_factory=list)  # stay on the previous build's classes
     n_judged: int = 0  # signal snippets given a verdict (n_assigned: of them, judged RFI)
+    resumed: bool = False  # True: an interrupted build with the same parameters was completed
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -83,14 +100,15 @@ class Sample:
 
 def check_catalogue(engine: Engine, model_id: int) -> None:
     """Explain, in one line, what a catalogue lacks for verdicts (no signals; one observation; no
-    OFF scan or observation outside an ON role to take evidence from)."""
+    OFF scan or observation outside an ON role to take evidence from). Asks each observation
+    whether it has a signal with a vector (an index probe each), never counts the catalogue."""
     with engine.connect() as conn:
         row = conn.execute(sa.text(
-            "SELECT count(DISTINCT s.observation_id) AS n_obs, count(*) AS n_signal,"
-            " count(DISTINCT s.observation_id) FILTER (WHERE " + verdicts.REFERENCE_SQL.format(obs="s.observation_id") +
-            ") AS n_reference FROM snippets s JOIN embeddings e ON e.snippet_id = s.id AND e.model_id = :m"
-            " WHERE s.is_signal"), {"m": model_id}).mappings().one()
-    if row["n_signal"] == 0:
+            "WITH obs AS (SELECT o.id FROM observations o WHERE EXISTS (SELECT 1 FROM snippets s JOIN embeddings e"
+            " ON e.snippet_id = s.id AND e.model_id = :m WHERE s.observation_id = o.id AND s.is_signal))"
+            " SELECT count(*) AS n_obs, count(*) FILTER (WHERE " + verdicts.REFERENCE_SQL.format(obs="obs.id") +
+            ") AS n_reference FROM obs"), {"m": model_id}).mappings().one()
+    if row["n_obs"] == 0:
         raise RficatError("the catalogue has no signal snippets with vectors to build RFI classes from; ingest first")
     if row["n_obs"] < 2:
         raise RficatError("the catalogue has signals from 1 observation only: RFI verdicts need lookalikes seen in "
@@ -100,18 +118,14 @@ def check_catalogue(engine: Engine, model_id: int) -> None:
                           "cadence's ON role to take evidence from; ingest or add some")
 
 
-def sample_snippets(engine: Engine, model_id: int, n: int, seed: int) -> Sample:
-    """Up to n random signal snippets of the model's vectors."""
-    with db.raw_connection(engine) as conn:
-        conn.execute("SELECT setseed(%s)", ((seed % 1000) / 1000,))
-        rows = conn.cursor(binary=True).execute(
-            "SELECT s.id, e.latent, s.drift_rate_hz_s, s.drift_error_hz_s, s.snr, s.observation_id, s.f_center_mhz, "
-            + verdicts.FLOOR_SQL + ", " + verdicts.REFERENCE_SQL.format(obs="s.observation_id") +
-            " FROM snippets s JOIN observations o ON o.id = s.observation_id"
-            " JOIN embeddings e ON e.snippet_id = s.id AND e.model_id = %s"
-            " WHERE s.is_signal ORDER BY random() LIMIT %s", (model_id, n)).fetchall()
-    if not rows:
-        raise RficatError("the catalogue has no signal snippets with vectors to build RFI classes from; ingest first")
+SAMPLE_SQL = (
+    "SELECT s.id, e.latent, s.drift_rate_hz_s, s.drift_error_hz_s, s.snr, s.observation_id, s.f_center_mhz, "
+    + verdicts.FLOOR_SQL + ", " + verdicts.REFERENCE_SQL.format(obs="s.observation_id") +
+    " FROM embeddings e {tablesample} JOIN snippets s ON s.id = e.snippet_id"
+    " JOIN observations o ON o.id = s.observation_id WHERE e.model_id = %s AND s.is_signal")
+
+
+def _sample_from_rows(rows) -> Sample:
     c = list(zip(*rows))
     z = verdicts.vectors(c[1])
 
@@ -120,6 +134,108 @@ def sample_snippets(engine: Engine, model_id: int, n: int, seed: int) -> Sample:
 
     return Sample(np.array(c[0], dtype=np.int64), z / np.clip(np.linalg.norm(z, axis=1, keepdims=True), 1e-12, None),
                   f(c[2]), f(c[3]), f(c[4]), np.array(c[5], dtype=np.int64), f(c[6]), f(c[7]), np.array(c[8], bool))
+
+
+def _subset(sample: Sample, index: np.ndarray) -> Sample:
+    return Sample(*(getattr(sample, name)[index] for name in Sample.__dataclass_fields__))
+
+
+def _concat(a: Sample, b: Sample) -> Sample:
+    return Sample(*(np.concatenate([getattr(a, n), getattr(b, n)]) for n in Sample.__dataclass_fields__))
+
+
+def _estimated_vectors(conn) -> float:
+    """The planner's row estimate of the embeddings table (all its partitions; all models)."""
+    return float(conn.execute(
+        "SELECT greatest((SELECT coalesce(sum(c.reltuples) FILTER (WHERE c.reltuples > 0), 0)"
+        " FROM pg_partition_tree('embeddings') t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf),"
+        " (SELECT reltuples FROM pg_class WHERE oid = 'embeddings'::regclass))").fetchone()[0])
+
+
+def sample_snippets(engine: Engine, model_id: int, n: int, seed: int) -> Sample:
+    """Up to n random signal snippets of the model's vectors: a Bernoulli ``TABLESAMPLE`` of the
+    embeddings (every row with the same chance, repeatable for a seed; never a sort of the
+    catalogue), its share from the planner's row estimate, widened and drawn again while it
+    yields fewer than n; then n of them drawn with the seed."""
+    with db.raw_connection(engine) as conn:
+        estimate = _estimated_vectors(conn)
+        percent = 100.0 if estimate < 1 else min(100.0, 100.0 * SAMPLE_OVERDRAW * n / estimate)
+        while True:
+            rows = conn.cursor(binary=True).execute(
+                SAMPLE_SQL.format(tablesample=f"TABLESAMPLE BERNOULLI ({percent:.10f}) REPEATABLE ({int(seed)})"),
+                (model_id,)).fetchall()
+            if len(rows) >= n or percent >= 100.0:
+                break
+            percent = min(100.0, percent * SAMPLE_OVERDRAW * n / max(len(rows), 1))
+    if not rows:
+        raise RficatError("the catalogue has no signal snippets with vectors to build RFI classes from; ingest first")
+    rows.sort(key=lambda r: r[0])
+    if len(rows) > n:
+        keep = np.sort(np.random.default_rng(seed).choice(len(rows), n, replace=False))
+        rows = [rows[i] for i in keep]
+    return _sample_from_rows(rows)
+
+
+def fetch_snippets(engine: Engine, model_id: int, ids: np.ndarray) -> Sample:
+    """The snippets of these ids (signals with the model's vectors), as a Sample in id order."""
+    rows = []
+    with db.raw_connection(engine) as conn:
+        for start in range(0, len(ids), JUDGE_BATCH):
+            rows += conn.cursor(binary=True).execute(
+                SAMPLE_SQL.format(tablesample="") + " AND s.id = ANY(%s) ORDER BY s.id",
+                (model_id, [int(i) for i in ids[start:start + JUDGE_BATCH]])).fetchall()
+    return _sample_from_rows(rows)
+
+
+def _batches(conn, sql: str, params: tuple, after: int, batch: int):
+    """Rows of ``sql`` (which selects ``s.id`` first, joins ``embeddings e`` on it and ends in a
+    WHERE clause), keyset-paged by snippet id after ``after``, a batch at a time (each read is its
+    own short statement; both tables' keys are bounded, so each batch starts where the last ended)."""
+    while True:
+        rows = conn.cursor(binary=True).execute(sql + " AND s.id > %s AND e.snippet_id > %s ORDER BY s.id LIMIT %s",
+                                                (*params, after, after, batch)).fetchall()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+
+
+def uncovered_sample(engine: Engine, model_id: int, first: Sample, n: int, seed: int, similarity: float,
+                     cover: int, batch: int = JUDGE_BATCH) -> tuple[np.ndarray, int]:
+    """Ids of up to n signal snippets, drawn uniformly (with the seed) from those the first sample
+    did not cover, and how many were not covered.
+
+    A snippet is covered when at least ``cover`` snippets of the first sample (other than itself)
+    are lookalikes of it (cosine similarity >= ``similarity``): its morphology was seen often
+    enough there to form a class if it is one (the build asks for its minimum cluster size). A morphology of m members among N is
+    expected to have m x sample / N members in the sample, so a class of 20 among 10^6 is rarely
+    covered by a 50,000 sample and lands here. One pass over the catalogue's vectors, a batch at
+    a time; memory: the first sample's k-d tree and n ids with their random keys (bottom-k
+    sampling)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    tree = NearestNeighbors(algorithm="kd_tree", n_jobs=BUILD_JOBS).fit(first.z)
+    k = min(cover + 1, len(first.ids))
+    rng = np.random.default_rng(seed + 1)
+    kept_ids, kept_keys, n_uncovered = np.empty(0, np.int64), np.empty(0), 0
+    sql = ("SELECT s.id, e.latent::real[] FROM embeddings e JOIN snippets s ON s.id = e.snippet_id"
+           " WHERE e.model_id = %s AND s.is_signal AND s.drift_rate_hz_s IS NOT NULL")
+    with db.raw_connection(engine) as conn:
+        conn.autocommit = True  # each batch its own snapshot: no transaction open for the whole pass
+        for rows in _batches(conn, sql, (model_id,), 0, batch):
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            z = np.array([r[1] for r in rows], dtype=np.float64)
+            z /= np.clip(np.linalg.norm(z, axis=1, keepdims=True), 1e-12, None)
+            euclidean, index = tree.kneighbors(z, n_neighbors=k)
+            lookalikes = ((1.0 - euclidean**2 / 2 >= similarity) & (first.ids[index] != ids[:, None])).sum(axis=1)
+            uncovered = ids[lookalikes < cover]
+            n_uncovered += len(uncovered)
+            kept_ids = np.concatenate([kept_ids, uncovered])
+            kept_keys = np.concatenate([kept_keys, rng.random(len(uncovered))])
+            if len(kept_ids) > n:
+                smallest = np.argpartition(kept_keys, n)[:n]
+                kept_ids, kept_keys = kept_ids[smallest], kept_keys[smallest]
+    return np.sort(kept_ids), n_uncovered
 
 
 def cluster(z: np.ndarray, min_cluster_size: int, min_samples: int | None = None) -> np.ndarray:
@@ -156,24 +272,47 @@ def _unit_mean(z: np.ndarray) -> np.ndarray:
 def merge_groups(groups: list[np.ndarray], z: np.ndarray, drift: np.ndarray, tolerance: np.ndarray,
                  similarity: float) -> list[np.ndarray]:
     """Join leaf groups of one morphology and drift (centroid cosine >= similarity, median drifts
-    within twice the larger group tolerance): leaves often split one emitter kind by emitter."""
+    within twice the larger group tolerance): leaves often split one emitter kind by emitter.
+
+    Greedy, in list order: the first joinable pair (a, b) is joined into a, then the next, with
+    the joined group's centroid and drift recomputed each time. Only the joined group's row of the
+    pair matrix is recomputed after a join, so thousands of leaves cost seconds, not hours."""
     groups = list(groups)
-    merged = True
-    while merged:
-        merged = False
-        centroids = np.array([_unit_mean(z[g]) for g in groups])
-        medians = np.array([np.median(drift[g]) for g in groups])
-        tols = np.array([np.median(tolerance[g]) for g in groups])
-        sims = centroids @ centroids.T
-        for a in range(len(groups)):
-            for b in range(a + 1, len(groups)):
-                if sims[a, b] >= similarity and abs(medians[a] - medians[b]) <= 2 * max(tols[a], tols[b]):
-                    groups[a] = np.concatenate([groups[a], groups.pop(b)])
-                    merged = True
-                    break
-            if merged:
-                break
-    return groups
+    n = len(groups)
+    if n < 2:
+        return groups
+    centroids = np.array([_unit_mean(z[g]) for g in groups])
+    medians = np.array([np.median(drift[g]) for g in groups])
+    tols = np.array([np.median(tolerance[g]) for g in groups])
+    active = np.ones(n, bool)
+
+    def joinable(a: int) -> np.ndarray:
+        """Row a of the pair matrix: which groups could join group a."""
+        row = ((centroids @ centroids[a] >= similarity)
+               & (np.abs(medians - medians[a]) <= 2 * np.maximum(tols, tols[a])) & active)
+        row[a] = False
+        return row
+
+    pairs = np.zeros((n, n), bool)
+    for a in range(n):
+        pairs[a] = joinable(a)
+    pairs = np.triu(pairs, 1)
+    while True:
+        rows = np.flatnonzero(pairs.any(axis=1))
+        if not len(rows):
+            break
+        a = rows[0]
+        b = np.flatnonzero(pairs[a])[0]
+        groups[a] = np.concatenate([groups[a], groups[b]])
+        groups[b] = np.empty(0, np.int64)
+        active[b] = False
+        pairs[b, :] = pairs[:, b] = False
+        centroids[a], medians[a], tols[a] = _unit_mean(z[groups[a]]), np.median(drift[groups[a]]), \
+            np.median(tolerance[groups[a]])
+        row = joinable(a)
+        pairs[a, a + 1:] = row[a + 1:]
+        pairs[:a, a] = row[:a]
+    return [g for g, keep in zip(groups, active) if keep]
 
 
 def find_classes(z: np.ndarray, drift: np.ndarray, tolerance: np.ndarray, min_cluster_size: int,
@@ -269,44 +408,208 @@ def _current_build(conn) -> sa.Row | None:
     return conn.execute(sa.text("SELECT id, model_id FROM rfi_builds WHERE is_current")).first()
 
 
+def find_all_classes(engine: Engine, model_id: int, drawn: Sample, sample: int, min_cluster_size: int, seed: int,
+                     rules: verdicts.Rules, rare_sample: int,
+                     stage: Callable[[str], None]) -> tuple[Sample, np.ndarray, np.ndarray, dict]:
+    """Classes of the first (uniform) sample and, when ``rare_sample`` > 0, of a second sample drawn
+    from the snippets the first did not cover (rare morphologies: too few members to be seen in a
+    uniform sample), both by the same leaf-HDBSCAN + drift split and local-density check; classes
+    of both passes merged where they are one morphology and drift. No second pass when the first
+    sample is the whole catalogue (it missed nothing). Returns the combined sample,
+    its labels, its drift tolerances and what the second pass saw."""
+    keep = max(3, min_cluster_size // 2)
+    tolerance = verdicts.tolerance(drawn.drift_error, drawn.floor, rules)
+    log.info("clustering %d snippets (min cluster size %d)", len(drawn.ids), min_cluster_size)
+    stage(f"clustering {len(drawn.ids)} snippets (HDBSCAN, leaf)")
+    labels = find_classes(drawn.z, drawn.drift, tolerance, min_cluster_size)
+    labels = _keep_classes_that_hold(drawn, labels, tolerance, rules, keep, seed)
+    info = {"rare_sample": rare_sample, "n_uncovered": None, "n_rare_sampled": 0, "n_rare_classes": 0}
+    if rare_sample <= 0:
+        return drawn, labels, tolerance, info
+    if len(drawn.ids) < sample:  # the sample is the whole catalogue: nothing was missed by sampling
+        info["n_uncovered"] = 0
+        return drawn, labels, tolerance, info
+    stage(f"finding the snippets with fewer than {min_cluster_size} lookalikes in the sample (one pass over the "
+          "vectors)")
+    ids, info["n_uncovered"] = uncovered_sample(engine, model_id, drawn, rare_sample, seed, rules.similarity,
+                                                min_cluster_size)
+    log.info("%d signal snippets have fewer than %d lookalikes in the sample; clustering %d of them",
+             info["n_uncovered"], min_cluster_size, len(ids))
+    if len(ids) < max(2, min_cluster_size):
+        return drawn, labels, tolerance, info
+    stage(f"clustering {len(ids)} snippets the first sample did not cover (HDBSCAN, leaf)")
+    second = fetch_snippets(engine, model_id, ids)
+    second_tolerance = verdicts.tolerance(second.drift_error, second.floor, rules)
+    second_labels = find_classes(second.z, second.drift, second_tolerance, min_cluster_size)
+    second_labels = _keep_classes_that_hold(second, second_labels, second_tolerance, rules, keep, seed + 1)
+    info["n_rare_sampled"] = len(second.ids)
+    new = ~np.isin(second.ids, drawn.ids)  # a first-sample snippet keeps its first-pass label
+    combined = _concat(drawn, _subset(second, np.flatnonzero(new)))
+    offset = labels.max() + 1
+    combined_labels = np.concatenate([labels, np.where(second_labels[new] >= 0, second_labels[new] + offset, -1)])
+    combined_tolerance = np.concatenate([tolerance, second_tolerance[new]])
+    groups = [np.flatnonzero(combined_labels == k) for k in range(combined_labels.max() + 1)]
+    groups = merge_groups([g for g in groups if len(g)], combined.z, combined.drift, combined_tolerance,
+                          MERGE_SIMILARITY)
+    out = np.full(len(combined.ids), -1)
+    for k, g in enumerate(sorted(groups, key=len, reverse=True)):
+        out[g] = k
+    info["n_rare_classes"] = int(out.max() + 1 - (labels.max() + 1))
+    return combined, out, combined_tolerance, info
+
+
+@contextlib.contextmanager
+def _build_lock(engine: Engine):
+    """One `rfi build` at a time per catalogue: a session advisory lock, released when the
+    process ends however it ends (so a killed build's lock never lingers)."""
+    with db.raw_connection(engine) as conn:
+        conn.autocommit = True
+        if not conn.execute("SELECT pg_try_advisory_lock(%s)", (BUILD_LOCK,)).fetchone()[0]:
+            raise RficatError("another `rficat rfi build` is running on this catalogue; wait for it to finish")
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (BUILD_LOCK,))
+
+
+def purge_assignments(engine: Engine, build_id: int, batch: int = PURGE_BATCH) -> int:
+    """Delete a build's verdicts a range of snippet ids at a time (each range its own short
+    transaction, through the primary key); returns how many."""
+    total = 0
+    with db.raw_connection(engine) as conn:
+        low, high = conn.execute("SELECT min(id), max(id) FROM snippets").fetchone()
+        if low is None:
+            return 0
+        for start in range(low, high + 1, batch):
+            total += conn.execute("DELETE FROM rfi_assignments WHERE build_id = %s AND snippet_id >= %s"
+                                  " AND snippet_id < %s", (build_id, start, start + batch)).rowcount
+            conn.commit()
+    return total
+
+
+def purge_retired(engine: Engine) -> int:
+    """Purge the verdicts of every retired build (its classes and labels stay); returns how many."""
+    with engine.connect() as conn:
+        retired = conn.execute(sa.text(
+            "SELECT b.id FROM rfi_builds b WHERE b.status = 'retired' AND EXISTS"
+            " (SELECT 1 FROM rfi_assignments a WHERE a.build_id = b.id) ORDER BY b.id")).scalars().all()
+    total = 0
+    for build_id in retired:
+        n = purge_assignments(engine, build_id)
+        log.info("purged %d verdicts of retired RFI build %d", n, build_id)
+        total += n
+    return total
+
+
+def _unfinished(engine: Engine, request: dict, resume: bool) -> tuple[int | None, float]:
+    """The unfinished build to resume (the newest with the same request), if any and if asked,
+    and the seconds it already took; every other unfinished build is discarded (its verdicts
+    purged in batches, then the build, its classes and bank deleted)."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT id, params->'request' = CAST(:r AS jsonb) AS same, coalesce(seconds, 0) FROM rfi_builds"
+            " WHERE status = 'building' ORDER BY id DESC"), {"r": json.dumps(request)}).all()
+    keep, seconds = None, 0.0
+    for build_id, same, spent in rows:
+        if resume and same and keep is None:
+            keep, seconds = build_id, spent
+            continue
+        log.warning("discarding unfinished RFI build %d%s", build_id,
+                    "" if same else " (other parameters than this build's)")
+        purge_assignments(engine, build_id)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM rfi_builds WHERE id = :b AND status = 'building'"), {"b": build_id})
+    return keep, seconds
+
+
 def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 10, sample: int = 50_000,
           seed: int = 0, stage: Callable[[str], None] = lambda description: None,
-          rules: verdicts.Rules | None = None) -> BuildSummary:
-    """Cluster a sample, keep its classes and bank, judge every signal snippet, make the build current.
+          rules: verdicts.Rules | None = None, rare_sample: int | None = None, resume: bool = True,
+          batch: int = JUDGE_BATCH) -> BuildSummary:
+    """Cluster a sample (and what it missed), keep its classes and bank, judge every signal
+    snippet in batches, make the build current.
 
-    ``stage`` is told each step as it starts (the CLI shows it; at 10^6 snippets a build takes
-    minutes). All of it is one transaction: until the build is complete the previous one stays current.
+    ``stage`` is told each step as it starts (the CLI shows it; at 10^7 snippets a build takes
+    tens of minutes). The build is stored first, unfinished, with its classes and bank; each
+    batch of ``batch`` snippets is judged and committed on its own; the build becomes current
+    only in the last, short transaction, and the previous one is then retired and its verdicts
+    purged. An interrupted build is resumed by the next build with the same parameters (unless
+    ``resume`` is False) and discarded by one with others; it is never current.
+    ``rare_sample`` (default: ``sample``; 0: off) is the size of the second pass's sample.
     """
     if min_cluster_size < 2:
         raise RficatError(f"min_cluster_size must be at least 2 (a class of one snippet is no class), "
                           f"got {min_cluster_size}")
     if sample < 1:
         raise RficatError(f"sample must be at least 1 snippet, got {sample}")
+    rare_sample = sample if rare_sample is None else rare_sample
+    if rare_sample < 0:
+        raise RficatError(f"rare_sample must be 0 (no second pass) or more, got {rare_sample}")
     started = time.perf_counter()
     rules = rules or verdicts.Rules()
     model_id = models.require_current_model(engine) if model_id is None else model_id
-    check_catalogue(engine, model_id)
+    request = {"model_id": model_id, "min_cluster_size": min_cluster_size, "sample": sample, "seed": seed,
+               "rare_sample": rare_sample, "verdict": rules.to_dict()}
+    with _build_lock(engine):
+        check_catalogue(engine, model_id)
+        build_id, spent = _unfinished(engine, request, resume)
+        resumed = build_id is not None
+        if resumed:
+            stage(f"resuming unfinished build {build_id}")
+            log.info("resuming unfinished RFI build %d", build_id)
+        else:
+            build_id = _new_build(engine, model_id, request, min_cluster_size, sample, seed, rules, rare_sample, stage)
+        with db.raw_connection(engine) as conn:
+            row = conn.execute("SELECT n_sampled, n_classes FROM rfi_builds WHERE id = %s", (build_id,)).fetchone()
+            bank = verdicts.load_bank(conn, build_id)
+            bank.n_jobs = BUILD_JOBS
+            stage(f"judging every signal snippet against {len(bank)} banked lookalikes and {row[1]} classes")
+            _judge_batches(conn, build_id, model_id, bank, rules, batch, stage)
+            stage("class statistics")
+            _class_statistics(conn, build_id)
+            previous = conn.execute("SELECT id FROM rfi_builds WHERE is_current").fetchone()
+            carried = _carry_labels(conn, build_id, previous[0] if previous else None)
+            left = [r[0] for r in conn.execute(
+                "SELECT o.label FROM rfi_classes o WHERE o.build_id = %s AND o.label IS NOT NULL AND NOT EXISTS"
+                " (SELECT 1 FROM rfi_classes n WHERE n.build_id = %s AND n.matched_from = o.id) ORDER BY o.id",
+                (previous[0] if previous else -1, build_id)).fetchall()]
+            for label in left:  # never silently: the label stays on the old build's class
+                log.warning("label %r matched no class of the new build; it stays on build %d", label, previous[0])
+            seconds = spent + time.perf_counter() - started
+            # the last step: only a complete build ever becomes current
+            conn.execute("UPDATE rfi_builds SET is_current = false, status = 'retired' WHERE is_current")
+            n_judged, n_rfi = conn.execute(
+                "UPDATE rfi_builds SET seconds = %s, is_current = true, status = 'complete' WHERE id = %s"
+                " RETURNING n_judged, n_assigned", (seconds, build_id)).fetchone()
+            conn.commit()
+        if previous:
+            stage(f"purging the verdicts of retired build {previous[0]}")
+        purge_retired(engine)
+    return BuildSummary(build_id, model_id, row[0], row[1], n_rfi, carried, round(seconds, 2), left, n_judged,
+                        resumed)
+
+
+def _new_build(engine: Engine, model_id: int, request: dict, min_cluster_size: int, sample: int, seed: int,
+               rules: verdicts.Rules, rare_sample: int, stage: Callable[[str], None]) -> int:
+    """Sample, cluster, and store an unfinished build with its classes and bank (one transaction)."""
     stage(f"sampling up to {sample} snippets")
     drawn = sample_snippets(engine, model_id, sample, seed)
-    tolerance = verdicts.tolerance(drawn.drift_error, drawn.floor, rules)
-    log.info("clustering %d snippets (min cluster size %d)", len(drawn.ids), min_cluster_size)
-    stage(f"clustering {len(drawn.ids)} snippets (HDBSCAN, leaf)")
-    labels = find_classes(drawn.z, drawn.drift, tolerance, min_cluster_size)
-    labels = _keep_classes_that_hold(drawn, labels, tolerance, rules, max(3, min_cluster_size // 2), seed)
-    classes, bank_rows, bank_class = _classes_and_bank(drawn, labels, tolerance, np.random.default_rng(seed))
+    combined, labels, tolerance, info = find_all_classes(engine, model_id, drawn, sample, min_cluster_size, seed,
+                                                         rules, rare_sample, stage)
+    classes, bank_rows, bank_class = _classes_and_bank(combined, labels, tolerance, np.random.default_rng(seed))
     if not classes:
         log.warning("no class of at least %d lookalike snippets among %d: verdicts rest on lookalikes alone",
-                    min_cluster_size, len(drawn.ids))
+                    min_cluster_size, len(combined.ids))
     params = {"min_cluster_size": min_cluster_size, "sample": sample, "seed": seed, "method": "hdbscan-leaf",
               "min_samples": MIN_SAMPLES, "merge_similarity": MERGE_SIMILARITY, "nn_quantile": NN_QUANTILE,
               "bank_per_class": BANK_PER_CLASS, "radius_quantile": RADIUS_QUANTILE,
+              "sampling": "tablesample bernoulli", **info,
               "tolerance_floor_hz_s": float(np.nanmedian(drawn.floor)) if np.isfinite(drawn.floor).any() else None,
-              "verdict": rules.to_dict()}
+              "verdict": rules.to_dict(), "request": request}
     with db.raw_connection(engine) as conn:
-        previous = conn.execute("SELECT id FROM rfi_builds WHERE is_current").fetchone()
         build_id = conn.execute(
-            "INSERT INTO rfi_builds (model_id, params, n_sampled, n_classes) VALUES (%s, %s, %s, %s) RETURNING id",
-            (model_id, Jsonb(params), len(drawn.ids), len(classes))).fetchone()[0]
+            "INSERT INTO rfi_builds (model_id, params, n_sampled, n_classes, status) VALUES (%s, %s, %s, %s, 'building')"
+            " RETURNING id", (model_id, Jsonb(params), len(combined.ids), len(classes))).fetchone()[0]
         for c in classes:
             c["id"] = conn.execute(
                 "INSERT INTO rfi_classes (build_id, centroid, radius, nn_distance, drift_min_hz_s, drift_max_hz_s,"
@@ -314,61 +617,39 @@ def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 1
                 (build_id, c["centroid"].astype(np.float32), c["radius"], c["nn_distance"], c["drift_min"],
                  c["drift_max"], c["exemplars"])).fetchone()[0]
         class_ids = np.array([c["id"] for c in classes] + [-1], dtype=np.int64)[bank_class]
-        bank = _store_bank(conn, build_id, drawn, bank_rows, class_ids, classes)
-        stage(f"judging every signal snippet against {len(bank)} banked lookalikes and {len(classes)} classes")
-        n_judged, n_rfi = _judge_all(conn, build_id, model_id, bank, rules)
-        stage("class statistics")
-        _class_statistics(conn, build_id)
-        carried = _carry_labels(conn, build_id, previous[0] if previous else None)
-        left = [r[0] for r in conn.execute(
-            "SELECT o.label FROM rfi_classes o WHERE o.build_id = %s AND o.label IS NOT NULL AND NOT EXISTS"
-            " (SELECT 1 FROM rfi_classes n WHERE n.build_id = %s AND n.matched_from = o.id) ORDER BY o.id",
-            (previous[0] if previous else -1, build_id)).fetchall()]
-        for label in left:  # never silently: the label stays on the old build's class
-            log.warning("label %r matched no class of the new build; it stays on build %d", label, previous[0])
-        seconds = time.perf_counter() - started
-        conn.execute("UPDATE rfi_builds SET n_assigned = %s, seconds = %s WHERE id = %s", (n_rfi, seconds, build_id))
-        # the last step: only a complete build ever becomes current
-        conn.execute("UPDATE rfi_builds SET is_current = false WHERE is_current")
-        conn.execute("UPDATE rfi_builds SET is_current = true WHERE id = %s", (build_id,))
+        _store_bank(conn, build_id, combined, bank_rows, class_ids)
         conn.commit()
-    return BuildSummary(build_id, model_id, len(drawn.ids), len(classes), n_rfi, carried, round(seconds, 2), left,
-                        n_judged)
+    return build_id
 
 
-def _store_bank(conn, build_id: int, drawn: Sample, rows: np.ndarray, class_ids: np.ndarray,
-                classes: list[dict]) -> verdicts.Bank:
+def _store_bank(conn, build_id: int, drawn: Sample, rows: np.ndarray, class_ids: np.ndarray) -> None:
     with conn.cursor().copy("COPY rfi_bank (build_id, snippet_id, class_id, observation_id, f_center_mhz,"
                             " drift_rate_hz_s, drift_error_hz_s, latent) FROM STDIN") as copy:
         for i, c in zip(rows, class_ids):
             copy.write_row((build_id, int(drawn.ids[i]), None if c < 0 else int(c), int(drawn.observation_id[i]),
                             float(drawn.f_center_mhz[i]), _or_none(drawn.drift[i]), _or_none(drawn.drift_error[i]),
                             drawn.z[i].astype(np.float32)))
-    return verdicts.Bank(build_id, drawn.ids[rows], drawn.z[rows], drawn.drift[rows], drawn.drift_error[rows],
-                         drawn.observation_id[rows], class_ids, drawn.reference[rows],
-                         {c["id"]: c["nn_distance"] for c in classes}, {c["id"]: None for c in classes},
-                         f_center_mhz=drawn.f_center_mhz[rows],
-                         track_mhz=verdicts.track_mhz(conn, drawn.observation_id[rows], drawn.drift[rows]))
 
 
 def _or_none(value: float) -> float | None:
     return None if not np.isfinite(value) else float(value)
 
 
-def _judge_all(conn, build_id: int, model_id: int, bank: verdicts.Bank, rules: verdicts.Rules,
-               batch: int = JUDGE_BATCH) -> tuple[int, int]:
-    """Judge every signal snippet of the model, a batch of ids at a time; (judged, RFI)."""
-    last, n_judged, n_rfi = 0, 0, 0
-    while True:
-        rows = conn.cursor(binary=True).execute(
-            verdicts.SNIPPET_SQL + " WHERE s.is_signal AND s.id > %s ORDER BY s.id LIMIT %s",
-            (model_id, last, batch)).fetchall()
-        if not rows:
-            return n_judged, n_rfi
+def _judge_batches(conn, build_id: int, model_id: int, bank: verdicts.Bank, rules: verdicts.Rules, batch: int,
+                   stage: Callable[[str], None]) -> None:
+    """Judge every signal snippet after the build's resume point, a batch of ids at a time, each
+    batch committed with the new resume point (so a killed build loses at most one batch)."""
+    after = conn.execute("SELECT coalesce(judged_through, 0) FROM rfi_builds WHERE id = %s", (build_id,)).fetchone()[0]
+    conn.commit()
+    for rows in _batches(conn, verdicts.SNIPPET_SQL + " WHERE s.is_signal", (model_id,), after, batch):
         queries = verdicts.snippet_queries(rows)
-        n_rfi += verdicts.store(conn, build_id, queries.snippet_id, verdicts.judge(bank, queries, rules))
-        n_judged += len(rows)
-        last = rows[-1][0]
+        n_rfi = verdicts.store(conn, build_id, queries.snippet_id, verdicts.judge(bank, queries, rules))
+        judged = conn.execute(
+            "UPDATE rfi_builds SET judged_through = %s, n_judged = n_judged + %s, n_assigned = n_assigned + %s"
+            " WHERE id = %s AND status = 'building' RETURNING n_judged", (rows[-1][0], len(rows), n_rfi, build_id))
+        n_judged = judged.fetchone()[0]
+        conn.commit()
+        stage(f"judged {n_judged} signal snippets (through id {rows[-1][0]})")
 
 
 def _carry_labels(conn, build_id: int, previous_build: int | None) -> int:

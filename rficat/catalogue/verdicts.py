@@ -93,6 +93,7 @@ class Bank:
     class_label: dict[int, str | None] = field(default_factory=dict)
     f_center_mhz: np.ndarray | None = None  # MHz (NaN when not known)
     track_mhz: np.ndarray | None = None  # reach of its signal's track (see SAME_SIGNAL_CHANNELS), MHz; NaN: unknown
+    n_jobs: int | None = None  # threads of the nearest-neighbour queries (None: one; rfi build uses all)
     _trees: dict = field(default_factory=dict, repr=False)  # cached search structures
 
     def __post_init__(self) -> None:
@@ -124,7 +125,8 @@ class Bank:
         from sklearn.neighbors import NearestNeighbors
 
         if "tree" not in self._trees:
-            self._trees["tree"] = NearestNeighbors(algorithm="kd_tree").fit(self.latent) if len(self) else None
+            self._trees["tree"] = (NearestNeighbors(algorithm="kd_tree", n_jobs=self.n_jobs).fit(self.latent)
+                                   if len(self) else None)
         tree = self._trees["tree"]
         k = min(k, len(self))
         if tree is None or k == 0 or not len(queries):
@@ -372,8 +374,8 @@ def cached_bank(conn, build_id: int) -> Bank:
     return _BANKS[key]
 
 
-SNIPPET_SQL = (
-    "SELECT s.id, e.latent, s.drift_rate_hz_s, s.drift_error_hz_s, s.snr, s.observation_id, " + FLOOR_SQL +
+SNIPPET_SQL = (  # latent as real[]: a list of floats converts to numpy 15x faster than pgvector's Vector
+    "SELECT s.id, e.latent::real[], s.drift_rate_hz_s, s.drift_error_hz_s, s.snr, s.observation_id, " + FLOOR_SQL +
     " FROM snippets s JOIN observations o ON o.id = s.observation_id"
     " JOIN embeddings e ON e.snippet_id = s.id AND e.model_id = %s")
 

@@ -617,7 +617,8 @@ def cmd_rfi_build(args: argparse.Namespace) -> None:
     from rficat.store import db
 
     with db.open_catalogue(_settings()) as catalogue, stage_status("building RFI classes") as stage:
-        summary = rfi.build(catalogue.engine, args.model_id, args.min_cluster_size, args.sample, args.seed, stage)
+        summary = rfi.build(catalogue.engine, args.model_id, args.min_cluster_size, args.sample, args.seed, stage,
+                            rare_sample=args.rare_sample, resume=not args.fresh)
     emit(summary.to_dict(), args.json)
 
 
@@ -964,6 +965,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     build_parser_.add_argument("--sample", type=int, default=50_000,
                                help="snippets clustered in memory (and the bank every snippet is judged against)")
     build_parser_.add_argument("--seed", type=int, default=0)
+    build_parser_.add_argument("--rare-sample", type=int, default=None,
+                               help="second pass: snippets drawn from those the first sample saw fewer than twice, "
+                                    "clustered for rare morphologies (default: --sample; 0: no second pass)")
+    build_parser_.add_argument("--fresh", action="store_true",
+                               help="discard an interrupted build with the same parameters instead of resuming it")
     _add_json(build_parser_)
     build_parser_.set_defaults(handler=cmd_rfi_build)
     list_parser = rfi_commands.add_parser("list", help="the current build's classes")
@@ -1031,7 +1037,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 # option -> (what it is, the smallest value that makes sense)
 LOWER_BOUNDS = {"group_mhz": ("--group-mhz", 0), "min_cluster_size": ("--min-cluster-size", 2),
-                "sample": ("--sample", 1), "noise": ("--noise", 0), "k": ("-k", 1)}
+                "sample": ("--sample", 1), "rare_sample": ("--rare-sample", 0), "noise": ("--noise", 0), "k": ("-k", 1)}
 def check_arguments(args: argparse.Namespace) -> None:
     """Values argparse accepts but that make no sense: one line naming the option (inverted filter
     ranges: rficat.catalogue.filters)."""

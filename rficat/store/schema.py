@@ -293,6 +293,8 @@ class RfiBuild(Base):
     __tablename__ = "rfi_builds"
     __table_args__ = (
         Index("uq_rfi_builds_current", "is_current", unique=True, postgresql_where=text("is_current")),
+        CheckConstraint("status IN ('building', 'complete', 'retired')", name="status"),
+        CheckConstraint("NOT is_current OR status = 'complete'", name="current_complete"),
         {"comment": "One clustering of the catalogue into RFI morphology classes; builds are kept, one is current."},
     )
 
@@ -315,6 +317,18 @@ class RfiBuild(Base):
     )
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), comment="When the build was made."
+    )
+    status: Mapped[str] = mapped_column(
+        Text, server_default="complete",
+        comment="building (judging in batches; never current), complete, or retired (an earlier current build; "
+                "its verdicts are purged, its classes and labels kept).",
+    )
+    judged_through: Mapped[int | None] = mapped_column(
+        BigInteger,
+        comment="Highest snippet id the build has judged so far (where an interrupted build resumes); NULL: none yet.",
+    )
+    n_judged: Mapped[int] = mapped_column(
+        BigInteger, server_default="0", comment="Signal snippets the build has given a verdict so far."
     )
 
 
