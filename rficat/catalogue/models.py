@@ -148,6 +148,24 @@ def encoder_for(engine: Engine, models_dir: Path | None, model_id: int | None = 
                       f"are not on this machine nor in the catalogue; copy its directory to {models_dir / row.name}")
 
 
+def registered_encoder(engine: Engine, models_dir: Path | None, model: str) -> Encoder:
+    """``model`` (a directory, ``NAME`` or ``NAME:vN``) from this machine's files, else, for a
+    registered model, from the weights kept in the catalogue (a Dask worker elsewhere)."""
+    try:
+        return resolve_model(model, models_dir)
+    except RficatError:
+        name, _, version = model.partition(":")
+        with engine.connect() as conn:
+            model_id = conn.execute(sa.text(
+                "SELECT id FROM models WHERE name = :n AND (:v = '' OR 'v' || version = :v)"
+                " ORDER BY version DESC LIMIT 1"), {"n": name, "v": version}).scalar()
+        encoder = None if model_id is None or models_dir is None else \
+            weights_from_catalogue(engine, model_id, models_dir)
+        if encoder is None:
+            raise
+        return encoder
+
+
 def catalogue_encoder(engine: Engine, models_dir: Path | None, model: str | Encoder | None = None) -> tuple[int, Encoder]:
     """The encoder new snippets are encoded with, registered: ``model`` when given (with a
     warning when it is not the current model), else the catalogue's current model, else (an

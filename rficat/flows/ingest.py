@@ -6,6 +6,10 @@ summary artifact, and scheduling (``flows/serve.py``). Tasks are per file, never
 snippet, plus one task that moves the new vectors into the HNSW indexes once the files are
 committed (search sees them before). A run in which any file failed ends Failed, after the
 others are done; its data is an :class:`IngestFailed` that carries every file's row.
+
+The per-file tasks run one after another in the flow's process, or on Dask workers (a local
+cluster of ``workers`` processes, or the scheduler at ``dask_address`` / ``RFICAT_DASK_ADDRESS``)
+through Prefect's Dask task runner: see ``rficat.flows.fanout``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from prefect.states import Failed
 
 from rficat.catalogue import cadence as cadences
 from rficat.catalogue import files as catalogue_files
+from rficat.catalogue import models
 from rficat.catalogue.ingest import STAGES, IngestSummary, ingest_file
 from rficat.config import load_settings
 from rficat.errors import RficatError
@@ -105,6 +110,8 @@ def ingest_file_task(path: str, model: str | None = None, threshold: float = DEF
         except RficatError as exc:  # an unreadable header: remembered like any failed ingest
             catalogue_files.record_failure(catalogue.engine, path, str(exc))
             raise
+        if model is not None:  # a worker elsewhere may have only the catalogue's copy of its weights
+            model = models.registered_encoder(catalogue.engine, settings.models_dir, model)
         summary: IngestSummary = ingest_file(catalogue.engine, path, model=model, models_dir=settings.models_dir,
                                              threshold=threshold, n_noise_per_channel=n_noise_per_channel,
                                              coarse_channel_width=settings.coarse_channel_width, progress=progress)
