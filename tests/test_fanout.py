@@ -227,3 +227,26 @@ def test_a_worker_without_the_model_files_reads_the_weights_from_the_catalogue(c
     with pytest.raises(RficatError, match="not on this machine nor in the catalogue"):
         models.encoder_for(engine, elsewhere, ghost)
     engine.dispose()
+
+
+def test_reencoding_fans_out_on_two_workers(prefect_harness, catalogue_url, landing, tmp_path):
+    from rficat.catalogue import ingest, models
+    from rficat.science import model, snippets
+
+    engine = db.make_engine(catalogue_url)
+    for path in sorted(landing.glob("scan[1-3].h5")):
+        ingest.ingest_file(engine, path)
+    other = model.save_model(tmp_path / "other", model.build_encoder(3), model.ModelMetadata("other", latent_dim=3))
+    before = _children()
+    result = load_flows("reencode").reencode_catalogue(str(other), workers=2)
+    assert not _no_new_children(before)
+    model_id = result["model_id"]
+    assert result["observations"] == 3 and models.observations_missing_model(engine, model_id) == []
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT s.data, e.latent::text FROM snippets s JOIN embeddings e"
+                                    " ON e.snippet_id = s.id AND e.model_id = :m ORDER BY s.id"), {"m": model_id}).all()
+    engine.dispose()
+    assert result["snippets_encoded"] == len(rows) > 0
+    here = model.load_model(other).encode(np.stack([snippets.from_bytes(r[0]) for r in rows]))
+    there = np.array([[float(x) for x in r[1].strip("[]").split(",")] for r in rows])
+    np.testing.assert_allclose(there, here, atol=1e-5)  # the workers' vectors are this model's
