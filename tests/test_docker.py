@@ -61,3 +61,21 @@ def test_the_viewer_serves_the_catalogue_on_the_hosts_loopback_only():
     assert viewer["ports"] == [f"127.0.0.1:{port}:{port}"]
     assert viewer["build"] == services["worker"]["build"]
     assert viewer["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_dask_workers_join_the_scheduler_the_flows_use():
+    services = load_compose()["services"]
+    scheduler, worker = services["dask-scheduler"], services["dask-worker"]
+    port = re.search(r"--port (\d+)", scheduler["command"]).group(1)
+    address = f"tcp://dask-scheduler:{port}"
+    assert services["worker"]["environment"]["RFICAT_DASK_ADDRESS"] == address  # the flows send files there
+    assert worker["command"].startswith(f"dask worker {address}")
+    preload = re.search(r"--preload (\S+)", worker["command"]).group(1)
+    module = DOCKER.parent / (preload.replace(".", "/") + ".py")  # not imported here: it loads Prefect
+    assert "def dask_setup(worker)" in module.read_text()
+    env = worker["environment"]
+    assert re.search(r"@([^:/]+)", normalise_database_url(env["RFICAT_DATABASE_URL"])).group(1) == "db"
+    assert env["TF_NUM_INTRAOP_THREADS"] == "1" and "--nthreads 1" in worker["command"]
+    # workers read the files the flows name: the landing directory at the same path
+    assert any(v.split(":")[1] == "/data/landing" for v in worker["volumes"])
+    assert worker["build"] == services["worker"]["build"]

@@ -216,9 +216,14 @@ def test_after_a_model_switch_new_files_are_searchable_at_once(prefect_harness, 
     assert len(found) == min(5, summary.n_signal - 1)  # the snippet's own observation, found by the index
     assert models.observations_missing_model(engine, model_id) == []
 
-    # without the model's weights on this machine: one clear line naming the model
+    # a machine without the model's directory (a Dask worker elsewhere) reads its weights from the catalogue
+    elsewhere = ingest.ingest_file(engine, cadence_files[3][0], models_dir=tmp_path / "elsewhere")
+    assert elsewhere.model_id == model_id and elsewhere.n_signal > 0
+    # without the weights on this machine nor in the catalogue: one clear line naming the model
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM model_weights WHERE model_id = :m"), {"m": model_id})
     with pytest.raises(RficatError, match="weights of model next v1"):
-        ingest.ingest_file(engine, cadence_files[3][0], models_dir=tmp_path / "elsewhere")
+        ingest.ingest_file(engine, cadence_files[5][0], models_dir=tmp_path / "elsewhere-too")
 
     # a file ingested with another model on purpose is reported, never silently missing from searches
     other_model = ingest.ingest_file(engine, cadence_files[4][0], model="default", models_dir=models_dir)

@@ -280,6 +280,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     metadata.training["train_seconds"] = round(time.perf_counter() - started, 1)
     path = model.save_model(settings.models_dir / args.name / f"v{metadata.version}", encoder, metadata, decoder)
     model_id = db.register_model(catalogue.engine, metadata) if args.register else None
+    if model_id is not None:  # its weights too, for Dask workers on machines without this directory
+        from rficat.catalogue import models
+
+        models.store_weights(catalogue.engine, model_id, path)
     if catalogue is not None:
         catalogue.dispose()
     emit({"name": metadata.name, "version": metadata.version, "path": str(path), "model_id": model_id,
@@ -364,6 +368,17 @@ INGEST_COLUMNS = [("path", "file", "s"), ("status", "status", "s"), ("n_signal",
                   ("n_noise", "noise", "d")]
 
 
+def _fanout_options(args: argparse.Namespace, n_files: int) -> dict:
+    """``--workers`` / ``--dask-address`` (else RFICAT_DASK_ADDRESS) as the ingest flow's parameters."""
+    from rficat.flows import fanout
+
+    if args.workers is not None and args.workers < 1:
+        raise RficatError(f"--workers is {args.workers}; give 1 (serial, in this process) or more")
+    address = fanout.dask_address(args.dask_address)
+    workers = args.workers if args.workers is not None else 1 if address else fanout.default_workers(n_files)
+    return {"workers": workers, "dask_address": address}
+
+
 def cmd_ingest(args: argparse.Namespace) -> None:
     settings = _settings()
     files = _expand_paths(args.paths)
@@ -374,7 +389,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         db.open_catalogue(settings).dispose()  # fail fast, with one line, before starting Prefect
         threshold = {} if args.threshold is None else {"threshold": args.threshold}
         rows += _run_ingest_flow(readable, cadence=args.cadence, model=args.model, n_noise_per_channel=args.noise,
-                                 **threshold)
+                                 **threshold, **_fanout_options(args, len(readable)))
     order = {path: i for i, path in enumerate(files)}
     rows.sort(key=lambda r: order.get(r["path"], len(order)))
     if args.json:
@@ -895,6 +910,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                help="detection threshold (default: rficat detect's)")
     ingest_parser.add_argument("--noise", type=int, default=0, metavar="N",
                                help="also store N noise windows per coarse channel (training data)")
+    ingest_parser.add_argument("--workers", type=int, default=None, metavar="N",
+                               help="ingest files in parallel on a local Dask cluster of N worker processes; 1: one "
+                                    "after another in this process (default: one per two cores, at most one per file)")
+    ingest_parser.add_argument("--dask-address", default=None, metavar="tcp://HOST:PORT",
+                               help="run the files on the workers of this Dask scheduler (default: $RFICAT_DASK_ADDRESS)")
     _add_json(ingest_parser)
     ingest_parser.set_defaults(handler=cmd_ingest)
 

@@ -6,6 +6,10 @@ summary artifact, and scheduling (``flows/serve.py``). Tasks are per file, never
 snippet, plus one task that moves the new vectors into the HNSW indexes once the files are
 committed (search sees them before). A run in which any file failed ends Failed, after the
 others are done; its data is an :class:`IngestFailed` that carries every file's row.
+
+The per-file tasks run one after another in the flow's process, or on Dask workers (a local
+cluster of ``workers`` processes, or the scheduler at ``dask_address`` / ``RFICAT_DASK_ADDRESS``)
+through Prefect's Dask task runner: see ``rficat.flows.fanout``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
@@ -23,9 +28,11 @@ from prefect.states import Failed
 
 from rficat.catalogue import cadence as cadences
 from rficat.catalogue import files as catalogue_files
+from rficat.catalogue import models
 from rficat.catalogue.ingest import STAGES, IngestSummary, ingest_file
 from rficat.config import load_settings
 from rficat.errors import RficatError
+from rficat.flows import fanout
 from rficat.io import observation_files, read_header
 from rficat.progress import IngestProgress
 from rficat.science.detect import DEFAULT_THRESHOLD
@@ -103,6 +110,8 @@ def ingest_file_task(path: str, model: str | None = None, threshold: float = DEF
         except RficatError as exc:  # an unreadable header: remembered like any failed ingest
             catalogue_files.record_failure(catalogue.engine, path, str(exc))
             raise
+        if model is not None:  # a worker elsewhere may have only the catalogue's copy of its weights
+            model = models.registered_encoder(catalogue.engine, settings.models_dir, model)
         summary: IngestSummary = ingest_file(catalogue.engine, path, model=model, models_dir=settings.models_dir,
                                              threshold=threshold, n_noise_per_channel=n_noise_per_channel,
                                              coarse_channel_width=settings.coarse_channel_width, progress=progress)
@@ -154,27 +163,75 @@ def ingest_observation(path: str, cadence: str | None = None, model: str | None 
     return summary
 
 
+def _failed_row(path: str, exc: BaseException) -> dict:
+    error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    get_run_logger().error("%s", error if path in error else f"{path}: {error}")
+    return {"path": path, "status": "failed", "error": error}
+
+
+def _ingest_serially(paths: list[str], model: str | None, threshold: float, n_noise_per_channel: int) -> list[dict]:
+    """One file after another, in this process (progress per coarse channel on a terminal)."""
+    rows = []
+    for path in paths:
+        state = ingest_file_task(path, model, threshold, n_noise_per_channel, return_state=True)
+        try:
+            rows.append(state.result(_sync=True))
+        except Exception as exc:  # noqa: BLE001 - reported per file
+            rows.append(_failed_row(path, exc))
+    return rows
+
+
+@flow(name="ingest-files-on-dask", log_prints=True)
+def ingest_on_dask(paths: list[str], model: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+                   n_noise_per_channel: int = 0) -> list[dict]:
+    """Every file as a task on the run's Dask task runner (see ``rficat.flows.fanout``); the
+    terminal's bar advances by a whole file as each one ends, in the order they end."""
+    from distributed import as_completed
+
+    futures = {ingest_file_task.submit(path, model, threshold, n_noise_per_channel): path for path in paths}
+    by_dask = {future.wrapped_future: future for future in futures}
+    rows = {}
+    for done in as_completed(list(by_dask), loop=next(iter(by_dask)).client.loop if by_dask else None):
+        future = by_dask[done]
+        path = futures[future]
+        try:
+            rows[path] = future.result()
+        except Exception as exc:  # noqa: BLE001 - reported per file (a bad file, or its worker died)
+            rows[path] = _failed_row(path, exc)
+            continue
+        try:
+            total = Path(path).stat().st_size
+        except OSError:
+            total = 0
+        _terminal.file(path, total)(total, rows[path].get("n_snippets", 0))
+    return [rows[path] for path in paths]
+
+
+def run_file_tasks(paths: list[str], model: str | None, threshold: float, n_noise_per_channel: int,
+                   workers: int = 1, dask_address: str | None = None) -> list[dict]:
+    """``ingest_file_task`` for each path: serially here, or fanned out on Dask (``rficat.flows.fanout``)."""
+    address = fanout.dask_address(dask_address)
+    if not fanout.fans_out(workers, address):
+        return _ingest_serially(paths, model, threshold, n_noise_per_channel)
+    get_run_logger().info("%d files on %s", len(paths), address or f"a local Dask cluster of {workers} workers")
+    fanout.quiet_dask_logs()
+    with fanout.prefect_api_for_workers():
+        return ingest_on_dask.with_options(task_runner=fanout.task_runner(workers, address))(
+            paths, model, threshold, n_noise_per_channel)
+
+
 @flow(name="ingest-files", log_prints=True)
 def ingest_files(paths: list[str], cadence: str | None = None, model: str | None = None,
-                 threshold: float = DEFAULT_THRESHOLD, n_noise_per_channel: int = 0):
+                 threshold: float = DEFAULT_THRESHOLD, n_noise_per_channel: int = 0, workers: int = 1,
+                 dask_address: str | None = None):
     """Ingest several files; a file that fails is reported and does not stop the others.
 
+    ``workers`` > 1 runs the files on a local Dask cluster of that many processes;
+    ``dask_address`` (default: ``RFICAT_DASK_ADDRESS``) on an existing Dask scheduler's workers.
     Returns one row per file; when any failed, the run ends Failed with an :class:`IngestFailed`
     holding them all (``ingest_files(..., return_state=True).result(raise_on_failure=False)``).
     """
-    logger = get_run_logger()
-    rows = []
-    for path in paths:
-        state = ingest_file_task(str(path), model, threshold, n_noise_per_channel, return_state=True)
-        if state.is_completed():
-            rows.append(state.result(_sync=True))
-        else:
-            try:
-                state.result(_sync=True)
-            except Exception as exc:  # noqa: BLE001 - reported per file
-                error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            logger.error("%s", error if str(path) in error else f"{path}: {error}")
-            rows.append({"path": str(path), "status": "failed", "error": error})
+    rows = run_file_tasks([str(p) for p in paths], model, threshold, n_noise_per_channel, workers, dask_address)
     if cadence:
         ingested = [r["path"] for r in rows if r["status"] != "failed"]
         if ingested:
@@ -190,11 +247,12 @@ def ingest_files(paths: list[str], cadence: str | None = None, model: str | None
 
 @flow(name="ingest-directory", log_prints=True)
 def ingest_directory(path: str, model: str | None = None, threshold: float = DEFAULT_THRESHOLD,
-                     n_noise_per_channel: int = 0):
+                     n_noise_per_channel: int = 0, workers: int = 1, dask_address: str | None = None):
     """Ingest every .h5 / .fil file of a landing directory. Files already ingested are skipped
     (without being read again); so are files that failed before and have not changed since
     (status ``failed-unchanged``, with their error), so one bad file does not fail every run.
-    Ends Failed, as ``ingest-files`` does, when a file failed in this run."""
+    Ends Failed, as ``ingest-files`` does, when a file failed in this run. ``workers`` and
+    ``dask_address``: as for ``ingest-files``."""
     files = observation_files(path)
     known_bad = unchanged_failures_task(files)
     if known_bad:
@@ -202,7 +260,7 @@ def ingest_directory(path: str, model: str | None = None, threshold: float = DEF
                                  "; ".join(f"{p}: {e}" for p, e in known_bad.items()))
     unchanged = [{"path": p, "status": "failed-unchanged", "error": e} for p, e in known_bad.items()]
     state = ingest_files([f for f in files if f not in known_bad], None, model, threshold, n_noise_per_channel,
-                         return_state=True)
+                         workers, dask_address, return_state=True)
     outcome = state.result(raise_on_failure=False, _sync=True)
     if isinstance(outcome, IngestFailed):
         failure = IngestFailed(outcome.rows + unchanged)

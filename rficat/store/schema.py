@@ -475,3 +475,19 @@ class RfiMaskBand(Base):
         Text, comment="Name of the file the band was imported from; importing it again replaces its bands.")
     imported_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), comment="When the band was imported.")
+
+
+class ModelWeights(Base):
+    __tablename__ = "model_weights"
+    __table_args__ = (
+        {"comment": "Encoder weights of registered models, so that workers without the model's files can encode "
+                    "(read once into $RFICAT_HOME/models/.catalogue)."},
+    )
+
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey("models.id", ondelete="CASCADE"), primary_key=True, comment="Model id.")
+    encoder_weights: Mapped[bytes] = mapped_column(
+        LargeBinary, comment="The model's encoder.weights.h5 file, byte for byte (its sha256 is models.fingerprint).")
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, comment="The model's metadata.json.")
+    stored_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), comment="When the weights were stored.")
