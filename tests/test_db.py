@@ -185,7 +185,7 @@ def test_migration_0008_marks_sampled_fingerprints_and_fills_the_pointing(fresh_
 
 def test_migration_0019_drift_consistent_off_veto_up_and_down(fresh_engine):
     """0019 adds rficat_drift_tolerance (used by rficat_classify and the OFF veto) and the
-    p_off_drift_consistent argument of rficat_cadence_events; 0015 restores both as they were."""
+    p_off_drift_consistent and p_on_track arguments of rficat_cadence_events; 0015 restores both as they were."""
 
     def functions() -> dict[str, list[int]]:
         with fresh_engine.connect() as conn:
@@ -202,7 +202,7 @@ def test_migration_0019_drift_consistent_off_veto_up_and_down(fresh_engine):
                 "SELECT prosrc FROM pg_proc WHERE proname = 'rficat_classify'")).scalar_one()
 
     db.migrate(fresh_engine, "0019")
-    assert functions() == {"rficat_cadence_events": [11], "rficat_drift_tolerance": [3], "rficat_classify": [14]}
+    assert functions() == {"rficat_cadence_events": [12], "rficat_drift_tolerance": [3], "rficat_classify": [14]}
     assert classify_uses_tolerance()
     with fresh_engine.connect() as conn:  # one channel over the scan, or 2 x the error where larger
         assert conn.execute(sa.text("SELECT rficat_drift_tolerance(0.0096, 0.001), rficat_drift_tolerance(0.0096, 0.01),"
@@ -211,4 +211,4 @@ def test_migration_0019_drift_consistent_off_veto_up_and_down(fresh_engine):
     assert functions() == {"rficat_cadence_events": [10], "rficat_classify": [14]}
     assert not classify_uses_tolerance()
     db.migrate(fresh_engine, "0019")
-    assert functions()["rficat_cadence_events"] == [11]
+    assert functions()["rficat_cadence_events"] == [12]

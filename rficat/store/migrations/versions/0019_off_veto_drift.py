@@ -4,7 +4,10 @@
 similar and near the track's expected frequency, its drift rate is consistent with the event's
 within the verdict rule's tolerance (one channel over the scan, or 2 x the drift's standard
 error where larger): RFI of another drift in an RFI-dense region no longer hides a discovery.
-``p_off_drift_consistent`` (appended, default true; false: the rule before 0019).
+The event's drift is that of its best-measured ON appearance. An ON scan's appearance is the
+signal on the event's track (drifting like it, where its drift puts it) whatever its similarity,
+else the most similar one near there: faint tracks, mutually less similar, are still found.
+``p_off_drift_consistent`` and ``p_on_track`` (appended, default true; false: the rules before 0019).
 
 The tolerance lives once in SQL, ``rficat_drift_tolerance`` (the twin of
 ``rficat.catalogue.verdicts.tolerance``); ``rficat_classify`` now calls it instead of its own copy.
@@ -25,7 +28,7 @@ depends_on = None
 
 EVENTS_0011 = ("rficat_cadence_events(text, integer, double precision, double precision, double precision, integer, "
                "double precision, integer, boolean, boolean)")
-EVENTS = EVENTS_0011[:-1] + ", boolean)"
+EVENTS = EVENTS_0011[:-1] + ", boolean, boolean)"
 TOLERANCE = "rficat_drift_tolerance(double precision, double precision, double precision)"
 
 
