@@ -3,7 +3,8 @@
 An ABACAD cadence (setigen, GBT resolution, fixed seeds) with two ETI-like carriers drifting
 +0.30 Hz/s seen only in the ON scans. In every OFF scan, on each carrier's expected track, sits
 a narrowband carrier of the same shape: for the first it drifts +0.15 Hz/s (15 channels over the
-scan apart: another emitter), for the second +0.30 Hz/s (the same kind of signal).
+scan apart: another emitter), for the second +0.30 Hz/s (the same kind of signal). The ON
+appearances of the first also count by their track alone (faint tracks that look less alike).
 """
 
 from __future__ import annotations
@@ -72,3 +73,15 @@ def test_off_rfi_of_another_drift_does_not_veto_an_on_only_signal(veto_cadence):
 def test_off_signal_of_the_same_drift_still_vetoes(veto_cadence):
     engine, starts, spec = veto_cadence["engine"], veto_cadence["starts"], veto_cadence["spec"]
     assert not _reported(cadence.search(engine, "veto"), starts["same_drift"], spec)
+
+
+def test_on_appearances_on_the_drift_track_count_whatever_their_similarity(veto_cadence):
+    """A faint track's ON pictures may look less alike than --on-similarity asks; the signal on
+    the event's track (drifting like it, where its drift puts it) still counts as its appearance."""
+    engine, starts, spec = veto_cadence["engine"], veto_cadence["starts"], veto_cadence["spec"]
+    strict = 0.99999  # no two pictures of noise-different scans are this alike
+    assert not _reported(cadence.search(engine, "veto", on_similarity=strict, on_track=False),
+                         starts["different_drift"], spec)
+    found = _reported(cadence.search(engine, "veto", on_similarity=strict), starts["different_drift"], spec)
+    assert len(found) == 1 and len(found[0]["on_snippet_ids"]) == 3
+    assert "on its drift track" in found[0]["explanation"]
