@@ -4,12 +4,14 @@ Independent set (``benchmarks/evalset.py``, frozen; see EVALSET.md): an ABACAD c
 12 ON-only drifting narrowband signals (ETI-like) and 10 ON-only RFI emitters, RFI in every
 scan, and 8 background scans. Every file goes through the real ingest into a scratch catalogue,
 the cadence is recorded, ``rfi build`` runs with its defaults, and ``rficat_cadence_events``
-is asked three times (the same catalogue, the same build, one run):
+is asked four times (the same catalogue, the same build, one run):
 
 - ``on_off_only``: the ON/OFF test alone (``p_use_verdicts => false``);
 - ``lookalike_evidence``: + the verdict on drift-consistent lookalikes in reference
   observations (``p_use_classes => false``);
-- ``classes``: + RFI classes by local density (the product's default).
+- ``classes``: + RFI classes by local density (the product's default);
+- ``classes_rule_0011``: ``classes`` with the ON/OFF rule before migration 0019 (any similar OFF
+  signal vetoes whatever its drift; ON appearances by similarity alone), for comparison.
 
 For each: of the 12 ETI-like signals, how many are reported (an event whose snippet is the
 signal's) and how many remain candidates (reported and not judged likely/known RFI); of the
@@ -60,7 +62,9 @@ from rficat.config import load_settings
 from rficat.store import db
 
 WINDOW_MHZ = 256 * 2.7939677238464355e-6
-ABLATION = {"on_off_only": {"use_verdicts": False}, "lookalike_evidence": {"use_classes": False}, "classes": {}}
+ABLATION = {"on_off_only": {"use_verdicts": False}, "lookalike_evidence": {"use_classes": False}, "classes": {},
+            # the ON/OFF rule before migration 0019: any similar OFF signal vetoes, ON by similarity alone
+            "classes_rule_0011": {"off_drift_consistent": False, "on_track": False}}
 RFI_VERDICTS = ("likely_rfi", "known_rfi")
 
 

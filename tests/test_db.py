@@ -181,3 +181,34 @@ def test_migration_0008_marks_sampled_fingerprints_and_fills_the_pointing(fresh_
     db.migrate(fresh_engine, "0007")
     with fresh_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM observations")).scalar() == 2
+
+
+def test_migration_0019_drift_consistent_off_veto_up_and_down(fresh_engine):
+    """0019 adds rficat_drift_tolerance (used by rficat_classify and the OFF veto) and the
+    p_off_drift_consistent and p_on_track arguments of rficat_cadence_events; 0015 restores both as they were."""
+
+    def functions() -> dict[str, list[int]]:
+        with fresh_engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT proname, pronargs FROM pg_proc WHERE proname IN"
+                                        " ('rficat_cadence_events', 'rficat_drift_tolerance', 'rficat_classify')")).all()
+        out: dict[str, list[int]] = {}
+        for name, n in rows:
+            out.setdefault(name, []).append(n)
+        return out
+
+    def classify_uses_tolerance() -> bool:
+        with fresh_engine.connect() as conn:
+            return "rficat_drift_tolerance" in conn.execute(sa.text(
+                "SELECT prosrc FROM pg_proc WHERE proname = 'rficat_classify'")).scalar_one()
+
+    db.migrate(fresh_engine, "0019")
+    assert functions() == {"rficat_cadence_events": [12], "rficat_drift_tolerance": [3], "rficat_classify": [14]}
+    assert classify_uses_tolerance()
+    with fresh_engine.connect() as conn:  # one channel over the scan, or 2 x the error where larger
+        assert conn.execute(sa.text("SELECT rficat_drift_tolerance(0.0096, 0.001), rficat_drift_tolerance(0.0096, 0.01),"
+                                    " rficat_drift_tolerance(0.0096, NULL)")).one() == pytest.approx((0.0096, 0.02, 0.0096))
+    db.migrate(fresh_engine, "0015")
+    assert functions() == {"rficat_cadence_events": [10], "rficat_classify": [14]}
+    assert not classify_uses_tolerance()
+    db.migrate(fresh_engine, "0019")
+    assert functions()["rficat_cadence_events"] == [12]

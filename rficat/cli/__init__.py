@@ -959,9 +959,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     search_parser.add_argument("name")
     search_parser.add_argument("--model-id", type=int, default=None)
     search_parser.add_argument("--on-similarity", type=float, default=0.7,
-                               help="a signal must recur this similar in every ON scan (default 0.7)")
+                               help="a signal must recur this similar in every ON scan, unless one on its drift track "
+                                    "(drifting like it where its drift puts it) is there (default 0.7)")
     search_parser.add_argument("--off-similarity", type=float, default=0.7,
-                               help="a signal this similar near the drift-consistent OFF frequency vetoes (default 0.7)")
+                               help="a signal this similar near the drift-consistent OFF frequency, drifting like the "
+                                    "event, vetoes (default 0.7)")
     search_parser.add_argument("--common-similarity", type=float, default=None,
                                help="similarity a lookalike in an OFF scan or outside cadences needs to count as "
                                     "evidence (default: the RFI build's, 0.95)")

@@ -1,0 +1,87 @@
+"""The OFF veto of cadence search needs the same kind of signal: one that drifts like the event.
+
+An ABACAD cadence (setigen, GBT resolution, fixed seeds) with two ETI-like carriers drifting
++0.30 Hz/s seen only in the ON scans. In every OFF scan, on each carrier's expected track, sits
+a narrowband carrier of the same shape: for the first it drifts +0.15 Hz/s (15 channels over the
+scan apart: another emitter), for the second +0.30 Hz/s (the same kind of signal). The ON
+appearances of the first also count by their track alone (faint tracks that look less alike).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from rficat.catalogue import cadence, ingest
+from rficat.store import db
+from rficat.synthetic import synth
+
+DRIFT = 0.30
+DECOYS = {"different_drift": 0.15, "same_drift": DRIFT}
+
+
+@pytest.fixture(scope="module")
+def veto_cadence(server_url, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("veto")
+    spec = synth.ObservationSpec(n_coarse_channels=1, seed=19)
+    starts = {"different_drift": spec.frequency_mhz(12_000), "same_drift": spec.frequency_mhz(45_000)}
+    paths = []
+    for position, letter in enumerate("ABACAD"):
+        on = letter == "A"
+        elapsed = position * spec.obs_length_s
+        scan = replace(spec, source_name="VETO_TARGET" if on else f"VETO_OFF_{letter}",
+                       mjd_start=spec.mjd_start + elapsed / 86400, seed=1900 + position)
+        signals = []
+        for name, f0 in starts.items():
+            f_mid = f0 + DRIFT * (elapsed + spec.obs_length_s / 2) * 1e-6  # the carrier's track, mid-scan
+            drift = DRIFT if on else DECOYS[name]
+            signals.append(synth.Signal(f_mid - drift * spec.obs_length_s / 2 * 1e-6, drift, snr=40.0,
+                                        width_hz=10.0, label=name if on else f"decoy_{name}"))
+        path = directory / f"scan{position}_{letter}.h5"
+        synth.write_observation(path, scan, signals)
+        paths.append(path)
+    with db.scratch_database(server_url, "veto") as url:
+        engine = db.make_engine(url)
+        for path in paths:
+            ingest.ingest_file(engine, path, n_noise_per_channel=2)
+        cadence.add_cadence(engine, "veto", paths)
+        yield {"engine": engine, "starts": starts, "spec": spec}
+        engine.dispose()
+
+
+def _reported(events, f_mhz: float, spec) -> list[dict]:
+    reach = 400 * abs(spec.foff_hz) * 1e-6
+    return [e for e in events.to_dict("records") if abs(e["f_center_mhz"] - f_mhz) <= reach]
+
+
+def test_off_rfi_of_another_drift_does_not_veto_an_on_only_signal(veto_cadence):
+    engine, starts, spec = veto_cadence["engine"], veto_cadence["starts"], veto_cadence["spec"]
+    blind = cadence.search(engine, "veto", off_drift_consistent=False)
+    # the decoy is the same shape: drift-blind, it vetoes (the rule before migration 0019)
+    assert not _reported(blind, starts["different_drift"], spec)
+    events = cadence.search(engine, "veto")
+    found = _reported(events, starts["different_drift"], spec)
+    assert len(found) == 1, events[["f_center_mhz", "drift_rate_hz_s", "best_off_similarity", "explanation"]]
+    event = found[0]
+    assert abs(event["drift_rate_hz_s"] - DRIFT) < 0.03
+    assert event["off_scans_checked"] == 3
+    assert event["best_off_similarity"] is None or event["best_off_similarity"] < 0.7
+    assert "drift-consistent OFF similarity" in event["explanation"]
+
+
+def test_off_signal_of_the_same_drift_still_vetoes(veto_cadence):
+    engine, starts, spec = veto_cadence["engine"], veto_cadence["starts"], veto_cadence["spec"]
+    assert not _reported(cadence.search(engine, "veto"), starts["same_drift"], spec)
+
+
+def test_on_appearances_on_the_drift_track_count_whatever_their_similarity(veto_cadence):
+    """A faint track's ON pictures may look less alike than --on-similarity asks; the signal on
+    the event's track (drifting like it, where its drift puts it) still counts as its appearance."""
+    engine, starts, spec = veto_cadence["engine"], veto_cadence["starts"], veto_cadence["spec"]
+    strict = 0.99999  # no two pictures of noise-different scans are this alike
+    assert not _reported(cadence.search(engine, "veto", on_similarity=strict, on_track=False),
+                         starts["different_drift"], spec)
+    found = _reported(cadence.search(engine, "veto", on_similarity=strict), starts["different_drift"], spec)
+    assert len(found) == 1 and len(found[0]["on_snippet_ids"]) == 3
+    assert "on its drift track" in found[0]["explanation"]
