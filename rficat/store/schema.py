@@ -184,11 +184,6 @@ class Snippet(Base):
                 "(a track wider than the window) looks stationary and centred; 0 when the snippet is as observed. "
                 "Compare drift_rate_hz_s, not only pictures."
     )
-    data: Mapped[bytes] = mapped_column(
-        LargeBinary, comment="Normalised 16 x 256 snippet quantised to uint8 (value = byte / 255), row-major "
-                             "(time, frequency); 4 KiB, stored out of line (STORAGE EXTERNAL: in the table's TOAST "
-                             "relation, uncompressed), so scans of the other columns never read it."
-    )
     detector: Mapped[str | None] = mapped_column(
         Text, comment="What found the signal: NULL for rficat's own energy detection at ingest; turboseti, hyperseti "
                       "or table for a hit of another pipeline's table kept by `rficat vet --store` (cut at the hit's "
@@ -196,6 +191,21 @@ class Snippet(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), comment="When the snippet was stored."
     )
+
+
+class SnippetArrayPart(Base):
+    __tablename__ = "snippet_array_parts"
+    __table_args__ = (
+        {"comment": "The array of each snippet as stored (read it as snippet_arrays.data = head || tail): 3,992 bytes "
+                    "out of line (two TOAST chunks, four to a page) and the last 104 in the row, ~4.2 KiB a snippet."},
+    )
+
+    snippet_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("snippets.id", ondelete="CASCADE"), primary_key=True, comment="Snippet id.")
+    head: Mapped[bytes] = mapped_column(
+        LargeBinary, comment="The first 3,992 bytes of the array (STORAGE EXTERNAL: uncompressed, out of line).")
+    tail: Mapped[bytes] = mapped_column(
+        LargeBinary, comment="The rest of the array (104 bytes of a 16 x 256 uint8 array), in the row.")
 
 
 class Model(Base):

@@ -4,10 +4,12 @@ Measured in benchmarks/RESULTS.md (bench_scale.py):
 
 - Snippet arrays (4 KiB) were kept in the row (STORAGE MAIN, toast_tuple_target 8160); two such
   rows never fit in an 8 KiB page, so each snippet cost ~8 KiB and every scan of snippet
-  metadata read the arrays too. The arrays now live out of line (STORAGE EXTERNAL, no
-  compression: quantised noise does not compress) in the table's TOAST relation, three chunks of
-  at most 1,996 bytes, four to a page: ~4.3 KiB a snippet, and a metadata row keeps an 18-byte
-  pointer. ``snippets.data`` reads as before (the README's SQL and every reader unchanged).
+  metadata read the arrays too. They move to their own table, ``snippet_array_parts``: the first
+  3,992 bytes out of line (STORAGE EXTERNAL: exactly two TOAST chunks of 1,996 bytes, four chunks
+  to a page; quantised noise does not compress, so no compression) and the last 104 in the row:
+  ~4.2 KiB a snippet. A whole 4,096-byte value out of line would take three chunks, and the short
+  third one breaks the packing: ~5.5 KiB measured. The view ``snippet_arrays`` (snippet_id,
+  data) reads them whole and stores what is inserted or copied into it.
 - ``embeddings`` is partitioned: by ``indexed`` (``embeddings_pending``, the small partition
   ingest writes to, and ``embeddings_indexed``), then by model (``embeddings_m<id>``, created by
   ``rficat_index_model``). ``rficat_index_pending`` moves each vector once from the pending
@@ -37,9 +39,11 @@ down_revision = "0011"
 branch_labels = None
 depends_on = None
 
-DATA_COMMENT = ("Normalised 16 x 256 snippet quantised to uint8 (value = byte / 255), row-major (time, frequency); "
-                "4 KiB, stored out of line (STORAGE EXTERNAL: in the table's TOAST relation, uncompressed), so "
-                "scans of the other columns never read it.")
+PARTS_COMMENT = ("The array of each snippet as stored (read it as snippet_arrays.data = head || tail): 3,992 bytes "
+                 "out of line (two TOAST chunks, four to a page) and the last 104 in the row, ~4.2 KiB a snippet.")
+PARTS_COLUMNS = {"snippet_id": "Snippet id.",
+                 "head": "The first 3,992 bytes of the array (STORAGE EXTERNAL: uncompressed, out of line).",
+                 "tail": "The rest of the array (104 bytes of a 16 x 256 uint8 array), in the row."}
 OLD_DATA_COMMENT = ("Normalised 16 x 256 snippet quantised to uint8 (value = byte / 255), row-major (time, frequency); "
                     "4 KiB, stored in the row.")
 TABLE_COMMENT = ("Vectors of each snippet under each model, partitioned: embeddings_pending (indexed = false: "
@@ -64,22 +68,50 @@ def _model_ids() -> list[int]:
     return [int(m) for m in op.get_bind().execute(sa.text("SELECT id FROM models ORDER BY id")).scalars()]
 
 
-def _arrays(external: bool) -> None:
-    """Every stored array rewritten (a table rewrite: no dead rows) under the new storage."""
-    if external:
-        op.execute("ALTER TABLE snippets RESET (toast_tuple_target)")
-    else:
-        op.execute("ALTER TABLE snippets SET (toast_tuple_target = 8160)")
-    op.execute("ALTER TABLE snippets ALTER COLUMN data TYPE bytea USING data || ''::bytea,"
-               f" ALTER COLUMN data SET STORAGE {'EXTERNAL' if external else 'MAIN'}")
-    op.alter_column("snippets", "data", existing_type=sa.LargeBinary, existing_nullable=False,
-                    comment=DATA_COMMENT if external else OLD_DATA_COMMENT,
-                    existing_comment=OLD_DATA_COMMENT if external else DATA_COMMENT)
+def _compact_snippets() -> None:
+    """Rewrite snippets (CLUSTER in id order: the rows are in that order already), so the bytes of a
+    dropped or replaced column are given back now rather than left in every page."""
+    op.execute("CLUSTER snippets USING pk_snippets")
+    op.execute("ALTER TABLE snippets SET WITHOUT CLUSTER")
+
+
+def _arrays_out() -> None:
+    op.execute("""
+        CREATE TABLE snippet_array_parts (
+            snippet_id bigint NOT NULL,
+            head bytea NOT NULL,
+            tail bytea NOT NULL,
+            CONSTRAINT pk_snippet_array_parts PRIMARY KEY (snippet_id),
+            CONSTRAINT fk_snippet_array_parts_snippet_id_snippets FOREIGN KEY (snippet_id)
+                REFERENCES snippets (id) ON DELETE CASCADE
+        )""")
+    op.execute("ALTER TABLE snippet_array_parts ALTER COLUMN head SET STORAGE EXTERNAL")
+    op.execute(f"COMMENT ON TABLE snippet_array_parts IS '{PARTS_COMMENT}'")
+    for column, comment in PARTS_COLUMNS.items():
+        op.execute(f"COMMENT ON COLUMN snippet_array_parts.{column} IS '{comment}'")
+    op.execute("INSERT INTO snippet_array_parts (snippet_id, head, tail) SELECT id, substring(data FROM 1 FOR 3992),"
+               " substring(data FROM 3993) FROM snippets ORDER BY id")
+    op.drop_column("snippets", "data")
+    op.execute("ALTER TABLE snippets RESET (toast_tuple_target)")
+    _compact_snippets()
+    op.execute(sql.load("snippet_arrays", 16))
+
+
+def _arrays_in() -> None:
+    op.execute("DROP VIEW snippet_arrays")
+    op.execute("DROP FUNCTION rficat_store_snippet_array()")
+    op.execute("ALTER TABLE snippets SET (toast_tuple_target = 8160)")
+    op.add_column("snippets", sa.Column("data", sa.LargeBinary, comment=OLD_DATA_COMMENT))
+    op.execute("ALTER TABLE snippets ALTER COLUMN data SET STORAGE MAIN")
+    op.execute("UPDATE snippets s SET data = p.head || p.tail FROM snippet_array_parts p WHERE p.snippet_id = s.id")
+    op.alter_column("snippets", "data", nullable=False, existing_type=sa.LargeBinary)
+    op.drop_table("snippet_array_parts")
+    _compact_snippets()
 
 
 def upgrade() -> None:
     op.execute("DROP VIEW snippet_catalogue")
-    _arrays(external=True)
+    _arrays_out()
     op.add_column("models", sa.Column("band_mhz", sa.Double, nullable=False, server_default=sa.text("100"),
                                       comment=BAND_COMMENT))
 
@@ -166,6 +198,6 @@ def downgrade() -> None:
     for m in _model_ids():
         op.execute(f"SELECT rficat_index_model({m})")
     op.drop_column("models", "band_mhz")
-    _arrays(external=False)
+    _arrays_in()
     op.execute(sql.load("snippet_catalogue", 6))
     op.execute(sql.load("rficat_reader", 4))
