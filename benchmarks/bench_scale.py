@@ -51,8 +51,9 @@ from rficat.store import db, pgcopy
 DIM = 8
 HERE = Path(__file__).resolve().parent
 COLUMNS = ("id", "observation_id", "coarse_channel", "chan_start", "chan_stop", "f_start_mhz", "f_stop_mhz",
-           "f_center_mhz", "statistic", "snr", "drift_rate_hz_s", "width_hz", "is_signal", "dedrift_hz_s", "data",
+           "f_center_mhz", "statistic", "snr", "drift_rate_hz_s", "width_hz", "is_signal", "dedrift_hz_s",
            "drift_error_hz_s")
+HEAD_BYTES = 3992  # what the view snippet_arrays stores out of line (two TOAST chunks); the rest stays in the row
 BANDS = {"band_1pct": (1400.0, 1410.0), "band_10pct": (1400.0, 1500.0)}
 CHUNK = 50_000
 
@@ -105,6 +106,8 @@ class Run:
     def record(self, stage: str, **values) -> dict:
         rec = {**self.key, "stage": stage, "at": time.strftime("%Y-%m-%d %H:%M"),
                "load_avg": round(os.getloadavg()[0], 1), **values}
+        # other runs may append to the same file meanwhile
+        self.records = json.loads(self.out.read_text()) if self.out.exists() else []
         self.records.append(rec)
         self.out.write_text(json.dumps(self.records, indent=1) + "\n")
         write_results_block(self.records)
@@ -174,14 +177,20 @@ def load(run: Run, url: str, data: dict) -> None:
         arrays = (pool[rng.integers(0, len(pool), m)].reshape(m, -1) if pool is not None
                   else np.zeros((m, 1), np.uint8))
         with conn.transaction(), conn.cursor() as cur:
-            with cur.copy(f"COPY snippets ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT BINARY)") as copy:
+            with cur.copy(f"COPY snippets ({', '.join(COLUMNS + (() if new else ('data',)))})"
+                          " FROM STDIN WITH (FORMAT BINARY)") as copy:
                 pgcopy.copy_rows(copy, [
                     ("int8", ids), ("int8", obs[ids % len(obs)]), ("int4", np.zeros(m)), ("int8", ids * 256),
                     ("int8", ids * 256 + 256), ("float8", f - 3.5e-4), ("float8", f + 3.5e-4), ("float8", f),
                     ("float8", rng.uniform(512, 1e5, m)), ("float8", rng.uniform(10, 100, m)),
                     ("float8", rng.uniform(-2, 2, m)), ("float8", rng.uniform(3, 500, m)), ("bool", np.ones(m, bool)),
-                    ("float8", np.zeros(m)), ("bytea", arrays, np.uint8), ("float8", rng.uniform(0.001, 0.05, m))],
-                    chunk_rows=8192)
+                    ("float8", np.zeros(m)), ("float8", rng.uniform(0.001, 0.05, m))]
+                    + ([] if new else [("bytea", arrays, np.uint8)]), chunk_rows=8192)
+            if new:  # as the view snippet_arrays stores them (its trigger costs ~20 us a row; a bulk load skips it)
+                with cur.copy("COPY snippet_array_parts (snippet_id, head, tail) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                    pgcopy.copy_rows(copy, [("int8", ids), ("bytea", np.ascontiguousarray(arrays[:, :HEAD_BYTES]), np.uint8),
+                                            ("bytea", np.ascontiguousarray(arrays[:, HEAD_BYTES:]), np.uint8)],
+                                     chunk_rows=8192)
             columns = ["snippet_id", "model_id", "latent", "freq_vector", "indexed"] + (["f_center_mhz"] if new else [])
             values = [("int8", ids), ("int4", np.full(m, model_id)), ("vector", vectors[ids - 1]),
                       ("vector", vectors[ids - 1]), ("bool", np.ones(m, bool))] + ([("float8", f)] if new else [])
@@ -254,7 +263,9 @@ def storage(run: Run, url: str) -> None:
     conn = connect(url)
     n = run.args.rows
     parts = {}
-    for relation in ("snippets", "embeddings"):
+    for relation in ("snippets", "snippet_array_parts", "embeddings"):
+        if conn.execute("SELECT to_regclass(%s)", (relation,)).fetchone()[0] is None:
+            continue
         tree = [r[0] for r in conn.execute(
             "SELECT relid::regclass::text FROM pg_partition_tree(%s) WHERE isleaf", (relation,)).fetchall()] or [relation]
         heap = toast = index = 0
@@ -265,13 +276,15 @@ def storage(run: Run, url: str) -> None:
         parts[relation] = {"heap": heap, "toast": toast, "indexes": index}
     per_index = dict(conn.execute(
         "SELECT indexrelname, pg_relation_size(indexrelid) FROM pg_stat_user_indexes"
-        " WHERE relname IN (SELECT relid::regclass::text FROM pg_partition_tree('embeddings')) OR relname = 'snippets'"
+        " WHERE relname IN (SELECT relid::regclass::text FROM pg_partition_tree('embeddings'))"
+        " OR relname IN ('snippets', 'snippet_array_parts')"
     ).fetchall())
     total = sum(sum(p.values()) for p in parts.values())
     conn.close()
     run.record("storage", bytes_per_snippet=round(total / n, 1),
                per_snippet={r: {k: round(v / n, 1) for k, v in p.items()} for r, p in parts.items()},
-               arrays_per_snippet=round((parts["snippets"]["toast"] + (0 if run.args.schema == "new" else parts["snippets"]["heap"])) / n, 1),
+               arrays_per_snippet=round((sum(parts["snippet_array_parts"].values()) if "snippet_array_parts" in parts
+                                         else parts["snippets"]["heap"] + parts["snippets"]["toast"]) / n, 1),
                index_bytes={k: v for k, v in per_index.items()})
 
 
@@ -377,6 +390,7 @@ def main() -> None:
     parser.add_argument("--shared-buffers", default=None, help="e.g. 6GB: set on the embedded server (restarts it)")
     parser.add_argument("--maintenance-work-mem", default="2GB")
     parser.add_argument("--drop", action="store_true", help="delete this run's database and stop")
+    parser.add_argument("--drop-after", action="store_true", help="delete this run's database when it is measured")
     args = parser.parse_args()
     run = Run(args)
     settings = load_settings()
@@ -411,6 +425,11 @@ def main() -> None:
             measure(run, url, data, "measure", bands=True)
     if not run.done("storage"):
         storage(run, url)
+    if args.drop_after:
+        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        log(f"dropped {name}")
     log("done")
 
 

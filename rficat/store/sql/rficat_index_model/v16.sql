@@ -5,6 +5,7 @@ DECLARE
     width double precision;
     part text := 'embeddings_m' || p_model_id;
     band double precision;
+    bands double precision[];
 BEGIN
     SELECT latent_dim, band_mhz INTO dim, width FROM models WHERE id = p_model_id;
     IF dim IS NULL THEN
@@ -20,7 +21,9 @@ BEGIN
                    'embeddings_latent_hnsw_m' || p_model_id, part, dim);
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I USING hnsw ((freq_vector::vector(%s)) vector_cosine_ops)',
                    'embeddings_freq_hnsw_m' || p_model_id, part, dim);
-    FOR band IN EXECUTE format('SELECT DISTINCT floor(f_center_mhz / $1) * $1 FROM %I', part) USING width LOOP
+    -- the bands first: an open scan of the table would forbid building its indexes
+    EXECUTE format('SELECT array_agg(DISTINCT floor(f_center_mhz / $1) * $1) FROM %I', part) INTO bands USING width;
+    FOREACH band IN ARRAY coalesce(bands, '{}') LOOP
         PERFORM rficat_index_band(p_model_id, band + width / 2);
     END LOOP;
 END $$;
