@@ -132,6 +132,49 @@ def test_two_dimensions_indexed_and_searched(fresh_engine, use_frequency):
             assert found[0] == ids[int(np.argmax(cosine))]
 
 
+def test_a_search_inside_one_band_walks_that_bands_graph(fresh_engine):
+    """Vectors move once from embeddings_pending into their model's partition, where each 100 MHz band
+    has its own HNSW index; a band search too wide for the exact path walks that band's graph."""
+    db.migrate(fresh_engine, "head")
+    rng = np.random.default_rng(11)
+    with fresh_engine.begin() as conn:
+        ids = _insert_snippets(conn, 12000)
+        f_center = np.where(np.arange(len(ids)) % 2 == 0, rng.uniform(1400, 1500, len(ids)),
+                            rng.uniform(1500, 1600, len(ids)))
+        conn.execute(sa.text("UPDATE snippets s SET f_center_mhz = t.f FROM unnest(CAST(:s AS bigint[]),"
+                             " CAST(:f AS float8[])) AS t(s, f) WHERE s.id = t.s"), {"s": ids, "f": f_center.tolist()})
+        model_id = conn.execute(sa.text(
+            "INSERT INTO models (name, version, latent_dim, fingerprint) VALUES ('m', 1, 8, 'fp') RETURNING id"
+        )).scalar_one()
+        vecs = rng.normal(size=(len(ids), 8)).astype(np.float32)
+        conn.execute(sa.text(
+            "INSERT INTO embeddings (snippet_id, model_id, latent, freq_vector)"
+            " SELECT s, :m, v::vector, v::vector FROM unnest(CAST(:s AS bigint[]), CAST(:v AS text[])) AS t(s, v)"),
+            {"s": ids, "m": model_id, "v": [str(v.tolist()) for v in vecs]})
+    assert db.index_pending(fresh_engine) == len(ids)
+    with fresh_engine.connect() as conn:
+        conn.execute(sa.text("ANALYZE embeddings"))
+        assert conn.execute(sa.text("SELECT count(*) FROM embeddings_pending")).scalar_one() == 0
+        assert sorted(conn.execute(sa.text(
+            "SELECT indexname FROM pg_indexes WHERE tablename = :t AND indexname LIKE '%hnsw%'"),
+            {"t": f"embeddings_m{model_id}"}).scalars()) == sorted(
+            f"embeddings_{kind}_hnsw_m{model_id}{band}" for kind in ("freq", "latent") for band in ("", "_f1400", "_f1500"))
+        band = f"embeddings_latent_hnsw_m{model_id}_f1400"
+        scans = sa.text("SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = :i")
+        before = conn.execute(scans, {"i": band}).scalar_one()
+        query = vecs[0] + 0.01
+        found = list(conn.execute(sa.text(
+            "SELECT snippet_id FROM rficat_lookalikes_of_vector(CAST(:q AS vector), 5, false,"
+            " p_f_min_mhz => 1401, p_f_max_mhz => 1499)"), {"q": str(query.tolist())}).scalars())
+        conn.execute(sa.text("SELECT pg_stat_force_next_flush()"))
+        conn.commit()
+        conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
+        assert conn.execute(scans, {"i": band}).scalar_one() > before
+        inside = (f_center >= 1401) & (f_center <= 1499)
+        cosine = np.where(inside, vecs @ query / (np.linalg.norm(vecs, axis=1) * np.linalg.norm(query)), -2)
+        assert found[0] == ids[int(np.argmax(cosine))]
+
+
 def test_0002_converts_stored_snippets_both_ways(fresh_engine):
     """float16 snippets of a 0001 catalogue become uint8 (and back) without losing a row."""
     db.migrate(fresh_engine, "0001")
