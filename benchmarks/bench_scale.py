@@ -292,19 +292,28 @@ def storage(run: Run, url: str) -> None:
                index_bytes={k: v for k, v in per_index.items()})
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a server process has used: what a query costs on an idle core."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _times(conn, sql: str, params: list[tuple]) -> tuple[list[float], list[list[int]]]:
     times, found = [], []
+    pid = conn.info.backend_pid
+    cpu = _cpu_s(pid)
     for p in params:
         t = time.perf_counter()
         rows = conn.execute(sql, p).fetchall()
         times.append((time.perf_counter() - t) * 1000)
         found.append([r[0] for r in rows])
+    _times.server_cpu_ms = (_cpu_s(pid) - cpu) * 1000 / len(params)
     return times, found
 
 
 def pct(values: list[float]) -> dict:
     return {"p50_ms": round(float(np.percentile(values, 50)), 2), "p99_ms": round(float(np.percentile(values, 99)), 2),
-            "queries": len(values)}
+            "queries": len(values), "server_cpu_ms_per_query": round(_times.server_cpu_ms, 2)}
 
 
 def exact_top10(unit: np.ndarray, f_center: np.ndarray, q: int, band: tuple | None) -> list[int]:
@@ -329,13 +338,18 @@ def prewarm(conn, schema: str) -> None:
         conn.execute("SELECT pg_prewarm(%s)", (r,))
 
 
-def measure(run: Run, url: str, data: dict, stage: str, bands: bool, unfiltered: bool = True) -> None:
+def measure(run: Run, url: str, data: dict, stage: str, bands: bool, unfiltered: bool = True,
+            hot_snippets: bool = False) -> None:
+    """Latency, server CPU per query and recall; ``hot_snippets`` also prewarms the snippets heap
+    (small in the new schema: it is what a long-running server keeps in memory)."""
     f_center, n = data["f_center"], run.args.rows
     rng = np.random.default_rng(7 + len(stage))
     conn = connect(url)
     conn.execute("SELECT pg_stat_reset()")
     t = time.perf_counter()
     prewarm(conn, run.args.schema)
+    if hot_snippets:
+        conn.execute("SELECT pg_prewarm('snippets')")
     prewarm_s = round(time.perf_counter() - t, 1)
     out = {"shared_buffers": conn.execute("SHOW shared_buffers").fetchone()[0], "prewarm_s": prewarm_s}
     sql = "SELECT snippet_id FROM rficat_lookalikes(%s, 10, false)"
@@ -397,6 +411,8 @@ def main() -> None:
     parser.add_argument("--full-index-workers", type=int, default=1,
                         help="max_parallel_maintenance_workers for the HNSW index over all vectors (bands: 1)")
     parser.add_argument("--drop", action="store_true", help="delete this run's database and stop")
+    parser.add_argument("--skip-other-bands", action="store_true",
+                        help="build only the band the filtered queries use (storage then counts one band's graph)")
     parser.add_argument("--drop-after", action="store_true", help="delete this run's database when it is measured")
     args = parser.parse_args()
     run = Run(args)
@@ -433,7 +449,10 @@ def main() -> None:
             index_full(run, url, model_id)
         if not run.done("measure_unfiltered"):
             measure(run, url, data, "measure_unfiltered", bands=False)
-        index_bands(run, url, model_id)
+        if not run.done("measure_hot"):
+            measure(run, url, data, "measure_hot", bands=True, hot_snippets=True)
+        if not run.args.skip_other_bands:
+            index_bands(run, url, model_id)
     if not run.done("storage"):
         storage(run, url)
     if args.drop_after:
