@@ -8,7 +8,7 @@ Measured in benchmarks/RESULTS.md (bench_scale.py):
   3,992 bytes out of line (STORAGE EXTERNAL: exactly two TOAST chunks of 1,996 bytes, four chunks
   to a page; quantised noise does not compress, so no compression) and the last 104 in the row:
   ~4.2 KiB a snippet. A whole 4,096-byte value out of line would take three chunks, and the short
-  third one breaks the packing: ~5.5 KiB measured. The view ``snippet_arrays`` (snippet_id,
+  third one breaks the packing: 5,534 bytes measured. The view ``snippet_arrays`` (snippet_id,
   data) reads them whole and stores what is inserted or copied into it.
 - ``embeddings`` is partitioned: by ``indexed`` (``embeddings_pending``, the small partition
   ingest writes to, and ``embeddings_indexed``), then by model (``embeddings_m<id>``, created by
@@ -20,7 +20,7 @@ Measured in benchmarks/RESULTS.md (bench_scale.py):
   walks one graph) and, partial on the new ``f_center_mhz`` column, per frequency band of
   ``models.band_mhz`` (100 MHz by default): a search inside one band walks that band's graph.
   Sub-partitions per band were measured too: a search without a band filter then merges one
-  graph walk per band (Merge Append), 8x slower with 10 bands.
+  graph walk per band (Merge Append), 11x slower with 10 bands.
 
 Downgrade restores 0011's layout (one table, partial HNSW per model, arrays in the row).
 
