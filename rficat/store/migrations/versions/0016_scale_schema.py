@@ -60,6 +60,11 @@ COLUMN_COMMENTS = {
     "f_center_mhz": "Centre frequency of the snippet, MHz (copied from snippets when the vector is indexed; may be "
                     "NULL while pending): the key of the per-band HNSW indexes.",
 }
+# rficat_lookalikes_of_vector before and after 0015 (p_not_in_mask); v16 has 0015's arguments
+OF_VECTOR = ("rficat_lookalikes_of_vector(vector, integer, boolean, integer, boolean, double precision, double precision,"
+             " bigint, text, double precision, double precision, double precision, double precision, double precision,"
+             " double precision, boolean, double precision, bigint, bigint, boolean, text, text, double precision,"
+             " double precision, double precision")
 BAND_COMMENT = ("Width of the frequency bands this model's vectors get their own HNSW indexes for, MHz "
                 "(rficat_index_band); a search inside one band walks that band's graph.")
 
@@ -147,6 +152,7 @@ def upgrade() -> None:
     for column, comment in COLUMN_COMMENTS.items():
         op.execute(f"COMMENT ON COLUMN embeddings.{column} IS '{comment.replace(chr(39), chr(39) * 2)}'")
 
+    op.execute(f"DROP FUNCTION IF EXISTS {OF_VECTOR})")  # a catalogue without 0015's p_not_in_mask
     for name in ("rficat_index_band", "rficat_index_model", "rficat_index_pending", "rficat_lookalikes_of_vector"):
         op.execute(sql.load(name, 16))
     for m in models:  # the partitions first, the indexes after the rows: one bulk build per index
@@ -194,7 +200,9 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION rficat_index_band(integer, double precision)")
     op.execute(sql.load("rficat_index_model", 2))
     op.execute(sql.load("rficat_index_pending", 2))
-    op.execute(sql.load("rficat_lookalikes_of_vector", 14))
+    op.execute(f"DROP FUNCTION {OF_VECTOR}, boolean)")
+    previous = max(v for v in sql.versions("rficat_lookalikes_of_vector") if v < 16)  # 0015's, or 0014's before it
+    op.execute(sql.load("rficat_lookalikes_of_vector", previous))
     for m in _model_ids():
         op.execute(f"SELECT rficat_index_model({m})")
     op.drop_column("models", "band_mhz")

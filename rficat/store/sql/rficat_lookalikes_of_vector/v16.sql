@@ -23,7 +23,8 @@ CREATE OR REPLACE FUNCTION rficat_lookalikes_of_vector(
     p_telescope text DEFAULT NULL,
     p_near_ra_deg double precision DEFAULT NULL,
     p_near_dec_deg double precision DEFAULT NULL,
-    p_near_radius_deg double precision DEFAULT NULL)
+    p_near_radius_deg double precision DEFAULT NULL,
+    p_not_in_mask boolean DEFAULT false)
 RETURNS TABLE (snippet_id bigint, observation_id bigint, path text, f_start_mhz double precision,
                f_stop_mhz double precision, f_center_mhz double precision, snr double precision,
                drift_rate_hz_s double precision, similarity double precision, n_grouped integer)
@@ -88,6 +89,10 @@ BEGIN
     END IF;
     IF p_not_known_rfi THEN
         filters := filters || ' AND NOT EXISTS (SELECT 1 FROM snippet_rfi kr WHERE kr.snippet_id = s.id)';
+    END IF;
+    IF p_not_in_mask THEN  -- outside every band of the site's own RFI mask (rficat rfi mask --import)
+        filters := filters || ' AND NOT EXISTS (SELECT 1 FROM rfi_mask_bands mb'
+                            || ' WHERE s.f_center_mhz BETWEEN mb.f_start_mhz AND mb.f_stop_mhz)';
     END IF;
     IF p_source IS NOT NULL THEN filters := filters || ' AND o.source_name = $16'; END IF;
     IF p_telescope IS NOT NULL THEN filters := filters || ' AND o.telescope = $17'; END IF;
@@ -195,5 +200,5 @@ BEGIN
         JOIN snippets s ON s.id = u.id JOIN observations o ON o.id = s.observation_id
         ORDER BY u.rank;
 END $fn$;
-COMMENT ON FUNCTION rficat_lookalikes_of_vector(vector, integer, boolean, integer, boolean, double precision, double precision, bigint, text, double precision, double precision, double precision, double precision, double precision, double precision, boolean, double precision, bigint, bigint, boolean, text, text, double precision, double precision, double precision) IS
-    'The k snippets most similar (cosine) to a query vector of the given model (default: current). p_use_frequency: compare frequency-embedded vectors (freq_vector) rather than morphology alone (latent). HNSW with iterative scan (breadth: SET rficat.ef_search, default 40), so filtered queries still return k rows; a frequency range inside one band of models.band_mhz searches that band''s own HNSW graph; p_exact for an exact scan; a narrow frequency band or one observation is scanned exactly through its index. p_group_mhz keeps one match per emitter frequency (near-duplicates within that many MHz are folded into it). p_rfi_class_id: only snippets of that RFI class; p_not_known_rfi: only snippets of no class of the current RFI build. p_source / p_telescope: only observations of that source name / telescope; p_near_ra_deg, p_near_dec_deg, p_near_radius_deg: only observations pointed within that many degrees of (RA, Dec) (observations with no recorded pointing never match).';
+COMMENT ON FUNCTION rficat_lookalikes_of_vector(vector, integer, boolean, integer, boolean, double precision, double precision, bigint, text, double precision, double precision, double precision, double precision, double precision, double precision, boolean, double precision, bigint, bigint, boolean, text, text, double precision, double precision, double precision, boolean) IS
+    'The k snippets most similar (cosine) to a query vector of the given model (default: current). p_use_frequency: compare frequency-embedded vectors (freq_vector) rather than morphology alone (latent). HNSW with iterative scan (breadth: SET rficat.ef_search, default 40), so filtered queries still return k rows; a frequency range inside one band of models.band_mhz searches that band''s own HNSW graph; p_exact for an exact scan; a narrow frequency band or one observation is scanned exactly through its index. p_group_mhz keeps one match per emitter frequency (near-duplicates within that many MHz are folded into it). p_rfi_class_id: only snippets of that RFI class; p_not_known_rfi: only snippets of no class of the current RFI build. p_source / p_telescope: only observations of that source name / telescope; p_near_ra_deg, p_near_dec_deg, p_near_radius_deg: only observations pointed within that many degrees of (RA, Dec) (observations with no recorded pointing never match). p_not_in_mask: only snippets whose centre frequency lies in none of the site''s RFI bands (rfi_mask_bands, from rficat rfi mask --import).';
