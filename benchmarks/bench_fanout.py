@@ -55,9 +55,9 @@ def contents(url: str) -> tuple[list[tuple], np.ndarray]:
     engine = db.make_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
-            "SELECT o.fingerprint, s.coarse_channel, s.chan_start, s.chan_stop, s.statistic, s.is_signal, md5(s.data),"
+            "SELECT o.fingerprint, s.coarse_channel, s.chan_start, s.chan_stop, s.statistic, s.is_signal, md5(a.data),"
             " e.latent::text FROM snippets s JOIN observations o ON o.id = s.observation_id"
-            " JOIN embeddings e ON e.snippet_id = s.id ORDER BY 1, 2, 3, 6")).all()
+            " JOIN embeddings e ON e.snippet_id = s.id JOIN snippet_arrays a ON a.snippet_id = s.id ORDER BY 1, 2, 3, 6")).all()
     engine.dispose()
     vectors = np.array([[float(x) for x in r[-1].strip("[]").split(",")] for r in rows])
     return [tuple(r[:-1]) for r in rows], vectors

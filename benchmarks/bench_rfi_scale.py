@@ -182,13 +182,13 @@ def _load(engine, n: int, morph: dict) -> None:
                                         ("float8", rng.uniform(512, 1e5, m)), ("float8", rng.uniform(15, 80, m)),
                                         ("float8", drift), ("float8", rng.uniform(5, 40, m)),
                                         ("bool", np.ones(m, bool)), ("float8", np.zeros(m)),
-                                        ("bytea", np.zeros((m, 1), np.uint8)),
                                         ("float8", rng.uniform(0.002, 0.006, m))], chunk_rows=8192)
             vectors = z.astype(np.float32)
-            with cur.copy("COPY embeddings (snippet_id, model_id, latent, freq_vector, indexed)"
+            with cur.copy("COPY embeddings (snippet_id, model_id, latent, freq_vector, indexed, f_center_mhz)"
                           " FROM STDIN WITH (FORMAT BINARY)") as copy:
                 pgcopy.copy_rows(copy, [("int8", ids), ("int4", np.full(m, model_id)), ("vector", vectors),
-                                        ("vector", vectors), ("bool", np.ones(m, bool))], chunk_rows=8192)
+                                        ("vector", vectors), ("bool", np.ones(m, bool)), ("float8", f_center)],
+                                 chunk_rows=8192)
             conn.commit()
             log.info("loaded %d of %d rows (%.0f s)", ids[-1], n, time.perf_counter() - t)
         cur.execute("SELECT setval('snippets_id_seq', %s)", (n,))

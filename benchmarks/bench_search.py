@@ -14,8 +14,9 @@ In the same run, for 200 random query snippets:
 - then, with the index and tables loaded into shared_buffers by pg_prewarm (as a long-running
   server holds them), HNSW at breadths 40 and 16 again, on new queries.
 
-Rows carry a 1-byte snippet array (the search never reads it), so the tables are smaller than a
-real catalogue's; the search touches ~ef_search rows per query either way.
+Rows carry no snippet array (the search never reads it), so the tables are smaller than a
+real catalogue's; the search touches ~ef_search rows per query either way. No band graphs are
+built (a band filter walks the graph over all vectors): ``bench_scale.py`` measures those.
 
     python benchmarks/bench_search.py [--sizes 100000,1000000] [--queries 200]
 """
@@ -75,13 +76,15 @@ def load(url: str, n: int, rng: np.random.Generator, index: bool = True,
                                     ("float8", f_center + 3.5e-4), ("float8", f_center),
                                     ("float8", rng.uniform(512, 1e5, n)), ("float8", rng.uniform(10, 100, n)),
                                     ("float8", rng.uniform(-2, 2, n)), ("float8", rng.uniform(3, 500, n)),
-                                    ("bool", np.ones(n, bool)),
-                                    ("bytea", np.zeros((n, 1), np.uint8)), ("float8", rng.uniform(0.001, 0.05, n))],
+                                    ("bool", np.ones(n, bool)), ("float8", np.zeros(n)),
+                                    ("float8", rng.uniform(0.001, 0.05, n))],
                              chunk_rows=8192)
         cur.execute("SELECT setval('snippets_id_seq', %s)", (n,))
-        with cur.copy("COPY embeddings (snippet_id, model_id, latent, freq_vector, indexed) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        with cur.copy(f"COPY embeddings_m{model_id} (snippet_id, model_id, latent, freq_vector, indexed, f_center_mhz)"
+                      " FROM STDIN WITH (FORMAT BINARY)") as copy:
             pgcopy.copy_rows(copy, [("int8", ids), ("int4", np.full(n, model_id)), ("vector", vectors),
-                                    ("vector", vectors), ("bool", np.ones(n, bool))], chunk_rows=8192)
+                                    ("vector", vectors), ("bool", np.ones(n, bool)), ("float8", f_center)],
+                             chunk_rows=8192)
         conn.commit()
     timings["copy_s"] = round(time.perf_counter() - t, 1)
     t = time.perf_counter()
@@ -92,9 +95,9 @@ def load(url: str, n: int, rng: np.random.Generator, index: bool = True,
             return model_id, vectors, timings
         conn.execute(sa.text("SET maintenance_work_mem = '2GB'"))
         conn.execute(sa.text("SET max_parallel_maintenance_workers = 1"))
-        conn.execute(sa.text(
-            f"CREATE INDEX embeddings_latent_hnsw_m{model_id} ON embeddings USING hnsw"
-            f" ((latent::vector({DIM})) vector_cosine_ops) WHERE model_id = {model_id} AND indexed"))
+        conn.execute(sa.text(  # the model's graph over all its vectors (bench_scale.py also builds the bands')
+            f"CREATE INDEX embeddings_latent_hnsw_m{model_id} ON embeddings_m{model_id} USING hnsw"
+            f" ((latent::vector({DIM})) vector_cosine_ops)"))
         conn.execute(sa.text("ANALYZE observations"))
         conn.execute(sa.text("VACUUM ANALYZE snippets"))
         conn.execute(sa.text("VACUUM ANALYZE embeddings"))
@@ -152,7 +155,8 @@ def measure(url: str, model_id: int, vectors: np.ndarray, n_queries: int, rng: n
             out[f"filter_{name}"] = {**pct(times), "min_rows": min(len(r) for r in rows)}
         # a long-running server holds the index in shared_buffers; pg_prewarm puts it there now
         conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
-        relations = (f"embeddings_latent_hnsw_m{model_id}", "embeddings", "snippets", "pk_embeddings", "pk_snippets")
+        relations = (f"embeddings_latent_hnsw_m{model_id}", f"embeddings_m{model_id}", "snippets",
+                     f"embeddings_m{model_id}_pkey", "pk_snippets")
         for relation in relations:
             conn.execute(sa.text("SELECT pg_prewarm(:r)"), {"r": relation})
         for ef, queries in zip((40, 16), sets[4:]):

@@ -69,7 +69,8 @@ def build_catalogue(url: str, n: int, rng: np.random.Generator, directory: Path)
     embed = models.frequency_embedding(engine, model_id)
     with engine.begin() as conn:
         real = conn.execute(sa.text(
-            "SELECT s.data, e.latent::text FROM snippets s JOIN embeddings e ON e.snippet_id = s.id"
+            "SELECT a.data, e.latent::text FROM snippets s JOIN embeddings e ON e.snippet_id = s.id"
+            " JOIN snippet_arrays a ON a.snippet_id = s.id"
             " WHERE e.model_id = :m AND s.is_signal"), {"m": model_id}).all()
         conn.execute(sa.text(f"DROP INDEX IF EXISTS embeddings_latent_hnsw_m{model_id}"))  # rebuilt in bulk below
         conn.execute(sa.text(f"DROP INDEX IF EXISTS embeddings_freq_hnsw_m{model_id}"))
@@ -91,19 +92,21 @@ def build_catalogue(url: str, n: int, rng: np.random.Generator, directory: Path)
             latent = latents[pick] + 0.05 * rng.normal(size=(m, latents.shape[1])).astype(np.float32)
             freq_vector = embed.apply(latent, f_center).astype(np.float32)
             with conn.cursor() as cur:
-                with cur.copy(f"COPY snippets ({', '.join(ingest.SNIPPET_COLUMNS)}) FROM STDIN WITH (FORMAT BINARY)") \
+                with cur.copy(f"COPY snippets ({', '.join(ingest.SNIPPET_COLUMNS[:13])}) FROM STDIN WITH (FORMAT BINARY)") \
                         as copy:
                     pgcopy.copy_rows(copy, [("int8", ids), ("int8", np.full(m, obs)), ("int4", np.zeros(m)),
                                             ("int8", ids * 256), ("int8", ids * 256 + 256),
                                             ("float8", f_center + 3.57e-4), ("float8", f_center - 3.57e-4),
                                             ("float8", f_center), ("float8", rng.uniform(512, 1e5, m)),
                                             ("float8", rng.uniform(10, 100, m)), ("float8", rng.uniform(-2, 2, m)),
-                                            ("float8", rng.uniform(3, 500, m)), ("bool", np.ones(m, bool)),
-                                            ("bytea", arrays[pick], np.uint8)], chunk_rows=2048)
-                with cur.copy("COPY embeddings (snippet_id, model_id, latent, freq_vector, indexed)"
+                                            ("float8", rng.uniform(3, 500, m)), ("bool", np.ones(m, bool))],
+                                      chunk_rows=2048)
+                ingest.copy_arrays(cur, ids, arrays[pick])
+                with cur.copy("COPY embeddings (snippet_id, model_id, latent, freq_vector, indexed, f_center_mhz)"
                               " FROM STDIN WITH (FORMAT BINARY)") as copy:
                     pgcopy.copy_rows(copy, [("int8", ids), ("int4", np.full(m, model_id)), ("vector", latent),
-                                            ("vector", freq_vector), ("bool", np.ones(m, bool))], chunk_rows=8192)
+                                            ("vector", freq_vector), ("bool", np.ones(m, bool)),
+                                            ("float8", f_center)], chunk_rows=8192)
             conn.commit()
         with conn.cursor() as cur:
             cur.execute("SELECT setval('snippets_id_seq', %s)", (int(first_id + n),))

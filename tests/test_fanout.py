@@ -64,8 +64,9 @@ def snapshot(url: str) -> tuple[list[tuple], np.ndarray, dict[str, int]]:
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT o.fingerprint, o.status, s.coarse_channel, s.chan_start, s.chan_stop, s.f_center_mhz, s.statistic,"
-            " s.snr, s.drift_rate_hz_s, s.is_signal, md5(s.data), e.latent::text, e.freq_vector::text"
+            " s.snr, s.drift_rate_hz_s, s.is_signal, md5(a.data), e.latent::text, e.freq_vector::text"
             " FROM snippets s JOIN observations o ON o.id = s.observation_id JOIN embeddings e ON e.snippet_id = s.id"
+            " JOIN snippet_arrays a ON a.snippet_id = s.id"
             " ORDER BY 1, 3, 4, 10")).all()
         counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
                   for t in ("observations", "snippets", "embeddings", "models", "model_weights", "ingest_failures")}
@@ -243,8 +244,9 @@ def test_reencoding_fans_out_on_two_workers(prefect_harness, catalogue_url, land
     model_id = result["model_id"]
     assert result["observations"] == 3 and models.observations_missing_model(engine, model_id) == []
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT s.data, e.latent::text FROM snippets s JOIN embeddings e"
-                                    " ON e.snippet_id = s.id AND e.model_id = :m ORDER BY s.id"), {"m": model_id}).all()
+        rows = conn.execute(sa.text("SELECT a.data, e.latent::text FROM snippets s JOIN embeddings e"
+                                    " ON e.snippet_id = s.id AND e.model_id = :m JOIN snippet_arrays a ON a.snippet_id = s.id"
+                                    " ORDER BY s.id"), {"m": model_id}).all()
     engine.dispose()
     assert result["snippets_encoded"] == len(rows) > 0
     here = model.load_model(other).encode(np.stack([snippets.from_bytes(r[0]) for r in rows]))

@@ -163,9 +163,10 @@ def test_train_from_db(fresh_db_url, monkeypatch, capsys, observation):
         for _, index, result in detect.detect_file(observation["h5"], n_noise_per_channel=10):
             for hit, array in zip(result.hits, snip.normalise(result.snippets)):
                 conn.execute(sa.text(
-                    "INSERT INTO snippets (observation_id, coarse_channel, chan_start, chan_stop, f_start_mhz,"
-                    " f_stop_mhz, f_center_mhz, statistic, snr, drift_rate_hz_s, is_signal, data) VALUES (:o, :c,"
-                    " :a, :b, :fs, :fe, :fc, :s, :snr, :d, :sig, :data)"),
+                    "WITH s AS (INSERT INTO snippets (observation_id, coarse_channel, chan_start, chan_stop, f_start_mhz,"
+                    " f_stop_mhz, f_center_mhz, statistic, snr, drift_rate_hz_s, is_signal) VALUES (:o, :c,"
+                    " :a, :b, :fs, :fe, :fc, :s, :snr, :d, :sig) RETURNING id)"
+                    " INSERT INTO snippet_arrays (snippet_id, data) SELECT id, :data FROM s"),
                     {"o": obs, "c": index, "a": hit.chan_start, "b": hit.chan_stop, "fs": hit.f_start_mhz,
                      "fe": hit.f_stop_mhz, "fc": hit.f_center_mhz, "s": hit.statistic, "snr": hit.snr,
                      "d": hit.drift_rate_hz_s, "sig": hit.is_signal, "data": snip.to_bytes(array)})

@@ -72,8 +72,8 @@ def test_a_cut_snippet_is_exactly_the_snippet_ingest_stored(vet_db, turboseti_ru
     path = turboseti_run["scans"][0][0]
     with engine.connect() as conn:
         stored = conn.execute(sa.text(
-            "SELECT s.f_center_mhz, s.data, s.snr, s.drift_rate_hz_s FROM snippets s JOIN observations o"
-            " ON o.id = s.observation_id WHERE o.path = :p AND s.is_signal"), {"p": str(path.resolve())}).all()
+            "SELECT s.f_center_mhz, a.data, s.snr, s.drift_rate_hz_s FROM snippets s JOIN observations o"
+            " ON o.id = s.observation_id JOIN snippet_arrays a ON a.snippet_id = s.id WHERE o.path = :p AND s.is_signal"), {"p": str(path.resolve())}).all()
     finder = vet._Finder(engine, [path], None, None)
     data = finder.on_disk(path)
     items = []

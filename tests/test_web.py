@@ -572,7 +572,7 @@ def test_the_occupancy_bins_are_whole_megahertz_on_a_wide_band(fresh_engine):
             " 'complete') RETURNING id")).scalar_one()
         conn.execute(sa.text(
             "INSERT INTO snippets (observation_id, coarse_channel, chan_start, chan_stop, f_start_mhz, f_stop_mhz,"
-            " f_center_mhz, statistic, is_signal, data) VALUES (:o, 0, 0, 256, :f, :f, :f, 1, true, '\\x00')"),
+            " f_center_mhz, statistic, is_signal) VALUES (:o, 0, 0, 256, :f, :f, :f, 1, true)"),
             [{"o": obs, "f": f} for f in (1000.2, 1000.7, 1500.5, 1999.9)])
     census = overview.census(fresh_engine)
     assert census["signal_snippets"] == 4 and census["by_observation"] == {obs: {"n_signal": 4, "n_noise": 0}}

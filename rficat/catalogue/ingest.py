@@ -39,10 +39,10 @@ log = logging.getLogger(__name__)
 
 SNIPPET_COLUMNS = ("id", "observation_id", "coarse_channel", "chan_start", "chan_stop", "f_start_mhz",
                    "f_stop_mhz", "f_center_mhz", "statistic", "snr", "drift_rate_hz_s", "width_hz", "is_signal",
-                   "dedrift_hz_s", "data", "drift_error_hz_s")
+                   "dedrift_hz_s", "drift_error_hz_s")
 STAGES = ("hash", "read", "detect", "encode", "store")
 SNIPPET_TYPES = ("int8", "int8", "int4", "int8", "int8", "float8", "float8", "float8", "float8", "float8",
-                 "float8", "float8", "bool", "float8", "bytea")
+                 "float8", "float8", "bool", "float8")
 
 
 @dataclass
@@ -102,14 +102,20 @@ def _copy_block(cur: psycopg.Cursor, observation_id: int, model_id: int, hits: l
     The vectors arrive outside the HNSW indexes (indexed = false); see index_pending. Returns the new ids."""
     ids = np.array([r[0] for r in cur.execute("SELECT nextval('snippets_id_seq') FROM generate_series(1, %s)",
                                               (len(hits),)).fetchall()], dtype=np.int64)
-    attributes = [np.array([getattr(h, name) for h in hits]) for name in SNIPPET_COLUMNS[2:-2]]
+    attributes = [np.array([getattr(h, name) for h in hits]) for name in SNIPPET_COLUMNS[2:-1]]
     with cur.copy(f"COPY snippets ({', '.join(SNIPPET_COLUMNS)}) FROM STDIN WITH (FORMAT BINARY)") as copy:
         pgcopy.copy_rows(copy, [("int8", ids), ("int8", np.full(len(hits), observation_id)),
-                                *zip(SNIPPET_TYPES[2:-1], attributes),
-                                ("bytea", stored.reshape(len(stored), -1), snippets.STORAGE_DTYPE),
-                                ("float8", drift_error)])
+                                *zip(SNIPPET_TYPES[2:], attributes), ("float8", drift_error)])
+    copy_arrays(cur, ids, stored)
     _copy_embeddings(cur, ids, model_id, latent, freq_vectors)
     return ids
+
+
+def copy_arrays(cur: psycopg.Cursor, ids, stored: np.ndarray) -> None:
+    """Snippet arrays (quantised, see snippets.quantise) into snippet_arrays, which stores them out of line."""
+    with cur.copy("COPY snippet_arrays (snippet_id, data) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        pgcopy.copy_rows(copy, [("int8", np.asarray(ids)),
+                                ("bytea", stored.reshape(len(stored), -1), snippets.STORAGE_DTYPE)])
 
 
 def _copy_embeddings(cur: psycopg.Cursor, ids, model_id: int, latent: np.ndarray, freq_vectors: np.ndarray) -> None:
@@ -122,7 +128,8 @@ def encode_stored(cur: psycopg.Cursor, observation_id: int, model_id: int, encod
                   freq_embedding: embedding.FrequencyEmbedding, batch: int = 4096) -> int:
     """Vectors for an observation's stored snippets that lack this model's; returns how many."""
     rows = cur.execute(
-        "SELECT s.id, s.f_center_mhz, s.data FROM snippets s WHERE s.observation_id = %s AND NOT EXISTS"
+        "SELECT s.id, s.f_center_mhz, a.data FROM snippets s JOIN snippet_arrays a ON a.snippet_id = s.id"
+        " WHERE s.observation_id = %s AND NOT EXISTS"
         " (SELECT 1 FROM embeddings e WHERE e.snippet_id = s.id AND e.model_id = %s) ORDER BY s.id",
         (observation_id, model_id)).fetchall()
     for start in range(0, len(rows), batch):

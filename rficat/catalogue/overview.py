@@ -142,7 +142,8 @@ def snippet(engine: Engine, snippet_id: int) -> dict | None:
 def snippet_array(engine: Engine, snippet_id: int) -> np.ndarray | None:
     """A stored snippet as a (16, 256) array in [0, 1], or None when there is no such snippet."""
     with engine.connect() as conn:
-        data = conn.execute(sa.text("SELECT data FROM snippets WHERE id = :i"), {"i": int(snippet_id)}).scalar()
+        data = conn.execute(sa.text("SELECT data FROM snippet_arrays WHERE snippet_id = :i"),
+                            {"i": int(snippet_id)}).scalar()
     return None if data is None else snippets.from_bytes(data)
 
 

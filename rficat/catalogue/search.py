@@ -96,8 +96,9 @@ def with_vectors(soi: Soi, encoder: Encoder,
 
 def soi_from_catalogue(engine: Engine, snippet_id: int) -> Soi:
     with engine.connect() as conn:
-        row = conn.execute(sa.text("SELECT s.data, s.f_center_mhz, o.path FROM snippets s JOIN observations o"
-                                   " ON o.id = s.observation_id WHERE s.id = :i"), {"i": int(snippet_id)}).first()
+        row = conn.execute(sa.text("SELECT a.data, s.f_center_mhz, o.path FROM snippets s JOIN observations o"
+                                   " ON o.id = s.observation_id JOIN snippet_arrays a ON a.snippet_id = s.id"
+                                   " WHERE s.id = :i"), {"i": int(snippet_id)}).first()
     if row is None:
         raise RficatError(f"no snippet {snippet_id} in the catalogue")
     return Soi(snippets.from_bytes(row.data), row.f_center_mhz, f"snippet {snippet_id} ({os.path.basename(row.path)})")
@@ -141,5 +142,6 @@ def match_snippets(engine: Engine, ids) -> np.ndarray:
     if not ids:
         return np.empty((0, 16, 256), np.float32)
     with engine.connect() as conn:
-        rows = dict(conn.execute(sa.text("SELECT id, data FROM snippets WHERE id = ANY(:ids)"), {"ids": ids}).all())
+        rows = dict(conn.execute(sa.text("SELECT snippet_id, data FROM snippet_arrays WHERE snippet_id = ANY(:ids)"),
+                                 {"ids": ids}).all())
     return np.stack([snippets.from_bytes(rows[i]) for i in ids])

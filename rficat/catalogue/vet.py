@@ -430,18 +430,19 @@ def _cut_block(block, members: list[tuple[Vetted, float]], header, coarse: int) 
 # --- catalogue lookups ---------------------------------------------------------------------------
 
 LOOKUP_SQL = """
-SELECT h.i, s.id, s.snr, s.data, s.width_hz, s.statistic, s.drift_rate_hz_s, s.drift_error_hz_s, e.latent,
+SELECT h.i, s.id, s.snr, a.data, s.width_hz, s.statistic, s.drift_rate_hz_s, s.drift_error_hz_s, e.latent,
        e.freq_vector
 FROM unnest(CAST(:obs AS bigint[]), CAST(:f AS float8[]), CAST(:tol AS float8[]), CAST(:i AS int[]))
      AS h(observation_id, f, tol, i)
 CROSS JOIN LATERAL (
-    SELECT s.id, s.snr, s.data, s.width_hz, s.statistic, s.drift_rate_hz_s, s.drift_error_hz_s, s.f_center_mhz
+    SELECT s.id, s.snr, s.width_hz, s.statistic, s.drift_rate_hz_s, s.drift_error_hz_s, s.f_center_mhz
     FROM snippets s
     WHERE s.observation_id = h.observation_id AND s.is_signal
       AND s.f_center_mhz BETWEEN h.f - h.tol AND h.f + h.tol
       AND EXISTS (SELECT 1 FROM embeddings e WHERE e.snippet_id = s.id AND e.model_id = :m)
     ORDER BY abs(s.f_center_mhz - h.f) LIMIT 1) s
 JOIN embeddings e ON e.snippet_id = s.id AND e.model_id = :m
+JOIN snippet_arrays a ON a.snippet_id = s.id
 """
 
 
@@ -749,12 +750,13 @@ def store(engine: Engine, run: VetRun, coarse_channel_width: int | None = None) 
             f_start, f_stop = item.window_mhz
             item.stored_snippet_id = cur.execute(
                 "INSERT INTO snippets (observation_id, coarse_channel, chan_start, chan_stop, f_start_mhz, f_stop_mhz,"
-                " f_center_mhz, statistic, snr, drift_rate_hz_s, width_hz, is_signal, data, detector)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, %s, %s) RETURNING id",
+                " f_center_mhz, statistic, snr, drift_rate_hz_s, width_hz, is_signal, detector)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, %s) RETURNING id",
                 (observations[item.data.path], item.coarse_channel, chan_start, chan_start + detect.WINDOW, f_start,
                  f_stop, (f_start + f_stop) / 2, item.statistic, item.snr_measured,
-                 item.hit.drift_rate_hz_s, item.width_hz, snippets.to_bytes(item.snippet),
-                 item.hit.detector)).fetchone()[0]
+                 item.hit.drift_rate_hz_s, item.width_hz, item.hit.detector)).fetchone()[0]
+            cur.execute("INSERT INTO snippet_arrays (snippet_id, data) VALUES (%s, %s)",
+                        (item.stored_snippet_id, snippets.to_bytes(item.snippet)))
         ingest._copy_embeddings(cur, [v.stored_snippet_id for v in keep], run.model_id,
                                 np.stack([v.latent for v in keep]), np.stack([v.freq_vector for v in keep]))
         conn.commit()

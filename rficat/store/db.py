@@ -30,7 +30,8 @@ from rficat.errors import RficatError
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-CATALOGUE_TABLES = ("observations", "cadences", "cadence_members", "snippets", "models", "embeddings",
+CATALOGUE_TABLES = ("observations", "cadences", "cadence_members", "snippets", "snippet_array_parts", "models",
+                    "embeddings",
                     "template_searches", "template_matches", "rfi_builds", "rfi_classes", "rfi_assignments",
                     "ingest_failures", "rfi_mask_bands", "rfi_bank", "model_weights")
 

@@ -184,10 +184,6 @@ class Snippet(Base):
                 "(a track wider than the window) looks stationary and centred; 0 when the snippet is as observed. "
                 "Compare drift_rate_hz_s, not only pictures."
     )
-    data: Mapped[bytes] = mapped_column(
-        LargeBinary, comment="Normalised 16 x 256 snippet quantised to uint8 (value = byte / 255), row-major "
-                             "(time, frequency); 4 KiB, stored in the row."
-    )
     detector: Mapped[str | None] = mapped_column(
         Text, comment="What found the signal: NULL for rficat's own energy detection at ingest; turboseti, hyperseti "
                       "or table for a hit of another pipeline's table kept by `rficat vet --store` (cut at the hit's "
@@ -195,6 +191,21 @@ class Snippet(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), comment="When the snippet was stored."
     )
+
+
+class SnippetArrayPart(Base):
+    __tablename__ = "snippet_array_parts"
+    __table_args__ = (
+        {"comment": "The array of each snippet as stored (read it as snippet_arrays.data = head || tail): 3,992 bytes "
+                    "out of line (two TOAST chunks, four to a page) and the last 104 in the row, ~4.2 KiB a snippet."},
+    )
+
+    snippet_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("snippets.id", ondelete="CASCADE"), primary_key=True, comment="Snippet id.")
+    head: Mapped[bytes] = mapped_column(
+        LargeBinary, comment="The first 3,992 bytes of the array (STORAGE EXTERNAL: uncompressed, out of line).")
+    tail: Mapped[bytes] = mapped_column(
+        LargeBinary, comment="The rest of the array (104 bytes of a 16 x 256 uint8 array), in the row.")
 
 
 class Model(Base):
@@ -223,6 +234,10 @@ class Model(Base):
         JSONB, server_default=text("'{\"band_start_mhz\": 1000.0, \"chunk_mhz\": 1.0, \"n\": 10000.0, \"weight\": 1.0}'::jsonb"),
         comment="Frequency embedding added to this model's latent vectors to make freq_vector "
                 "(band_start_mhz, chunk_mhz, n, weight); searches encode a query with the same one.")
+    band_mhz: Mapped[float] = mapped_column(
+        Double, server_default=text("100"),
+        comment="Width of the frequency bands this model's vectors get their own HNSW indexes for, MHz "
+                "(rficat_index_band); a search inside one band walks that band's graph.")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), comment="When the model was registered."
     )
@@ -231,25 +246,30 @@ class Model(Base):
 class Embedding(Base):
     __tablename__ = "embeddings"
     __table_args__ = (
-        Index("ix_embeddings_pending", "model_id", postgresql_where=text("NOT indexed")),
-        {"comment": "Vectors of each snippet under each model. Each model has its own partial HNSW cosine indexes."},
+        {"comment": "Vectors of each snippet under each model, partitioned: embeddings_pending (indexed = false: "
+                    "new vectors, searched exactly) and embeddings_indexed, one partition per model (embeddings_m<id>) "
+                    "with HNSW cosine indexes over all its vectors and per frequency band.",
+         "postgresql_partition_by": "LIST (indexed)"},
     )
 
     snippet_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("snippets.id", ondelete="CASCADE"), primary_key=True, comment="Snippet id."
     )
     model_id: Mapped[int] = mapped_column(
-        ForeignKey("models.id", ondelete="CASCADE"), primary_key=True, index=True, comment="Model id."
+        ForeignKey("models.id", ondelete="CASCADE"), primary_key=True, comment="Model id."
     )
     latent: Mapped[Any] = mapped_column(Vector(), comment="Encoder mean (morphology only).")
     freq_vector: Mapped[Any] = mapped_column(
         Vector(), comment="Latent vector plus the sinusoidal frequency embedding."
     )
     indexed: Mapped[bool] = mapped_column(
-        Boolean, server_default=false(),
-        comment="True once the vector is in its model's HNSW indexes; false while it waits for "
-                "rficat_index_pending() (search scans those exactly).",
+        Boolean, server_default=false(), primary_key=True,
+        comment="True once the vector is in its model's HNSW indexes (partition embeddings_indexed); false while it "
+                "waits in embeddings_pending for rficat_index_pending() (search scans those exactly).",
     )
+    f_center_mhz: Mapped[float | None] = mapped_column(
+        Double, comment="Centre frequency of the snippet, MHz (copied from snippets when the vector is indexed; may be "
+                        "NULL while pending): the key of the per-band HNSW indexes.")
 
 
 class TemplateSearch(Base):
