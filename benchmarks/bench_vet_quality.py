@@ -47,10 +47,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _turboseti import find_events
-from bench_verdicts import RFI_VERDICTS, WINDOW_MHZ, evalset_data
+from bench_verdicts import RFI_VERDICTS, WINDOW_MHZ, build_catalogue, evalset_data
 from evalset import DEVELOPMENT_SEED
 
-from rficat.catalogue import cadence, ingest, rfi, vet
+from rficat.catalogue import vet
 from rficat.config import load_settings
 from rficat.store import db
 
@@ -179,15 +179,7 @@ def main() -> None:
                      "event_csvs": {level: str(p) for level, p in csvs.items()}}
         with db.scratch_database(server, "bench_vet_quality") as url:
             engine = db.make_engine(url)
-            t = time.perf_counter()
-            for f in truth["files"]:
-                ingest.ingest_file(engine, data / f["file"])
-            cadence.add_cadence(engine, "eval", cadence_files)
-            db.index_pending(engine)
-            out["ingest_s"] = round(time.perf_counter() - t, 1)
-            t = time.perf_counter()
-            out["build"] = rfi.build(engine).to_dict()
-            out["build_s"] = round(time.perf_counter() - t, 1)
+            out.update(build_catalogue(engine, data, truth))
             frames = {level: vetted_rows(engine, csv, cadence_files, truth_by_file) for level, csv in csvs.items()}
             engine.dispose()
         for level, frame in frames.items():  # kept beside turboSETI's tables, for a look at each row

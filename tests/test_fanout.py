@@ -206,8 +206,8 @@ def test_a_worker_without_the_model_files_reads_the_weights_from_the_catalogue(c
     from rficat.science import model
 
     engine = db.make_engine(catalogue_url)
-    saved = model.save_model(tmp_path / "here" / "models" / "tiny" / "v1", model.build_encoder(3),
-                             model.ModelMetadata("tiny", latent_dim=3))
+    saved = model.save_model(tmp_path / "here" / "models" / "weights-only" / "v1", model.build_encoder(3),
+                             model.ModelMetadata("weights-only", latent_dim=3))
     encoder = model.load_model(saved)
     model_id = models.register(engine, encoder)  # registering keeps the weights in the catalogue
     assert models.has_weights(engine, model_id)
@@ -218,10 +218,10 @@ def test_a_worker_without_the_model_files_reads_the_weights_from_the_catalogue(c
     assert (cached / model.ENCODER_FILE).read_bytes() == (saved / model.ENCODER_FILE).read_bytes()
     arrays = np.random.default_rng(0).random((20, 16, 256), dtype=np.float32)
     np.testing.assert_array_equal(found.encode(arrays), encoder.encode(arrays))
-    for name in ("tiny", "tiny:v1"):  # `--model NAME` on a worker without the directory
+    for name in ("weights-only", "weights-only:v1"):  # `--model NAME` on a worker without the directory
         assert models.registered_encoder(engine, elsewhere, name).metadata.fingerprint == encoder.metadata.fingerprint
-    with pytest.raises(RficatError, match="no model 'tiny:v2'"):
-        models.registered_encoder(engine, elsewhere, "tiny:v2")
+    with pytest.raises(RficatError, match="no model 'weights-only:v2'"):
+        models.registered_encoder(engine, elsewhere, "weights-only:v2")
     # a model registered from its metadata alone has no weights anywhere: one clear line
     other = model.ModelMetadata("ghost", latent_dim=3, fingerprint="sha256:" + "0" * 64)
     ghost = db.register_model(engine, other)
