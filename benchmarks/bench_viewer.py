@@ -72,8 +72,10 @@ def build_catalogue(url: str, n: int, rng: np.random.Generator, directory: Path)
             "SELECT a.data, e.latent::text FROM snippets s JOIN embeddings e ON e.snippet_id = s.id"
             " JOIN snippet_arrays a ON a.snippet_id = s.id"
             " WHERE e.model_id = :m AND s.is_signal"), {"m": model_id}).all()
-        conn.execute(sa.text(f"DROP INDEX IF EXISTS embeddings_latent_hnsw_m{model_id}"))  # rebuilt in bulk below
-        conn.execute(sa.text(f"DROP INDEX IF EXISTS embeddings_freq_hnsw_m{model_id}"))
+        for (index,) in conn.execute(sa.text(  # the model's HNSW graphs, rebuilt in bulk below
+                "SELECT indexname FROM pg_indexes WHERE tablename = :t AND indexdef LIKE '%USING hnsw%'"),
+                {"t": f"embeddings_m{model_id}"}).all():
+            conn.execute(sa.text(f'DROP INDEX "{index}"'))
         obs = conn.execute(sa.text(
             "INSERT INTO observations (path, fingerprint, source_name, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz,"
             " tsamp_s, n_channels, n_integrations, header, mjd_start, status, detection) VALUES ('bench.h5', 'bench',"
@@ -83,7 +85,7 @@ def build_catalogue(url: str, n: int, rng: np.random.Generator, directory: Path)
     arrays = np.stack([np.frombuffer(r[0], np.uint8) for r in real])
     latents = np.array([json.loads(r[1]) for r in real], np.float32)
     t = time.perf_counter()
-    with ingest.raw_connection(engine) as conn:
+    with db.raw_connection(engine) as conn:
         for start in range(0, n, CHUNK):
             m = min(CHUNK, n - start)
             ids = np.arange(first_id + start, first_id + start + m, dtype=np.int64)
@@ -113,15 +115,12 @@ def build_catalogue(url: str, n: int, rng: np.random.Generator, directory: Path)
         conn.commit()
     timings["copy_s"] = round(time.perf_counter() - t, 1)
     t = time.perf_counter()
-    dim = latents.shape[1]
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("SET maintenance_work_mem = '2GB'"))
         conn.execute(sa.text("SET max_parallel_maintenance_workers = 1"))
-        for column, name in (("latent", "latent"), ("freq_vector", "freq")):
-            conn.execute(sa.text(
-                f"CREATE INDEX embeddings_{name}_hnsw_m{model_id} ON embeddings USING hnsw"
-                f" (({column}::vector({dim})) vector_cosine_ops) WHERE model_id = {model_id} AND indexed"))
-        conn.execute(sa.text("UPDATE embeddings SET indexed = true WHERE NOT indexed"))
+        # the product's own graphs: over every vector and one per frequency band
+        conn.execute(sa.text("SELECT rficat_index_model(:m)"), {"m": model_id})
+        conn.execute(sa.text("SELECT rficat_index_pending()"))
         for table in ("observations", "snippets", "embeddings", "rfi_assignments"):
             conn.execute(sa.text(f"VACUUM ANALYZE {table}"))
         total = conn.execute(sa.text("SELECT count(*) FROM snippets")).scalar_one()
