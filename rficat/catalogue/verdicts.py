@@ -280,14 +280,9 @@ def one_per_signal(bank: Bank, rows: np.ndarray) -> np.ndarray:
     return ~np.triu(same, 1).any(axis=0)
 
 
-def track_mhz(conn, observation_ids: np.ndarray, drift_hz_s: np.ndarray) -> np.ndarray:
+def track_mhz(drift_hz_s: np.ndarray, scan_s: np.ndarray, channel_mhz: np.ndarray) -> np.ndarray:
     """Reach of each snippet's track, MHz: half its drift span over its observation's scan plus
     :data:`SAME_SIGNAL_CHANNELS` channels (an unknown drift counts as none; NaN: no observation)."""
-    ids = sorted({int(i) for i in observation_ids})
-    rows = conn.execute(TRACK_SQL, (ids,)).fetchall() if ids else []
-    scan = {i: (s, c) for i, s, c in rows}
-    scan_s = np.array([scan.get(int(i), (np.nan, np.nan))[0] for i in observation_ids], dtype=np.float64)
-    channel_mhz = np.array([scan.get(int(i), (np.nan, np.nan))[1] for i in observation_ids], dtype=np.float64)
     drift = np.abs(np.nan_to_num(np.asarray(drift_hz_s, dtype=np.float64)))
     return drift * scan_s / 2 * 1e-6 + SAME_SIGNAL_CHANNELS * channel_mhz
 
@@ -325,7 +320,6 @@ def membership(bank: Bank, rules: Rules, index: np.ndarray, distance: np.ndarray
 REFERENCE_SQL = ("NOT EXISTS (SELECT 1 FROM cadence_members cm WHERE cm.observation_id = {obs}"
                  " AND cm.role = 'ON')")
 FLOOR_SQL = "abs(o.foff_mhz) * 1e6 / nullif(o.tsamp_s * o.n_integrations, 0)"
-TRACK_SQL = "SELECT o.id, o.tsamp_s * o.n_integrations, abs(o.foff_mhz) FROM observations o WHERE o.id = ANY(%s)"
 _BANKS: dict[tuple[str, int], Bank] = {}
 
 
@@ -333,18 +327,21 @@ def load_bank(conn, build_id: int) -> Bank:
     """A build's bank, from a psycopg connection (pgvector registered); reference flags are read now."""
     rows = conn.cursor(binary=True).execute(
         "SELECT m.snippet_id, m.latent, m.drift_rate_hz_s, m.drift_error_hz_s, m.observation_id,"
-        " coalesce(m.class_id, -1), " + REFERENCE_SQL.format(obs="m.observation_id") + ", m.f_center_mhz"
-        " FROM rfi_bank m WHERE m.build_id = %s ORDER BY m.snippet_id", (build_id,)).fetchall()
+        " coalesce(m.class_id, -1), " + REFERENCE_SQL.format(obs="m.observation_id") + ", m.f_center_mhz,"
+        " o.tsamp_s * o.n_integrations, abs(o.foff_mhz)"
+        " FROM rfi_bank m LEFT JOIN observations o ON o.id = m.observation_id"
+        " WHERE m.build_id = %s ORDER BY m.snippet_id", (build_id,)).fetchall()
     classes = conn.execute("SELECT id, nn_distance, label FROM rfi_classes WHERE build_id = %s", (build_id,)).fetchall()
-    columns = list(zip(*rows)) if rows else [[]] * 8
+    columns = list(zip(*rows)) if rows else [[]] * 10
     z = vectors(columns[1])
-    observation_ids = np.array(columns[4], dtype=np.int64)
+    drift = np.array(columns[2], dtype=np.float64)
     return Bank(build_id, np.array(columns[0], dtype=np.int64), _unit(z),
-                np.array(columns[2], dtype=np.float64), np.array(columns[3], dtype=np.float64),
+                drift, np.array(columns[3], dtype=np.float64),
                 np.array(columns[4], dtype=np.int64), np.array(columns[5], dtype=np.int64),
                 np.array(columns[6], dtype=bool), {int(c): float(d or 0.0) for c, d, _ in classes},
                 {int(c): label for c, _, label in classes}, f_center_mhz=np.array(columns[7], dtype=np.float64),
-                track_mhz=track_mhz(conn, observation_ids, np.array(columns[2], dtype=np.float64)))
+                track_mhz=track_mhz(drift, np.array(columns[8], dtype=np.float64),
+                                    np.array(columns[9], dtype=np.float64)))
 
 
 def vectors(values) -> np.ndarray:
