@@ -89,3 +89,11 @@ def task_runner(workers: int, address: str | None):
                           cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
                                           "dashboard_address": None, "silence_logs": logging.ERROR,
                                           "env": worker_environment(workers), "preload": [WORKER_PRELOAD]})
+
+
+def run_on_dask(subflow, workers: int, address: str | None, *args):
+    """Run ``subflow(*args)`` with its tasks on Dask: quiet logs, the workers reporting to this
+    process's Prefect API, the task runner for ``address`` or a local cluster of ``workers``."""
+    quiet_dask_logs()
+    with prefect_api_for_workers():
+        return subflow.with_options(task_runner=task_runner(workers, address))(*args)

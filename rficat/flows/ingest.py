@@ -214,10 +214,7 @@ def run_file_tasks(paths: list[str], model: str | None, threshold: float, n_nois
     if not fanout.fans_out(workers, address):
         return _ingest_serially(paths, model, threshold, n_noise_per_channel)
     get_run_logger().info("%d files on %s", len(paths), address or f"a local Dask cluster of {workers} workers")
-    fanout.quiet_dask_logs()
-    with fanout.prefect_api_for_workers():
-        return ingest_on_dask.with_options(task_runner=fanout.task_runner(workers, address))(
-            paths, model, threshold, n_noise_per_channel)
+    return fanout.run_on_dask(ingest_on_dask, workers, address, paths, model, threshold, n_noise_per_channel)
 
 
 @flow(name="ingest-files", log_prints=True)

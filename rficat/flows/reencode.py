@@ -62,9 +62,7 @@ def reencode_catalogue(model: str | None = None, observations_per_task: int = 50
     if not batches:
         encoded = 0
     elif fanout.fans_out(workers, address):
-        fanout.quiet_dask_logs()
-        with fanout.prefect_api_for_workers():
-            encoded = reencode_on_dask.with_options(task_runner=fanout.task_runner(workers, address))(batches, model_id)
+        encoded = fanout.run_on_dask(reencode_on_dask, workers, address, batches, model_id)
     else:
         encoded = sum(reencode_batch(batch, model_id, batch[0], batch[-1]) for batch in batches)
     if encoded:
