@@ -17,8 +17,9 @@ For each row of a hit table (:mod:`rficat.io.hits`), vetting
    catalogue's current model;
 4. groups duplicate hits of one signal: hits of one file whose centres lie on each other's track
    with consistent drift rates (:func:`group_duplicates`);
-5. asks the verdict entry point through one call site (:func:`judge`), except for hits fainter than
-   the SNR the encoder was trained on, which stay ``unjudged``. The drift judged is the one measured
+5. asks the verdict entry point through one call site (:func:`judge`) with the SNR measured as
+   detection measures it, so the rule's own floor (``verdicts.Rules.snr_floor``) leaves hits fainter
+   than the encoder was trained on ``unjudged``, in vetting as everywhere. The drift judged is the one measured
    with the picture: a lookup's snippet's own drift rate and its error (the catalogue's verdict on
    that snippet, by the same rule); for a cut, the table's drift, known to one step of a dedoppler
    search of the file (one channel over the scan between the first and last integration, as
@@ -67,11 +68,6 @@ catalogue's own picture of that signal (ingest centres snippets on the signal's 
 FAST_SPAN = detect.WINDOW * 7 // 8
 """Channels a track may cross over the scan and still be cut as observed; faster ones are cut
 dedrifted (the same bound ingest's fast-drift search uses)."""
-
-ENCODER_MIN_SNR = 10.0
-"""Lowest SNR (rficat's convention: dedrifted, time-collapsed peak over the noise) of the signals the
-shipped encoder was trained on (rficat.synthetic.corpus: SNR 15-80, views scaled by 0.7-1.3). A
-model may record its own as ``training["snr_min"]``. Fainter hits are mostly noise to the encoder."""
 
 DUPLICATE_MARGIN_CHANNELS = 4
 @dataclass
@@ -594,11 +590,6 @@ def judge(engine: Engine, query: VerdictQuery) -> list[dict]:
     return [{"verdict": v.verdict, "explanation": v.explanation, "evidence": v.evidence} for v in results]
 
 
-def min_snr(encoder: Encoder) -> float:
-    """The SNR below which a hit is fainter than what the encoder was trained on."""
-    return float(encoder.metadata.training.get("snr_min", ENCODER_MIN_SNR))
-
-
 # --- the whole run -------------------------------------------------------------------------------
 
 @dataclass
@@ -689,15 +680,13 @@ def vet(engine: Engine, tables: Sequence[str | os.PathLike], *, files: Sequence[
             item.rfi_mask = [label for a, b, label in bands if a <= item.f_center_mhz <= b]
 
     t = time.perf_counter()
-    floor = min_snr(encoder)
-    judged = []
+    judged = []  # the SNR floor is the verdict rule's (Rules.snr_floor), measured as detection does
     for item in items:
         if item.error is not None:
             item.explanation = item.error
-        elif item.snr_measured is None or not item.snr_measured >= floor:
+        elif item.snr_measured is None or not math.isfinite(item.snr_measured):
             item.verdict = "unjudged"
-            item.explanation = (f"SNR {item.snr_measured:.1f} (measured as detection does) is below {floor:g}, the "
-                                "faintest the encoder was trained on: its picture of this hit is mostly noise")
+            item.explanation = "no SNR could be measured for this hit: its picture cannot be compared"
         else:
             judged.append(item)
     if judged:
