@@ -424,9 +424,11 @@ SLOW_MIN_SMEAR = 1.0
 """Channels one bin's power moves, below which the K^2 windows are left to find a signal alone
 (GBT: 0.15 Hz/s)."""
 
-DEFAULT_SLOW_THRESHOLD = 7.5
+DEFAULT_SLOW_THRESHOLD = 7.0
 """SNR of a clipped dedoppler sum (at full resolution) above which a slowly drifting track is a
-signal. 7 gives ~2 false tracks in 6.6 M channels of synthetic noise (bench_recall's), 7.5 none."""
+signal. 7 gives ~2 false tracks in 6.6 M channels of synthetic noise (bench_recall's), 7.5 none;
+7.5 missed a faint (SNR 25, 0.76-0.9 Hz/s) drifting tone in one of its three ON scans, and a
+missed discovery costs more than a noise track (one scan's, which no cadence reports)."""
 
 SLOW_CANDIDATE_FRACTION = 2 / 3
 """Decimated sums above this fraction of the threshold (1.2 times that at decimation 4) are
