@@ -64,7 +64,9 @@ from rficat.store import db
 WINDOW_MHZ = 256 * 2.7939677238464355e-6
 ABLATION = {"on_off_only": {"use_verdicts": False}, "lookalike_evidence": {"use_classes": False}, "classes": {},
             # the ON/OFF rule before migration 0019: any similar OFF signal vetoes, ON by similarity alone
-            "classes_rule_0011": {"off_drift_consistent": False, "on_track": False}}
+            "classes_rule_0011": {"off_drift_consistent": False, "on_track": False},
+            # before migration 0020: an event on top of OFF-scan RFI judged by the rule alone
+            "classes_rule_0019": {"local_rfi": False}}
 RFI_VERDICTS = ("likely_rfi", "known_rfi")
 
 

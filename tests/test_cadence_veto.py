@@ -5,6 +5,8 @@ An ABACAD cadence (setigen, GBT resolution, fixed seeds) with two ETI-like carri
 a narrowband carrier of the same shape: for the first it drifts +0.15 Hz/s (15 channels over the
 scan apart: another emitter), for the second +0.30 Hz/s (the same kind of signal). The ON
 appearances of the first also count by their track alone (faint tracks that look less alike).
+Three reference observations (no cadence) hold carriers of the same shape drifting +0.30 Hz/s
+elsewhere in the band: lookalike evidence against the first carrier's picture.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import replace
 
 import pytest
 
-from rficat.catalogue import cadence, ingest
+from rficat.catalogue import cadence, ingest, rfi
 from rficat.store import db
 from rficat.synthetic import synth
 
@@ -41,9 +43,17 @@ def veto_cadence(server_url, tmp_path_factory):
         path = directory / f"scan{position}_{letter}.h5"
         synth.write_observation(path, scan, signals)
         paths.append(path)
+    references = []
+    for i in range(3):
+        path = directory / f"reference{i}.h5"
+        synth.write_observation(path, replace(spec, source_name=f"VETO_REF{i}", mjd_start=spec.mjd_start + 1 + i,
+                                              seed=1950 + i),
+                                [synth.Signal(spec.frequency_mhz(c), DRIFT, snr=40.0, width_hz=10.0, label="reference")
+                                 for c in (25_000, 60_000)])
+        references.append(path)
     with db.scratch_database(server_url, "veto") as url:
         engine = db.make_engine(url)
-        for path in paths:
+        for path in paths + references:
             ingest.ingest_file(engine, path, n_noise_per_channel=2)
         cadence.add_cadence(engine, "veto", paths)
         yield {"engine": engine, "starts": starts, "spec": spec}
@@ -85,3 +95,17 @@ def test_on_appearances_on_the_drift_track_count_whatever_their_similarity(veto_
     found = _reported(cadence.search(engine, "veto", on_similarity=strict), starts["different_drift"], spec)
     assert len(found) == 1 and len(found[0]["on_snippet_ids"]) == 3
     assert "on its drift track" in found[0]["explanation"]
+
+
+def test_an_event_whose_picture_the_off_scans_show_drifting_otherwise_stays_a_candidate(veto_cadence):
+    """The first carrier's picture has drift-consistent lookalikes in the reference observations,
+    so the verdict rule alone calls it RFI; but the OFF scans show that picture on its track at
+    another drift (the decoy that did not veto it): the cadence leaves it a candidate, and says so."""
+    engine, starts, spec = veto_cadence["engine"], veto_cadence["starts"], veto_cadence["spec"]
+    rfi.build(engine, min_cluster_size=3)
+    [rule] = _reported(cadence.search(engine, "veto", local_rfi=False), starts["different_drift"], spec)
+    assert rule["verdict"] in ("likely_rfi", "known_rfi") and rule["n_lookalikes_elsewhere"] >= 2
+    [event] = _reported(cadence.search(engine, "veto"), starts["different_drift"], spec)
+    assert event["verdict"] == "candidate" and not event["likely_rfi"]
+    assert "also in an OFF scan near its track" in event["explanation"]
+    assert [e["snippet_id"] for e in event["evidence"]] == [e["snippet_id"] for e in rule["evidence"]]

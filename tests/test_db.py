@@ -276,3 +276,18 @@ def test_migration_0019_drift_consistent_off_veto_up_and_down(fresh_engine):
     assert not classify_uses_tolerance()
     db.migrate(fresh_engine, "0019")
     assert functions()["rficat_cadence_events"] == [12]
+
+
+def test_migration_0020_local_rfi_argument_up_and_down(fresh_engine):
+    """0020 appends p_local_rfi to rficat_cadence_events; going back to 0016 restores 0019's function."""
+
+    def arguments() -> list[int]:
+        with fresh_engine.connect() as conn:
+            return conn.execute(sa.text("SELECT pronargs FROM pg_proc WHERE proname = 'rficat_cadence_events'")).scalars().all()
+
+    db.migrate(fresh_engine, "0020")
+    assert arguments() == [13]
+    db.migrate(fresh_engine, "0016")
+    assert arguments() == [12]
+    db.migrate(fresh_engine, "0020")
+    assert arguments() == [13]

@@ -127,7 +127,7 @@ EVENT_COLUMNS = ["rank", "snippet_id", "f_center_mhz", "drift_rate_hz_s", "snr",
 def search(engine: Engine, name: str, *, model_id: int | None = None, on_similarity: float = 0.7,
            off_similarity: float = 0.7, common_similarity: float | None = None, common_min: int | None = None,
            class_min_observations: int | None = None, use_classes: bool = True, use_verdicts: bool = True,
-           off_drift_consistent: bool = True, on_track: bool = True):
+           off_drift_consistent: bool = True, on_track: bool = True, local_rfi: bool = True):
     """Ranked candidate events of a cadence with their verdicts (SQL: ``rficat_cadence_events``), as a DataFrame.
 
     Each event is judged on its highest-SNR ON snippet by the one verdict rule
@@ -141,6 +141,8 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
     is that of its best-measured ON appearance. ``on_track`` (default) takes as an ON scan's
     appearance the signal on the event's track -- drifting like it, where its drift puts it -- even
     when less similar than ``on_similarity`` (faint tracks); ``on_track=False``: similarity alone.
+    ``local_rfi`` (default) leaves an event judged RFI a candidate when an OFF scan shows its
+    picture near its track drifting otherwise: its lookalikes are those of the RFI it sits on.
     """
     from rficat.store.db import query_frame
 
@@ -148,9 +150,9 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
            " CAST(:common_sim AS double precision), CAST(:common_min AS integer),"
            " p_class_min_observations => CAST(:class_min AS integer), p_use_classes => :use_classes,"
            " p_use_verdicts => :use_verdicts, p_off_drift_consistent => :off_drift,"
-           " p_on_track => :on_track)")
+           " p_on_track => :on_track, p_local_rfi => :local_rfi)")
     params = {"name": name, "model": model_id, "on_sim": on_similarity, "off_sim": off_similarity,
               "common_sim": common_similarity, "common_min": common_min, "class_min": class_min_observations,
               "use_classes": use_classes, "use_verdicts": use_verdicts, "off_drift": off_drift_consistent,
-              "on_track": on_track}
+              "on_track": on_track, "local_rfi": local_rfi}
     return query_frame(engine, sql, params, EVENT_COLUMNS)
