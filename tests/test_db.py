@@ -291,3 +291,20 @@ def test_migration_0020_local_rfi_argument_up_and_down(fresh_engine):
     assert arguments() == [12]
     db.migrate(fresh_engine, "0020")
     assert arguments() == [13]
+
+
+def test_bernoulli_rows_reads_a_repeatable_sample_not_the_table(fresh_engine):
+    """Sampling for training and RFI builds reads a share of the table, never sorts all of it."""
+    with fresh_engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE sample_me AS SELECT g AS id FROM generate_series(1, 20000) g"))
+    query = "SELECT id FROM sample_me {tablesample}"
+    with db.raw_connection(fresh_engine) as conn:
+        everything = db.bernoulli_rows(conn, query, (), "sample_me", 100, seed=3)  # no estimate yet: all rows
+        conn.execute("ANALYZE sample_me")
+        first = db.bernoulli_rows(conn, query, (), "sample_me", 100, seed=3)
+        again = db.bernoulli_rows(conn, query, (), "sample_me", 100, seed=3)
+        other = db.bernoulli_rows(conn, query, (), "sample_me", 100, seed=4)
+        widened = db.bernoulli_rows(conn, query + " WHERE id <= 2000", (), "sample_me", 100, seed=3)
+    assert len(everything) == 20000
+    assert 100 <= len(first) < 1000 and first == again and first != other
+    assert len(widened) >= 100 and all(r[0] <= 2000 for r in widened)  # a filter thins it: asked again, wider

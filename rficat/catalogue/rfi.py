@@ -57,7 +57,6 @@ NN_QUANTILE = 0.95  # a class's own scale: this quantile of its members' nearest
 BANK_PER_CLASS = 500  # members of each class kept for verdicts (a bounded, in-memory sample)
 JUDGE_BATCH = 50_000  # snippets read, judged and committed at a time by a build
 PURGE_BATCH = 200_000  # snippet ids whose verdicts of a retired build are deleted at a time
-SAMPLE_OVERDRAW = 1.25  # TABLESAMPLE asks for this many times the sample size (the estimate is rough)
 BUILD_JOBS = -1  # threads of the k-d tree queries of a build (all cores; they release the GIL)
 BUILD_LOCK = 7_236_982  # pg advisory lock key: one rfi build at a time per catalogue
 # Drift range of a class (shown, not a gate): 5th-95th percentile of its clustered members,
@@ -144,29 +143,13 @@ def _concat(a: Sample, b: Sample) -> Sample:
     return Sample(*(np.concatenate([getattr(a, n), getattr(b, n)]) for n in Sample.__dataclass_fields__))
 
 
-def _estimated_vectors(conn) -> float:
-    """The planner's row estimate of the embeddings table (all its partitions; all models)."""
-    return float(conn.execute(
-        "SELECT greatest((SELECT coalesce(sum(c.reltuples) FILTER (WHERE c.reltuples > 0), 0)"
-        " FROM pg_partition_tree('embeddings') t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf),"
-        " (SELECT reltuples FROM pg_class WHERE oid = 'embeddings'::regclass))").fetchone()[0])
-
-
 def sample_snippets(engine: Engine, model_id: int, n: int, seed: int) -> Sample:
     """Up to n random signal snippets of the model's vectors: a Bernoulli ``TABLESAMPLE`` of the
     embeddings (every row with the same chance, repeatable for a seed; never a sort of the
     catalogue), its share from the planner's row estimate, widened and drawn again while it
     yields fewer than n; then n of them drawn with the seed."""
     with db.raw_connection(engine) as conn:
-        estimate = _estimated_vectors(conn)
-        percent = 100.0 if estimate < 1 else min(100.0, 100.0 * SAMPLE_OVERDRAW * n / estimate)
-        while True:
-            rows = conn.cursor(binary=True).execute(
-                SAMPLE_SQL.format(tablesample=f"TABLESAMPLE BERNOULLI ({percent:.10f}) REPEATABLE ({int(seed)})"),
-                (model_id,)).fetchall()
-            if len(rows) >= n or percent >= 100.0:
-                break
-            percent = min(100.0, percent * SAMPLE_OVERDRAW * n / max(len(rows), 1))
+        rows = db.bernoulli_rows(conn, SAMPLE_SQL, (model_id,), "embeddings", n, seed)
     if not rows:
         raise RficatError("the catalogue has no signal snippets with vectors to build RFI classes from; ingest first")
     rows.sort(key=lambda r: r[0])

@@ -235,6 +235,33 @@ def raw_connection(engine: Engine) -> psycopg.Connection:
     return conn
 
 
+SAMPLE_OVERDRAW = 1.25
+"""A Bernoulli sample asks for this many times the rows it needs (the planner's estimate is rough)."""
+
+
+def estimated_rows(conn: psycopg.Connection, table: str) -> float:
+    """The planner's row estimate of a table, summed over its partitions (0 before any ANALYZE)."""
+    return float(conn.execute(
+        "SELECT greatest((SELECT coalesce(sum(c.reltuples) FILTER (WHERE c.reltuples > 0), 0)"
+        " FROM pg_partition_tree(%s::regclass) t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf),"
+        " (SELECT reltuples FROM pg_class WHERE oid = %s::regclass))", (table, table)).fetchone()[0])
+
+
+def bernoulli_rows(conn: psycopg.Connection, query: str, params: tuple, table: str, n: int, seed: int) -> list:
+    """At least ``n`` rows of ``query`` (or all there are), reading a Bernoulli ``TABLESAMPLE`` of
+    ``table`` (``{tablesample}`` in the query, after the table's name): every row with the same
+    chance, repeatable for a seed, never a sort of the whole table. The share asked comes from the
+    planner's estimate and is widened while it yields fewer than ``n``; callers draw their ``n``."""
+    estimate = estimated_rows(conn, table)
+    percent = 100.0 if estimate < 1 else min(100.0, 100.0 * SAMPLE_OVERDRAW * n / estimate)
+    while True:
+        sample = f"TABLESAMPLE BERNOULLI ({percent:.10f}) REPEATABLE ({int(seed)})"
+        rows = conn.cursor(binary=True).execute(query.format(tablesample=sample), params).fetchall()
+        if len(rows) >= n or percent >= 100.0:
+            return rows
+        percent = min(100.0, percent * SAMPLE_OVERDRAW * n / max(len(rows), 1))
+
+
 def _connect_error(url: str, exc: Exception) -> RficatError:
     reason = str(getattr(exc, "orig", exc)).strip().splitlines()
     detail = reason[-1] if reason else type(exc).__name__
