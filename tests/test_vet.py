@@ -200,6 +200,21 @@ def test_out_csv_dat_and_directory(vet_db, cli, turboseti_run, tmp_path):
     assert list(events["Freq"]) == pytest.approx(list(pd.read_csv(turboseti_run["events"][2])["Freq"]))
 
 
+def test_a_hit_of_a_cadence_event_takes_the_events_verdict(vet_db, turboseti_run):
+    """With --cadence, vetting says of a signal what `rficat cadence search` says of its event."""
+    engine, table = vet_db["engine"], turboseti_run["events"][2]
+    events = cadence.search(engine, "abacad").to_dict("records")
+    event_of = {int(sid): e for e in reversed(events) for sid in e["on_snippet_ids"]}
+    of_events = [v for v in vet.vet(engine, [table], cadence="abacad").items if v.snippet_id in event_of]
+    assert of_events  # turboSETI's level-2 events are rficat's cadence events too
+    for item in of_events:
+        event = event_of[item.snippet_id]
+        assert item.verdict == event["verdict"] and item.evidence == list(event["evidence"])
+        assert item.explanation == f"as cadence abacad's event of snippet {event['snippet_id']} (rficat cadence " \
+                                   f"search): {event['explanation']}"
+    assert not any(v.explanation.startswith("as cadence") for v in vet.vet(engine, [table]).items)
+
+
 def test_sheets_one_png_per_event(vet_db, cli, turboseti_run, tmp_path):
     from PIL import Image
 

@@ -19,7 +19,9 @@ For each row of a hit table (:mod:`rficat.io.hits`), vetting
    with consistent drift rates (:func:`group_duplicates`);
 5. asks the verdict entry point through one call site (:func:`judge`) with the SNR measured as
    detection measures it, so the rule's own floor (``verdicts.Rules.snr_floor``) leaves hits fainter
-   than the encoder was trained on ``unjudged``, in vetting as everywhere. The drift judged is the one measured
+   than the encoder was trained on ``unjudged``, in vetting as everywhere. With a cadence, a hit
+   whose snippet is an ON appearance of one of its events takes that event's verdict
+   (:func:`judge_as_events`: what ``rficat cadence search`` says of the signal). The drift judged is the one measured
    with the picture: a lookup's snippet's own drift rate and its error (the catalogue's verdict on
    that snippet, by the same rule); for a cut, the table's drift, known to one step of a dedoppler
    search of the file (one channel over the scan between the first and last integration, as
@@ -46,6 +48,7 @@ import sqlalchemy as sa
 from scipy import stats
 from sqlalchemy.engine import Engine
 
+from rficat.catalogue import cadence as cadences
 from rficat.catalogue import files, models, rfimask, verdicts
 from rficat.errors import RficatError
 from rficat.io import (
@@ -590,6 +593,24 @@ def judge(engine: Engine, query: VerdictQuery) -> list[dict]:
     return [{"verdict": v.verdict, "explanation": v.explanation, "evidence": v.evidence} for v in results]
 
 
+def judge_as_events(engine: Engine, items: Sequence[Vetted], cadence: str) -> None:
+    """A hit that is the catalogue's own snippet of an ON appearance of one of the cadence's events
+    takes that event's verdict (``rficat cadence search``, which also knows the OFF scans: e.g. a
+    signal on top of RFI the OFF scans show drifting otherwise stays a candidate), so vetting and
+    cadence search say the same of one signal. Where a snippet appears in several events, a
+    candidate's verdict wins (events come ranked candidates first)."""
+    event_of: dict[int, dict] = {}
+    for event in cadences.search(engine, cadence).to_dict("records"):
+        for sid in event["on_snippet_ids"] or ():
+            event_of.setdefault(int(sid), event)
+    for item in items:
+        event = event_of.get(item.snippet_id) if item.error is None and item.snippet_id is not None else None
+        if event is not None:
+            item.verdict, item.evidence = event["verdict"], list(event["evidence"] or [])
+            item.explanation = (f"as cadence {cadence}'s event of snippet {event['snippet_id']} (rficat cadence "
+                                f"search): {event['explanation']}")
+
+
 # --- the whole run -------------------------------------------------------------------------------
 
 @dataclass
@@ -693,6 +714,8 @@ def vet(engine: Engine, tables: Sequence[str | os.PathLike], *, files: Sequence[
         for item, result in zip(judged, judge(engine, verdict_query(judged, model_id))):
             item.verdict, item.explanation, item.evidence = (result["verdict"], result["explanation"],
                                                              list(result.get("evidence") or []))
+    if cadence and model_id is not None:
+        judge_as_events(engine, items, cadence)
     seconds["judge"] = time.perf_counter() - t
     known = {v.data.key: v.data for v in items if v.data is not None and v.data.error is None}
     for path in files:
