@@ -152,11 +152,7 @@ def sample_snippets(engine: Engine, model_id: int, n: int, seed: int) -> Sample:
         rows = db.bernoulli_rows(conn, SAMPLE_SQL, (model_id,), "embeddings", n, seed)
     if not rows:
         raise RficatError("the catalogue has no signal snippets with vectors to build RFI classes from; ingest first")
-    rows.sort(key=lambda r: r[0])
-    if len(rows) > n:
-        keep = np.sort(np.random.default_rng(seed).choice(len(rows), n, replace=False))
-        rows = [rows[i] for i in keep]
-    return _sample_from_rows(rows)
+    return _sample_from_rows(db.draw(rows, n, seed))
 
 
 def fetch_snippets(engine: Engine, model_id: int, ids: np.ndarray) -> Sample:

@@ -18,6 +18,4 @@ def snippet_arrays(engine: Engine, limit: int, seed: int = 0) -> np.ndarray:
                                  " JOIN snippet_arrays a ON a.snippet_id = s.id", (), "snippets", limit, seed)
     if not rows:
         raise RficatError("the catalogue has no snippets to train on; ingest observations first")
-    rows.sort(key=lambda r: r[0])
-    picked = np.random.default_rng(seed).permutation(len(rows))[:limit]
-    return np.stack([from_bytes(rows[i][1]) for i in picked])
+    return np.stack([from_bytes(data) for _, data in db.draw(rows, limit, seed)])

@@ -16,6 +16,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import psycopg
 import sqlalchemy as sa
 from alembic import command
@@ -251,7 +252,7 @@ def bernoulli_rows(conn: psycopg.Connection, query: str, params: tuple, table: s
     """At least ``n`` rows of ``query`` (or all there are), reading a Bernoulli ``TABLESAMPLE`` of
     ``table`` (``{tablesample}`` in the query, after the table's name): every row with the same
     chance, repeatable for a seed, never a sort of the whole table. The share asked comes from the
-    planner's estimate and is widened while it yields fewer than ``n``; callers draw their ``n``."""
+    planner's estimate and is widened while it yields fewer than ``n``; :func:`draw` takes ``n`` of them."""
     estimate = estimated_rows(conn, table)
     percent = 100.0 if estimate < 1 else min(100.0, 100.0 * SAMPLE_OVERDRAW * n / estimate)
     while True:
@@ -260,6 +261,15 @@ def bernoulli_rows(conn: psycopg.Connection, query: str, params: tuple, table: s
         if len(rows) >= n or percent >= 100.0:
             return rows
         percent = min(100.0, percent * SAMPLE_OVERDRAW * n / max(len(rows), 1))
+
+
+def draw(rows: list, n: int, seed: int) -> list:
+    """``n`` of the rows (all when fewer), drawn with the seed, in the order of their first
+    column (an id): the same rows for the same sample and seed."""
+    rows = sorted(rows, key=lambda r: r[0])
+    if len(rows) <= n:
+        return rows
+    return [rows[i] for i in np.sort(np.random.default_rng(seed).choice(len(rows), n, replace=False))]
 
 
 def _connect_error(url: str, exc: Exception) -> RficatError:
