@@ -593,22 +593,26 @@ def judge(engine: Engine, query: VerdictQuery) -> list[dict]:
     return [{"verdict": v.verdict, "explanation": v.explanation, "evidence": v.evidence} for v in results]
 
 
-def judge_as_events(engine: Engine, items: Sequence[Vetted], cadence: str) -> None:
+def judge_as_events(engine: Engine, items: Sequence[Vetted], cadence: str) -> set[int]:
     """A hit that is the catalogue's own snippet of an ON appearance of one of the cadence's events
     takes that event's verdict (``rficat cadence search``, which also knows the OFF scans: e.g. a
     signal on top of RFI the OFF scans show drifting otherwise stays a candidate), so vetting and
     cadence search say the same of one signal. Where a snippet appears in several events, a
-    candidate's verdict wins (events come ranked candidates first)."""
+    candidate's verdict wins (events come ranked candidates first). Returns the ``id()`` of each
+    hit judged so, which the verdict rule then leaves alone."""
     event_of: dict[int, dict] = {}
     for event in cadences.search(engine, cadence).to_dict("records"):
         for sid in event["on_snippet_ids"] or ():
             event_of.setdefault(int(sid), event)
+    judged = set()
     for item in items:
         event = event_of.get(item.snippet_id) if item.error is None and item.snippet_id is not None else None
         if event is not None:
             item.verdict, item.evidence = event["verdict"], list(event["evidence"] or [])
             item.explanation = (f"as cadence {cadence}'s event of snippet {event['snippet_id']} (rficat cadence "
                                 f"search): {event['explanation']}")
+            judged.add(id(item))
+    return judged
 
 
 # --- the whole run -------------------------------------------------------------------------------
@@ -701,10 +705,13 @@ def vet(engine: Engine, tables: Sequence[str | os.PathLike], *, files: Sequence[
             item.rfi_mask = [label for a, b, label in bands if a <= item.f_center_mhz <= b]
 
     t = time.perf_counter()
+    by_event = judge_as_events(engine, items, cadence) if cadence and model_id is not None else set()
     judged = []  # the SNR floor is the verdict rule's (Rules.snr_floor), measured as detection does
     for item in items:
         if item.error is not None:
             item.explanation = item.error
+        elif id(item) in by_event:
+            continue
         elif item.snr_measured is None or not math.isfinite(item.snr_measured):
             item.verdict = "unjudged"
             item.explanation = "no SNR could be measured for this hit: its picture cannot be compared"
@@ -714,8 +721,6 @@ def vet(engine: Engine, tables: Sequence[str | os.PathLike], *, files: Sequence[
         for item, result in zip(judged, judge(engine, verdict_query(judged, model_id))):
             item.verdict, item.explanation, item.evidence = (result["verdict"], result["explanation"],
                                                              list(result.get("evidence") or []))
-    if cadence and model_id is not None:
-        judge_as_events(engine, items, cadence)
     seconds["judge"] = time.perf_counter() - t
     known = {v.data.key: v.data for v in items if v.data is not None and v.data.error is None}
     for path in files:
