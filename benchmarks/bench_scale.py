@@ -105,7 +105,7 @@ class Run:
 
     def record(self, stage: str, **values) -> dict:
         rec = {**self.key, "stage": stage, "at": time.strftime("%Y-%m-%d %H:%M"),
-               "load_avg": round(os.getloadavg()[0], 1), **values}
+               "load_avg": round(os.getloadavg()[0], 1), **({"note": self.args.note} if self.args.note else {}), **values}
         # other runs may append to the same file meanwhile
         self.records = json.loads(self.out.read_text()) if self.out.exists() else []
         self.records.append(rec)
@@ -341,7 +341,8 @@ def prewarm(conn, schema: str) -> None:
 def measure(run: Run, url: str, data: dict, stage: str, bands: bool, unfiltered: bool = True,
             hot_snippets: bool = False) -> None:
     """Latency, server CPU per query and recall; ``hot_snippets`` also prewarms the snippets heap
-    (small in the new schema: it is what a long-running server keeps in memory)."""
+    (small in the new schema: it is what a long-running server keeps in memory) and warms the
+    connection with 200 queries of each kind first, as a server's pooled connection is."""
     f_center, n = data["f_center"], run.args.rows
     rng = np.random.default_rng(7 + len(stage))
     conn = connect(url)
@@ -351,11 +352,13 @@ def measure(run: Run, url: str, data: dict, stage: str, bands: bool, unfiltered:
     if hot_snippets:
         conn.execute("SELECT pg_prewarm('snippets')")
     prewarm_s = round(time.perf_counter() - t, 1)
-    out = {"shared_buffers": conn.execute("SHOW shared_buffers").fetchone()[0], "prewarm_s": prewarm_s}
+    out = {"shared_buffers": conn.execute("SHOW shared_buffers").fetchone()[0], "prewarm_s": prewarm_s,
+           "huge_pages": conn.execute("SHOW huge_pages_status").fetchone()[0]}
     sql = "SELECT snippet_id FROM rficat_lookalikes(%s, 10, false)"
     queries = rng.choice(n, 400, replace=False) + 1
+    warm = 200 if hot_snippets else 20  # hot: a long-running server's connection, not a fresh one
     if unfiltered:
-        _times(conn, sql, [(int(q),) for q in queries[:20]])  # plan cache, catalogue caches
+        _times(conn, sql, [(int(q),) for q in queries[:warm]])  # plan cache, catalogue caches
         times, found = _times(conn, sql, [(int(q),) for q in queries[200:400]])
         recall = np.mean([len(set(f) & set(exact_top10(data["unit"], f_center, int(q), None))) / 10
                           for f, q in zip(found[:100], queries[200:300])])
@@ -363,7 +366,9 @@ def measure(run: Run, url: str, data: dict, stage: str, bands: bool, unfiltered:
     if bands:
         for name, (lo, hi) in BANDS.items():
             bsql = f"SELECT snippet_id FROM rficat_lookalikes(%s, 10, false, p_f_min_mhz => {lo}, p_f_max_mhz => {hi})"
-            qs = rng.choice(n, 100, replace=False) + 1
+            qs = rng.choice(n, 100 + warm, replace=False) + 1
+            _times(conn, bsql, [(int(q),) for q in qs[100:]])
+            qs = qs[:100]
             times, found = _times(conn, bsql, [(int(q),) for q in qs])
             recall = np.mean([len(set(f) & set(exact_top10(data["unit"], f_center, int(q), (lo, hi)))) / 10
                               for f, q in zip(found[:50], qs[:50])])
@@ -414,6 +419,9 @@ def main() -> None:
     parser.add_argument("--skip-other-bands", action="store_true",
                         help="build only the band the filtered queries use (storage then counts one band's graph)")
     parser.add_argument("--drop-after", action="store_true", help="delete this run's database when it is measured")
+    parser.add_argument("--remeasure", action="store_true",
+                        help="measure a finished run's queries again (hot), e.g. on an idle machine: a new record")
+    parser.add_argument("--note", help="a word on what differs in this run, kept in its records")
     args = parser.parse_args()
     run = Run(args)
     settings = load_settings()
@@ -449,7 +457,7 @@ def main() -> None:
             index_full(run, url, model_id)
         if not run.done("measure_unfiltered"):
             measure(run, url, data, "measure_unfiltered", bands=False)
-        if not run.done("measure_hot"):
+        if not run.done("measure_hot") or args.remeasure:
             measure(run, url, data, "measure_hot", bands=True, hot_snippets=True)
         if not run.args.skip_other_bands:
             index_bands(run, url, model_id)
