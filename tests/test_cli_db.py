@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import sqlalchemy as sa
+from conftest import cli_on
 
 from rficat.cli import main
 from rficat.store import db
@@ -32,6 +33,37 @@ def test_db_init_is_idempotent(catalogue, capsys):
     assert set(status["rows"]) == set(db.CATALOGUE_TABLES)
     assert set(status["files"]) == {"observations", "sampled_fingerprints", "sampled_fingerprints_file_missing",
                                     "files_missing", "failed_files"}
+
+
+def test_db_status_weighs_the_hnsw_graphs_against_shared_buffers(fresh_db_url, monkeypatch, capsys):
+    """`memory` in db status: shared_buffers and the graphs searches walk, as the server counts them."""
+    engine = db.make_engine(fresh_db_url)
+    db.migrate(engine, "head")
+    with engine.begin() as conn:
+        obs = conn.execute(sa.text(
+            "INSERT INTO observations (path, fingerprint, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz, tsamp_s,"
+            " n_channels, n_integrations, header) VALUES ('/x.h5', 'fp', 1, 2, 2, -1, 1, 1, 16, '{}') RETURNING id")).scalar_one()
+        conn.execute(sa.text(
+            "INSERT INTO snippets (observation_id, coarse_channel, chan_start, chan_stop, f_start_mhz, f_stop_mhz,"
+            " f_center_mhz, statistic, is_signal) SELECT :o, 0, g * 256, g * 256 + 256, 1, 2, 1400 + g % 200, 1000, true"
+            " FROM generate_series(1, 3000) g"), {"o": obs})
+        model = conn.execute(sa.text(
+            "INSERT INTO models (name, version, latent_dim, fingerprint) VALUES ('m', 1, 8, 'fp') RETURNING id")).scalar_one()
+        conn.execute(sa.text(
+            "INSERT INTO embeddings (snippet_id, model_id, latent, freq_vector) SELECT id, :m, v, v FROM"
+            " (SELECT id, ARRAY[random(), random(), random(), random(), random(), random(), random(), random()]"
+            "::real[]::vector AS v FROM snippets) r"), {"m": model})
+    assert db.index_pending(engine) == 3000
+    with engine.connect() as conn:
+        shared_mb = conn.execute(sa.text("SELECT pg_size_bytes(current_setting('shared_buffers')) / 1048576")).scalar_one()
+        graphs_mb = conn.execute(sa.text("SELECT sum(pg_relation_size(indexrelid)) / 1048576.0 FROM pg_stat_user_indexes"
+                                         " WHERE indexrelname LIKE '%hnsw%'")).scalar_one()
+    engine.dispose()
+    code, out, _ = run_cli(cli_on(fresh_db_url, monkeypatch, capsys), "db", "status", "--json")
+    memory = json.loads(out)["memory"]
+    assert code == 0 and memory["shared_buffers_mb"] == shared_mb
+    assert graphs_mb > 0 and memory["hnsw_graphs_mb"] == pytest.approx(float(graphs_mb), abs=0.05)
+    assert memory["graphs_fit_in_shared_buffers"] is True and memory["huge_pages"] in ("on", "off")
 
 
 def test_a_new_embedded_server_is_tuned_for_search(server_url):

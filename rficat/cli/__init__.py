@@ -129,7 +129,13 @@ def cmd_db_status(args: argparse.Namespace) -> None:
             "revision": revision,
             "head_revision": db.head_revision(),
             "rows": db.row_counts(engine) if revision else None,
+            "memory": db.search_memory(engine),
         }
+        memory = status["memory"]
+        if not memory["graphs_fit_in_shared_buffers"]:
+            log.warning("the HNSW graphs (%.0f MB) do not fit in shared_buffers (%d MB): searches read them from "
+                        "disk or the OS cache and slow down; raise shared_buffers (README: Memory for search)",
+                        memory["hnsw_graphs_mb"], memory["shared_buffers_mb"])
         if revision == status["head_revision"]:
             from rficat.catalogue.files import fingerprint_status
 

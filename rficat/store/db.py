@@ -420,6 +420,24 @@ def row_counts(engine: Engine) -> dict[str, int]:
         }
 
 
+def search_memory(engine: Engine) -> dict:
+    """``shared_buffers`` against the HNSW graphs that searches walk, and whether the server keeps its
+    shared memory in huge pages: graphs that do not fit double search latency, and 4 kB pages make
+    every new connection's first searches slow (README, "Memory for search")."""
+    with engine.connect() as conn:
+        shared = conn.execute(sa.text(
+            "SELECT setting::bigint * current_setting('block_size')::bigint FROM pg_settings"
+            " WHERE name = 'shared_buffers'")).scalar_one()
+        graphs = conn.execute(sa.text(
+            "SELECT coalesce(sum(pg_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_am am ON am.oid = c.relam"
+            " WHERE am.amname = 'hnsw'")).scalar_one()
+        huge = conn.execute(sa.text(  # PostgreSQL 17 on; before it, not known
+            "SELECT setting FROM pg_settings WHERE name = 'huge_pages_status'")).scalar()
+    shared, graphs = int(shared), int(graphs)  # sum() of bigint is numeric
+    return {"shared_buffers_mb": round(shared / 2**20), "hnsw_graphs_mb": round(graphs / 2**20, 1),
+            "graphs_fit_in_shared_buffers": graphs <= shared, "huge_pages": huge}
+
+
 def register_model(engine: Engine, metadata, frequency_embedding: str | None = None) -> int:
     """Record a model in ``models`` (its HNSW indexes are built by trigger); return its id.
 
