@@ -61,6 +61,21 @@ def test_every_table_and_column_is_commented(catalogue):
     assert missing == []
 
 
+def test_search_settings_hold_for_their_query_only(catalogue):
+    """Search settings (jit off, more work_mem) are SET LOCAL: the query runs with them, and the pooled
+    connection it ran on keeps none for the next query."""
+    engine = db.make_engine(catalogue.engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
+    sql, columns = "SELECT current_setting('jit') AS jit, current_setting('work_mem') AS work_mem", ["jit", "work_mem"]
+    try:
+        before = db.query_frame(engine, sql, {}, columns).iloc[0].to_dict()
+        inside = db.query_frame(engine, sql, {}, columns, db.SEARCH_SETTINGS).iloc[0].to_dict()
+        after = db.query_frame(engine, sql, {}, columns).iloc[0].to_dict()
+    finally:
+        engine.dispose()
+    assert inside == db.SEARCH_SETTINGS
+    assert after == before != inside
+
+
 def test_unique_fingerprint_enforced(catalogue):
     row = dict(path="/data/a.h5", fingerprint="sha256:abc", f_min_mhz=1000.0, f_max_mhz=1001.0,
                fch1_mhz=1001.0, foff_mhz=-1e-6, tsamp_s=18.25, n_channels=1024, n_integrations=16,

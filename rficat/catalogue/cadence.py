@@ -144,7 +144,7 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
     ``local_rfi`` (default) leaves an event judged RFI a candidate when an OFF scan shows its
     picture near its track drifting otherwise: its lookalikes are those of the RFI it sits on.
     """
-    from rficat.store.db import query_frame
+    from rficat.store.db import SEARCH_SETTINGS, query_frame
 
     sql = ("SELECT * FROM rficat_cadence_events(CAST(:name AS text), CAST(:model AS integer), :on_sim, :off_sim,"
            " CAST(:common_sim AS double precision), CAST(:common_min AS integer),"
@@ -155,4 +155,4 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
               "common_sim": common_similarity, "common_min": common_min, "class_min": class_min_observations,
               "use_classes": use_classes, "use_verdicts": use_verdicts, "off_drift": off_drift_consistent,
               "on_track": on_track, "local_rfi": local_rfi}
-    return query_frame(engine, sql, params, EVENT_COLUMNS)
+    return query_frame(engine, sql, params, EVENT_COLUMNS, SEARCH_SETTINGS)

@@ -474,12 +474,27 @@ def register_model(engine: Engine, metadata, frequency_embedding: str | None = N
              "training": json.dumps({**metadata.training, "beta": metadata.beta})}).scalar_one())
 
 
-def query_frame(engine: Engine, sql: str, params: dict, columns: list[str]):
-    """Rows of one of the catalogue's SQL functions as a DataFrame; its errors become RficatError."""
+SEARCH_SETTINGS = {"jit": "off", "work_mem": "32MB"}
+"""Session settings for the catalogue's search functions, measured at 10^6 snippets (RESULTS.md, web
+viewer): jit=off, as their queries are index lookups on large tables whose estimated costs make
+PostgreSQL compile them (``rficat_cadence_events`` 0.59 s with JIT, 0.29 s without); work_mem 32MB,
+as the same function spills a hash to disk under the default 4MB (0.24 s against 0.12 s)."""
+
+
+def settings_options(settings: dict[str, str]) -> str:
+    """``settings`` as libpq startup options (a whole session's)."""
+    return " ".join(f"-c {name}={value}" for name, value in settings.items())
+
+
+def query_frame(engine: Engine, sql: str, params: dict, columns: list[str], settings: dict[str, str] | None = None):
+    """Rows of one of the catalogue's SQL functions as a DataFrame; its errors become RficatError.
+    ``settings`` hold for this query's transaction only (``SET LOCAL``: a pooled connection keeps none)."""
     import pandas as pd
 
     try:
         with engine.connect() as conn:
+            for name, value in (settings or {}).items():
+                conn.execute(sa.text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
             rows = conn.execute(sa.text(sql), params).mappings().all()
     except sa.exc.DBAPIError as exc:
         message = getattr(getattr(exc.orig, "diag", None), "message_primary", None) or str(exc.orig)

@@ -21,12 +21,9 @@ from rficat.store import db
 log = logging.getLogger(__name__)
 
 READER_ROLE = "rficat_reader"
-# Session settings for speed, measured at 10^6 snippets (benchmarks/RESULTS.md): jit=off, as the
-# viewer's queries are index lookups on large tables whose estimated costs make PostgreSQL compile
-# them (rficat_cadence_events 0.59 s with JIT, 0.29 s without); work_mem 32MB, as the same function
-# spills a hash to disk under the default 4MB (0.24 s against 0.12 s with 16MB or more).
-READ_ONLY_OPTIONS = ("-c default_transaction_read_only=on -c statement_timeout=60000 -c jit=off"
-                     " -c work_mem=32MB")
+# every session of the viewer: read-only, bounded, and with the search settings (db.SEARCH_SETTINGS)
+READ_ONLY_OPTIONS = ("-c default_transaction_read_only=on -c statement_timeout=60000 "
+                     + db.settings_options(db.SEARCH_SETTINGS))
 
 
 def read_only_engine(url: str, role: str = READER_ROLE) -> tuple[Engine, str]:
