@@ -425,15 +425,11 @@ def search_memory(engine: Engine) -> dict:
     shared memory in huge pages: graphs that do not fit double search latency, and 4 kB pages make
     every new connection's first searches slow (README, "Memory for search")."""
     with engine.connect() as conn:
-        shared = conn.execute(sa.text(
-            "SELECT setting::bigint * current_setting('block_size')::bigint FROM pg_settings"
-            " WHERE name = 'shared_buffers'")).scalar_one()
-        graphs = conn.execute(sa.text(
-            "SELECT coalesce(sum(pg_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_am am ON am.oid = c.relam"
-            " WHERE am.amname = 'hnsw'")).scalar_one()
-        huge = conn.execute(sa.text(  # PostgreSQL 17 on; before it, not known
-            "SELECT setting FROM pg_settings WHERE name = 'huge_pages_status'")).scalar()
-    shared, graphs = int(shared), int(graphs)  # sum() of bigint is numeric
+        shared, graphs, huge = conn.execute(sa.text(
+            "SELECT pg_size_bytes(current_setting('shared_buffers')),"
+            " (SELECT coalesce(sum(pg_relation_size(c.oid)), 0)::bigint FROM pg_class c"
+            "  JOIN pg_am am ON am.oid = c.relam WHERE am.amname = 'hnsw'),"
+            " current_setting('huge_pages_status', true)")).one()  # PostgreSQL 17 on; before it, None
     return {"shared_buffers_mb": round(shared / 2**20), "hnsw_graphs_mb": round(graphs / 2**20, 1),
             "graphs_fit_in_shared_buffers": graphs <= shared, "huge_pages": huge}
 
@@ -493,8 +489,10 @@ def query_frame(engine: Engine, sql: str, params: dict, columns: list[str], sett
 
     try:
         with engine.connect() as conn:
-            for name, value in (settings or {}).items():
-                conn.execute(sa.text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
+            if settings:  # all of them in one round trip
+                conn.execute(sa.text("SELECT set_config(n, v, true)"
+                                     " FROM unnest(CAST(:n AS text[]), CAST(:v AS text[])) s(n, v)"),
+                             {"n": list(settings), "v": list(settings.values())})
             rows = conn.execute(sa.text(sql), params).mappings().all()
     except sa.exc.DBAPIError as exc:
         message = getattr(getattr(exc.orig, "diag", None), "message_primary", None) or str(exc.orig)
