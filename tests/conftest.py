@@ -79,6 +79,25 @@ def fresh_engine(fresh_db_url: str) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+def insert_snippets(conn, n: int) -> list[int]:
+    """n signal snippet rows (1-byte arrays) of a new observation, on any schema revision; their ids."""
+    obs_id = conn.execute(sa.text(
+        "INSERT INTO observations (path, fingerprint, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz, tsamp_s,"
+        " n_channels, n_integrations, header) VALUES ('/x.h5', md5(random()::text), 1, 2, 2, -1, 1, 1, 16, '{}')"
+        " RETURNING id")).scalar_one()
+    inline = conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM information_schema.columns"
+                                  " WHERE table_name = 'snippets' AND column_name = 'data')")).scalar_one()
+    ids = list(conn.execute(sa.text(
+        "INSERT INTO snippets (observation_id, coarse_channel, chan_start, chan_stop, f_start_mhz, f_stop_mhz,"
+        f" f_center_mhz, statistic, is_signal{', data' if inline else ''})"
+        f" SELECT :obs, 0, g * 256, g * 256 + 256, 1, 2, 1.5, 1000, true{', CAST(:a AS bytea)' if inline else ''}"
+        " FROM generate_series(1, :n) g RETURNING id"), {"obs": obs_id, "n": n, "a": b"\0"}).scalars())
+    if not inline:  # from migration 0016 on, arrays have their own table
+        conn.execute(sa.text("INSERT INTO snippet_arrays (snippet_id, data) SELECT i, CAST(:a AS bytea)"
+                             " FROM unnest(CAST(:ids AS bigint[])) i"), {"ids": ids, "a": b"\0"})
+    return ids
+
+
 # --- synthetic observations ----------------------------------------------------------------------
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import sqlalchemy as sa
-from conftest import cli_on
+from conftest import cli_on, insert_snippets
 
 from rficat.cli import main
 from rficat.store import db
@@ -40,13 +40,7 @@ def test_db_status_weighs_the_hnsw_graphs_against_shared_buffers(fresh_db_url, m
     engine = db.make_engine(fresh_db_url)
     db.migrate(engine, "head")
     with engine.begin() as conn:
-        obs = conn.execute(sa.text(
-            "INSERT INTO observations (path, fingerprint, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz, tsamp_s,"
-            " n_channels, n_integrations, header) VALUES ('/x.h5', 'fp', 1, 2, 2, -1, 1, 1, 16, '{}') RETURNING id")).scalar_one()
-        conn.execute(sa.text(
-            "INSERT INTO snippets (observation_id, coarse_channel, chan_start, chan_stop, f_start_mhz, f_stop_mhz,"
-            " f_center_mhz, statistic, is_signal) SELECT :o, 0, g * 256, g * 256 + 256, 1, 2, 1400 + g % 200, 1000, true"
-            " FROM generate_series(1, 3000) g"), {"o": obs})
+        insert_snippets(conn, 3000)
         model = conn.execute(sa.text(
             "INSERT INTO models (name, version, latent_dim, fingerprint) VALUES ('m', 1, 8, 'fp') RETURNING id")).scalar_one()
         conn.execute(sa.text(

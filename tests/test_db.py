@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from conftest import insert_snippets
 
 from rficat.science import snippets
 from rficat.store import db
@@ -92,24 +93,6 @@ def test_unique_fingerprint_enforced(catalogue):
         conn.rollback()
 
 
-def _insert_snippets(conn, n: int) -> list[int]:
-    obs_id = conn.execute(sa.text(
-        "INSERT INTO observations (path, fingerprint, f_min_mhz, f_max_mhz, fch1_mhz, foff_mhz, tsamp_s,"
-        " n_channels, n_integrations, header) VALUES ('/x.h5', md5(random()::text), 1, 2, 2, -1, 1, 1, 16, '{}')"
-        " RETURNING id")).scalar_one()
-    inline = conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM information_schema.columns"
-                                  " WHERE table_name = 'snippets' AND column_name = 'data')")).scalar_one()
-    ids = list(conn.execute(sa.text(
-        "INSERT INTO snippets (observation_id, coarse_channel, chan_start, chan_stop, f_start_mhz, f_stop_mhz,"
-        f" f_center_mhz, statistic, is_signal{', data' if inline else ''})"
-        f" SELECT :obs, 0, g * 256, g * 256 + 256, 1, 2, 1.5, 1000, true{', CAST(:a AS bytea)' if inline else ''}"
-        " FROM generate_series(1, :n) g RETURNING id"), {"obs": obs_id, "n": n, "a": b"\0"}).scalars())
-    if not inline:  # from migration 0016 on, arrays have their own table
-        conn.execute(sa.text("INSERT INTO snippet_arrays (snippet_id, data) SELECT i, CAST(:a AS bytea)"
-                             " FROM unnest(CAST(:ids AS bigint[])) i"), {"ids": ids, "a": b"\0"})
-    return ids
-
-
 @pytest.mark.parametrize("use_frequency", [False, True])
 def test_two_dimensions_indexed_and_searched(fresh_engine, use_frequency):
     """Models of latent 5 and 8 share one table; each is searched through its own HNSW index."""
@@ -117,7 +100,7 @@ def test_two_dimensions_indexed_and_searched(fresh_engine, use_frequency):
     column = "freq_vector" if use_frequency else "latent"
     rng = np.random.default_rng(7)
     with fresh_engine.begin() as conn:
-        ids = _insert_snippets(conn, 4000)
+        ids = insert_snippets(conn, 4000)
         vectors = {}
         for dim in (5, 8):
             model_id = conn.execute(sa.text(
@@ -153,7 +136,7 @@ def test_a_search_inside_one_band_walks_that_bands_graph(fresh_engine):
     db.migrate(fresh_engine, "head")
     rng = np.random.default_rng(11)
     with fresh_engine.begin() as conn:
-        ids = _insert_snippets(conn, 12000)
+        ids = insert_snippets(conn, 12000)
         f_center = np.where(np.arange(len(ids)) % 2 == 0, rng.uniform(1400, 1500, len(ids)),
                             rng.uniform(1500, 1600, len(ids)))
         conn.execute(sa.text("UPDATE snippets s SET f_center_mhz = t.f FROM unnest(CAST(:s AS bigint[]),"
@@ -201,7 +184,7 @@ def test_0002_converts_stored_snippets_both_ways(fresh_engine):
     db.migrate(fresh_engine, "0001")
     x = np.random.default_rng(3).random((3, 16, 256)).astype(np.float32)
     with fresh_engine.begin() as conn:
-        ids = _insert_snippets(conn, 3)
+        ids = insert_snippets(conn, 3)
         for sid, snippet in zip(ids, x):
             conn.execute(sa.text("UPDATE snippets SET data = :d WHERE id = :i"),
                          {"d": snippet.astype("<f2").tobytes(), "i": sid})
