@@ -32,6 +32,10 @@ import numpy as np
 
 DEVELOPMENT_SEED = 15_2024_04  # used for every measurement
 HOLDOUT_SEED = 15_9173_31  # measured once, at the end, and reported
+# Added 2026-11-27 (sixth session), before any was generated: more signals to develop on (the first
+# hold-out had been measured, so it may not be tuned on), and a fresh hold-out for what changes next.
+EXTRA_DEVELOPMENT_SEEDS = (20_2611_27, 31_4159_26, 27_1828_18)
+HOLDOUT_SEED_2 = 16_1803_39  # measured once, after the sixth session's changes, and reported
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
