@@ -229,7 +229,10 @@ def _store_file(engine: Engine, reader: FilterbankReader, summary: IngestSummary
                 break
             _, result = item
             stored = snippets.quantise(snippets.normalise(result.snippets))
-            drift_error = measures.drift_error_hz_s(snippets.dequantise(stored), header.foff_mhz * 1e6, time_bin_s)
+            # a track's drift is known to the dedoppler search's resolution, however noisy its bins
+            drift_error = np.fmin(measures.drift_error_hz_s(snippets.dequantise(stored), header.foff_mhz * 1e6,
+                                                            time_bin_s),
+                                  np.array([h.track_drift_error_hz_s for h in result.hits], dtype=np.float64))
             timings["detect"] += time.perf_counter() - t - (timings["read"] - read_before)
             summary.n_coarse_channels += 1
             n_noise = sum(not h.is_signal for h in result.hits)
@@ -244,7 +247,7 @@ def _store_file(engine: Engine, reader: FilterbankReader, summary: IngestSummary
                                   drift_error)
                 signal = np.array([h.is_signal for h in result.hits])
                 judged.append((ids[signal], latent[signal], drift_error[signal],
-                               np.array([(h.drift_rate_hz_s, h.snr) for h in result.hits])[signal]))
+                               np.array([(h.drift_rate_hz_s, h.snr, h.f_center_mhz) for h in result.hits])[signal]))
                 timings["store"] += time.perf_counter() - t
                 summary.n_noise += n_noise
                 summary.n_signal += len(result.hits) - n_noise
