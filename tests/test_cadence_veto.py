@@ -5,22 +5,27 @@ An ABACAD cadence (setigen, GBT resolution, fixed seeds) with two ETI-like carri
 a narrowband carrier of the same shape: for the first it drifts +0.15 Hz/s (15 channels over the
 scan apart: another emitter), for the second +0.30 Hz/s (the same kind of signal). The ON
 appearances of the first also count by their track alone (faint tracks that look less alike).
-Three reference observations (no cadence) hold carriers of the same shape drifting +0.30 Hz/s
-elsewhere in the band: lookalike evidence against the first carrier's picture.
+Three reference observations (no cadence) hold carriers of the same shape drifting +0.30 Hz/s:
+one where the first carrier is in the middle ON scan (the same emitter seen again: lookalike
+evidence against its picture), one elsewhere in the band (no evidence against a drifting signal).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
+import numpy as np
 import pytest
+import sqlalchemy as sa
 
-from rficat.catalogue import cadence, ingest, rfi
+from rficat.catalogue import cadence, ingest, rfi, verdicts
 from rficat.store import db
 from rficat.synthetic import synth
 
 DRIFT = 0.30
 DECOYS = {"different_drift": 0.15, "same_drift": DRIFT}
+ELSEWHERE = 60_000  # channel of a reference carrier far from both
 
 
 @pytest.fixture(scope="module")
@@ -44,19 +49,21 @@ def veto_cadence(server_url, tmp_path_factory):
         synth.write_observation(path, scan, signals)
         paths.append(path)
     references = []
+    half = DRIFT * spec.obs_length_s / 2 * 1e-6
+    here = starts["different_drift"] + DRIFT * 2.5 * spec.obs_length_s * 1e-6  # mid-scan of the middle ON scan
     for i in range(3):
         path = directory / f"reference{i}.h5"
         synth.write_observation(path, replace(spec, source_name=f"VETO_REF{i}", mjd_start=spec.mjd_start + 1 + i,
                                               seed=1950 + i),
-                                [synth.Signal(spec.frequency_mhz(c), DRIFT, snr=40.0, width_hz=10.0, label="reference")
-                                 for c in (25_000, 60_000)])
+                                [synth.Signal(f - half, DRIFT, snr=40.0, width_hz=10.0, label="reference")
+                                 for f in (here, spec.frequency_mhz(ELSEWHERE))])
         references.append(path)
     with db.scratch_database(server_url, "veto") as url:
         engine = db.make_engine(url)
         for path in paths + references:
             ingest.ingest_file(engine, path, n_noise_per_channel=2)
         cadence.add_cadence(engine, "veto", paths)
-        yield {"engine": engine, "starts": starts, "spec": spec}
+        yield {"engine": engine, "starts": starts, "spec": spec, "here_mhz": here}
         engine.dispose()
 
 
@@ -105,7 +112,41 @@ def test_an_event_whose_picture_the_off_scans_show_drifting_otherwise_stays_a_ca
     rfi.build(engine, min_cluster_size=3)
     [rule] = _reported(cadence.search(engine, "veto", local_rfi=False), starts["different_drift"], spec)
     assert rule["verdict"] in ("likely_rfi", "known_rfi") and rule["n_lookalikes_elsewhere"] >= 2
+    assert all(abs(e["f_center_mhz"] - veto_cadence["here_mhz"]) < 0.001 for e in rule["evidence"])
     [event] = _reported(cadence.search(engine, "veto"), starts["different_drift"], spec)
     assert event["verdict"] == "candidate" and not event["likely_rfi"]
     assert "also in an OFF scan near its track" in event["explanation"]
     assert [e["snippet_id"] for e in event["evidence"]] == [e["snippet_id"] for e in rule["evidence"]]
+
+
+def test_a_drifting_signals_lookalikes_elsewhere_in_the_band_are_no_evidence(veto_cadence):
+    """The same picture drifting the same way counts against a drifting signal only at its own
+    frequency (the same emitter seen again): at another frequency it is what a technosignature
+    looks like too. Python and SQL say the same."""
+    engine, starts, spec = veto_cadence["engine"], veto_cadence["starts"], veto_cadence["spec"]
+    rfi.build(engine, min_cluster_size=3)
+    [event] = _reported(cadence.search(engine, "veto", local_rfi=False), starts["different_drift"], spec)
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT e.latent::text AS latent, s.drift_rate_hz_s, s.drift_error_hz_s, s.snr, s.observation_id"
+            " FROM snippets s JOIN embeddings e ON e.snippet_id = s.id WHERE s.id = :s"),
+            {"s": int(event["judged_snippet_id"])}).one()
+    latent = np.array(json.loads(row.latent))
+    judged = {}
+    nowhere = spec.frequency_mhz(ELSEWHERE + 30_000)  # no carrier within 30,000 channels
+    for name, f_mhz in (("here", veto_cadence["here_mhz"]), ("nowhere", nowhere), ("unknown", None)):
+        [py] = verdicts.judge_vectors(engine, latent, row.drift_rate_hz_s, drift_error_hz_s=row.drift_error_hz_s,
+                                      snr=row.snr, observation_id=row.observation_id, f_center_mhz=f_mhz)
+        with engine.connect() as conn:
+            in_sql = conn.execute(sa.text(
+                "SELECT verdict, class_id, evidence FROM rficat_classify(CAST(:v AS vector), NULL, :d, :f, NULL, :e,"
+                " :snr, :o)"), {"v": row.latent, "d": row.drift_rate_hz_s, "f": f_mhz, "e": row.drift_error_hz_s,
+                                "snr": row.snr, "o": row.observation_id}).one()
+        assert (py.verdict, py.class_id) == (in_sql.verdict, in_sql.class_id), name
+        assert [e["snippet_id"] for e in py.evidence] == [e["snippet_id"] for e in in_sql.evidence], name
+        judged[name] = py
+    assert judged["here"].verdict in ("likely_rfi", "known_rfi") and len(judged["here"].evidence) >= 2
+    for name in ("nowhere", "unknown"):
+        assert judged[name].verdict == "candidate" and judged[name].class_id is None, judged[name].explanation
+        assert judged[name].evidence == []
+    assert "drifting like it at other frequencies" in judged["nowhere"].explanation

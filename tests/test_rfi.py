@@ -1,7 +1,8 @@
 """The RFI database: builds, classes, labels across rebuilds, verdicts at ingest.
 
 Two observations outside any cadence (so both are reference observations: each one's signals
-are evidence for the other's), three kinds of emitter each.
+are evidence for the other's), three kinds of emitter each, the same emitters at the same
+frequencies in each.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ KINDS = {
 def _observation(path, seed: int, per_kind: int = 14):
     spec = synth.ObservationSpec(n_coarse_channels=4, seed=seed)
     rng = np.random.default_rng(seed)
-    slots = synth.random_signals(spec, per_kind * len(KINDS), rng, drift=(0, 0), min_separation=3000)
+    # the same emitters in every observation, at their usual frequencies (a drifting one's lookalikes
+    # count only there): the slots are drawn alike for every file
+    slots = synth.random_signals(spec, per_kind * len(KINDS), np.random.default_rng(4), drift=(0, 0),
+                                 min_separation=3000)
     signals = [replace(slot, snr=float(rng.uniform(40, 70)), label=kind,
                        f_start_mhz=slot.f_start_mhz - fields["drift_hz_s"] * spec.obs_length_s / 2e6,
                        **fields)

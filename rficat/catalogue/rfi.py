@@ -95,6 +95,8 @@ class Sample:
     f_center_mhz: np.ndarray
     floor: np.ndarray  # one channel over the scan, Hz/s
     reference: np.ndarray  # in an OFF scan or an observation outside any ON role
+    scan_s: np.ndarray  # its observation's scan length, s
+    channel_mhz: np.ndarray  # its observation's channel width, MHz
 
 
 def check_catalogue(engine: Engine, model_id: int) -> None:
@@ -120,7 +122,7 @@ def check_catalogue(engine: Engine, model_id: int) -> None:
 SAMPLE_SQL = (
     "SELECT s.id, e.latent, s.drift_rate_hz_s, s.drift_error_hz_s, s.snr, s.observation_id, s.f_center_mhz, "
     + verdicts.FLOOR_SQL + ", " + verdicts.REFERENCE_SQL.format(obs="s.observation_id") +
-    " FROM embeddings e {tablesample} JOIN snippets s ON s.id = e.snippet_id"
+    ", o.tsamp_s * o.n_integrations, abs(o.foff_mhz) FROM embeddings e {tablesample} JOIN snippets s ON s.id = e.snippet_id"
     " JOIN observations o ON o.id = s.observation_id WHERE e.model_id = %s AND s.is_signal")
 
 
@@ -132,7 +134,8 @@ def _sample_from_rows(rows) -> Sample:
         return np.array(values, dtype=np.float64)  # None becomes NaN
 
     return Sample(np.array(c[0], dtype=np.int64), z / np.clip(np.linalg.norm(z, axis=1, keepdims=True), 1e-12, None),
-                  f(c[2]), f(c[3]), f(c[4]), np.array(c[5], dtype=np.int64), f(c[6]), f(c[7]), np.array(c[8], bool))
+                  f(c[2]), f(c[3]), f(c[4]), np.array(c[5], dtype=np.int64), f(c[6]), f(c[7]), np.array(c[8], bool),
+                  f(c[9]), f(c[10]))
 
 
 def _subset(sample: Sample, index: np.ndarray) -> Sample:
@@ -367,12 +370,14 @@ def _keep_classes_that_hold(drawn: Sample, labels: np.ndarray, tolerance: np.nda
     classes, rows, bank_class = _classes_and_bank(drawn, labels, tolerance, np.random.default_rng(seed))
     bank = verdicts.Bank(None, drawn.ids[rows], drawn.z[rows], drawn.drift[rows], drawn.drift_error[rows],
                          drawn.observation_id[rows], bank_class, drawn.reference[rows],
-                         {i: c["nn_distance"] for i, c in enumerate(classes)})
+                         {i: c["nn_distance"] for i, c in enumerate(classes)}, f_center_mhz=drawn.f_center_mhz[rows],
+                         scan_s=drawn.scan_s[rows], channel_mhz=drawn.channel_mhz[rows])
     member = np.full(len(drawn.ids), -1)
     for start in range(0, len(drawn.ids), JUDGE_BATCH):
         part = slice(start, start + JUDGE_BATCH)
-        index, distance = bank.nearest(drawn.z[part], rules.k)
-        member[part] = verdicts.membership(bank, rules, index, distance, drawn.drift[part], tolerance[part])[0]
+        member[part] = verdicts.classes_of(bank, verdicts.Queries(
+            drawn.z[part], drawn.drift[part], drawn.floor[part], drawn.drift_error[part], drawn.snr[part],
+            drawn.observation_id[part], drawn.ids[part], drawn.f_center_mhz[part]), rules)
     held = np.bincount(member[member >= 0], minlength=len(classes))
     kept = np.flatnonzero(held >= keep)
     if len(kept) < len(classes):

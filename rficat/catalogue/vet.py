@@ -589,7 +589,7 @@ def judge(engine: Engine, query: VerdictQuery) -> list[dict]:
     results = verdicts.judge_vectors(engine, query.latent, query.drift_rate_hz_s,
                                      tolerance_floor_hz_s=query.tolerance_floor_hz_s,
                                      drift_error_hz_s=query.drift_error_hz_s, snr=query.snr,
-                                     observation_id=observation)
+                                     observation_id=observation, f_center_mhz=query.f_center_mhz)
     return [{"verdict": v.verdict, "explanation": v.explanation, "evidence": v.evidence} for v in results]
 
 
