@@ -229,10 +229,11 @@ def _store_file(engine: Engine, reader: FilterbankReader, summary: IngestSummary
                 break
             _, result = item
             stored = snippets.quantise(snippets.normalise(result.snippets))
-            # a track's drift is known to the dedoppler search's resolution, however noisy its bins
-            drift_error = np.fmin(measures.drift_error_hz_s(snippets.dequantise(stored), header.foff_mhz * 1e6,
-                                                            time_bin_s),
-                                  np.array([h.track_drift_error_hz_s for h in result.hits], dtype=np.float64))
+            # a track's drift is known to the dedoppler search's resolution, however noisy (or, for a
+            # wandering track, however deceptively tidy) its bins are one by one
+            track_error = np.array([h.track_drift_error_hz_s for h in result.hits], dtype=np.float64)
+            drift_error = np.where(np.isfinite(track_error), track_error, measures.drift_error_hz_s(
+                snippets.dequantise(stored), header.foff_mhz * 1e6, time_bin_s))
             timings["detect"] += time.perf_counter() - t - (timings["read"] - read_before)
             summary.n_coarse_channels += 1
             n_noise = sum(not h.is_signal for h in result.hits)
