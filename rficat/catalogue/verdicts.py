@@ -15,9 +15,9 @@ build; SQL: ``rficat_classify``, which implements the same rule over the same da
   A **drifting** signal (drift beyond its tolerance of zero) takes evidence only from lookalikes
   at its own frequency (:data:`SAME_EMITTER_CHANNELS`): the same emitter seen again. A narrow
   line drifting at 0.3 Hz/s is what a technosignature looks like too, so RFI drifting alike
-  somewhere else in the band says nothing about it (on the independent evaluation set, 5 of 48
-  ETI-like signals were judged RFI on such lookalikes 0.2-0.6 MHz away); nor does it join a class
-  without evidence. Stationary and poorly measured signals take evidence from anywhere.
+  somewhere else in the band says nothing about it (on three seeds of the independent evaluation
+  set, 5 of the 33 ETI-like signals reported were judged RFI on such lookalikes 0.2-0.6 MHz away);
+  nor does it join a class without evidence. Stationary and poorly measured signals take evidence from anywhere.
   ``min_evidence`` such lookalikes in ``min_observations`` observations make it ``likely_rfi``.
   Evidence counts signals, not snippets: lookalikes of one observation whose centres lie on each
   other's track (:data:`SAME_SIGNAL_CHANNELS`) are one piece of evidence, the most similar standing

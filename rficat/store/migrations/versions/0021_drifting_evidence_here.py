@@ -2,7 +2,7 @@
 
 A narrow line drifting at a few tenths of a Hz/s is what a technosignature looks like; so is RFI
 drifting alike anywhere else in the band. On three more seeds of the independent evaluation set,
-5 of 36 ETI-like signals were judged RFI on lookalikes 0.2-0.6 MHz away (a chirp, drifting
+5 of the 33 ETI-like signals reported were judged RFI on lookalikes 0.2-0.6 MHz away (a chirp, drifting
 lorentzian carriers) that drifted within the tolerance of theirs. ``rficat_classify`` now counts
 a lookalike of a drifting signal (drift beyond its tolerance of zero) only where their centres
 lie within half the drift span over the scan (of the faster of the two) plus 128 channels: the
