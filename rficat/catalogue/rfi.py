@@ -122,7 +122,8 @@ def check_catalogue(engine: Engine, model_id: int) -> None:
 SAMPLE_SQL = (
     "SELECT s.id, e.latent, s.drift_rate_hz_s, s.drift_error_hz_s, s.snr, s.observation_id, s.f_center_mhz, "
     + verdicts.FLOOR_SQL + ", " + verdicts.REFERENCE_SQL.format(obs="s.observation_id") +
-    ", o.tsamp_s * o.n_integrations, abs(o.foff_mhz) FROM embeddings e {tablesample} JOIN snippets s ON s.id = e.snippet_id"
+    ", o.tsamp_s * o.n_integrations, abs(o.foff_mhz)"
+    " FROM embeddings e {tablesample} JOIN snippets s ON s.id = e.snippet_id"
     " JOIN observations o ON o.id = s.observation_id WHERE e.model_id = %s AND s.is_signal")
 
 

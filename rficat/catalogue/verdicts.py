@@ -101,18 +101,17 @@ class Bank:
     class_nn_distance: dict[int, float] = field(default_factory=dict)
     class_label: dict[int, str | None] = field(default_factory=dict)
     f_center_mhz: np.ndarray | None = None  # MHz (NaN when not known)
-    track_mhz: np.ndarray | None = None  # reach of its signal's track (see SAME_SIGNAL_CHANNELS), MHz; NaN: unknown
     scan_s: np.ndarray | None = None  # its observation's scan length, s (NaN: unknown)
     channel_mhz: np.ndarray | None = None  # its observation's channel width, MHz (NaN: unknown)
     n_jobs: int | None = None  # threads of the nearest-neighbour queries (None: one; rfi build uses all)
     _trees: dict = field(default_factory=dict, repr=False)  # cached search structures
+    track_mhz: np.ndarray = field(init=False, repr=False)  # reach of its signal's track (SAME_SIGNAL_CHANNELS)
 
     def __post_init__(self) -> None:
-        if self.f_center_mhz is None:
-            self.f_center_mhz = np.full(len(self.snippet_id), np.nan)
-        for name in ("track_mhz", "scan_s", "channel_mhz"):
+        for name in ("f_center_mhz", "scan_s", "channel_mhz"):
             if getattr(self, name) is None:
                 setattr(self, name, np.full(len(self.snippet_id), np.nan))
+        self.track_mhz = track_mhz(self.drift, self.scan_s, self.channel_mhz)
 
     def __len__(self) -> int:
         return len(self.snippet_id)
@@ -335,16 +334,17 @@ def same_emitter(bank: Bank, index: np.ndarray, drift: np.ndarray, f_center_mhz:
     within half the drift span over the bank snippet's scan, of the faster of the two, plus
     :data:`SAME_EMITTER_CHANNELS` of its channels (False where a frequency is unknown)."""
     faster = np.maximum(np.abs(drift)[:, None], np.abs(bank.drift[index]))
-    reach = faster * bank.scan_s[index] / 2 * 1e-6 + SAME_EMITTER_CHANNELS * bank.channel_mhz[index]
+    reach = track_mhz(faster, bank.scan_s[index], bank.channel_mhz[index], SAME_EMITTER_CHANNELS)
     with np.errstate(invalid="ignore"):
         return np.abs(bank.f_center_mhz[index] - f_center_mhz[:, None]) <= reach
 
 
-def track_mhz(drift_hz_s: np.ndarray, scan_s: np.ndarray, channel_mhz: np.ndarray) -> np.ndarray:
+def track_mhz(drift_hz_s: np.ndarray, scan_s: np.ndarray, channel_mhz: np.ndarray,
+              channels: int = SAME_SIGNAL_CHANNELS) -> np.ndarray:
     """Reach of each snippet's track, MHz: half its drift span over its observation's scan plus
-    :data:`SAME_SIGNAL_CHANNELS` channels (an unknown drift counts as none; NaN: no observation)."""
+    ``channels`` channels (an unknown drift counts as none; NaN: no observation)."""
     drift = np.abs(np.nan_to_num(np.asarray(drift_hz_s, dtype=np.float64)))
-    return drift * scan_s / 2 * 1e-6 + SAME_SIGNAL_CHANNELS * channel_mhz
+    return drift * scan_s / 2 * 1e-6 + channels * channel_mhz
 
 
 def membership(bank: Bank, rules: Rules, index: np.ndarray, distance: np.ndarray, drift: np.ndarray,
@@ -394,14 +394,12 @@ def load_bank(conn, build_id: int) -> Bank:
     classes = conn.execute("SELECT id, nn_distance, label FROM rfi_classes WHERE build_id = %s", (build_id,)).fetchall()
     columns = list(zip(*rows)) if rows else [[]] * 10
     z = vectors(columns[1])
-    drift = np.array(columns[2], dtype=np.float64)
-    scan_s, channel_mhz = np.array(columns[8], dtype=np.float64), np.array(columns[9], dtype=np.float64)
     return Bank(build_id, np.array(columns[0], dtype=np.int64), _unit(z),
-                drift, np.array(columns[3], dtype=np.float64),
+                np.array(columns[2], dtype=np.float64), np.array(columns[3], dtype=np.float64),
                 np.array(columns[4], dtype=np.int64), np.array(columns[5], dtype=np.int64),
                 np.array(columns[6], dtype=bool), {int(c): float(d or 0.0) for c, d, _ in classes},
                 {int(c): label for c, _, label in classes}, f_center_mhz=np.array(columns[7], dtype=np.float64),
-                track_mhz=track_mhz(drift, scan_s, channel_mhz), scan_s=scan_s, channel_mhz=channel_mhz)
+                scan_s=np.array(columns[8], dtype=np.float64), channel_mhz=np.array(columns[9], dtype=np.float64))
 
 
 def vectors(values) -> np.ndarray:

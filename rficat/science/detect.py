@@ -1104,8 +1104,8 @@ def detect_block(
     profiles = dedrifted_profiles(windows, slopes, bin_times_s)
     snr = profiles.max(axis=1) / noise_std
     width = half_power_width(profiles) * abs(header.foff_mhz) * 1e6
+    row_s = max(header.tsamp_s, header.obs_length_s / t)
     if dedrifted.any():  # fast tracks: SNR and width of the smeared profile (slow ones: as every other hit)
-        row_s = max(header.tsamp_s, header.obs_length_s / t)
         smear = np.maximum(1, np.rint(np.abs(rates[dedrifted]) * row_s)).astype(np.int64)
         snr[dedrifted], channels = smeared_measures(profiles[dedrifted], smear, noise_std)
         width[dedrifted] = channels * abs(header.foff_mhz) * 1e6
@@ -1117,9 +1117,9 @@ def detect_block(
     f_start = header.frequency_mhz(chan_start)
     f_stop = header.frequency_mhz(chan_start + WINDOW - 1)
     f_center = header.frequency_mhz(chan_start + (WINDOW - 1) / 2)
-    smear = np.abs(np.nan_to_num(track_rate)) * max(header.tsamp_s, header.obs_length_s / t)  # channels per bin
-    track_error = np.where(on_track, np.hypot(np.maximum(1.0, TRACK_DRIFT_SNR / np.maximum(snr, 1e-6)), smear / 2)
-                           * abs(header.foff_mhz) * 1e6 / header.obs_length_s, np.nan)
+    track_smear = np.abs(np.nan_to_num(track_rate)) * row_s  # channels per time bin
+    track_error = np.where(on_track, np.hypot(np.maximum(1.0, TRACK_DRIFT_SNR / np.maximum(snr, 1e-6)), track_smear / 2)
+                           * header.channel_width_hz / header.obs_length_s, np.nan)
     hits = [
         Hit(coarse_channel, int(c), int(c) + WINDOW, float(a), float(b), float(m), float(s),
             float(r), float(d), float(wd), bool(sig), float(dd), float(te))
