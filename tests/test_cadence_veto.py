@@ -119,34 +119,75 @@ def test_an_event_whose_picture_the_off_scans_show_drifting_otherwise_stays_a_ca
     assert [e["snippet_id"] for e in event["evidence"]] == [e["snippet_id"] for e in rule["evidence"]]
 
 
+def _judged_event_row(engine, veto_cadence):
+    """The first carrier's judged ON snippet, as the verdict rule judged it without the cadence's say."""
+    rfi.build(engine, min_cluster_size=3)
+    starts, spec = veto_cadence["starts"], veto_cadence["spec"]
+    [event] = _reported(cadence.search(engine, "veto", local_rfi=False), starts["different_drift"], spec)
+    with engine.connect() as conn:
+        return conn.execute(sa.text(
+            "SELECT e.latent::text AS latent, s.drift_rate_hz_s, s.drift_error_hz_s, s.snr, s.observation_id"
+            " FROM snippets s JOIN embeddings e ON e.snippet_id = s.id WHERE s.id = :s"),
+            {"s": int(event["judged_snippet_id"])}).one()
+
+
+def _judge_both(engine, latent: np.ndarray, row, f_mhz: float | None) -> verdicts.Verdict:
+    """The Python verdict of ``latent`` with ``row``'s measures at ``f_mhz``, checked against SQL's."""
+    [py] = verdicts.judge_vectors(engine, latent, row.drift_rate_hz_s, drift_error_hz_s=row.drift_error_hz_s,
+                                  snr=row.snr, observation_id=row.observation_id, f_center_mhz=f_mhz)
+    with engine.connect() as conn:
+        in_sql = conn.execute(sa.text(
+            "SELECT verdict, class_id, evidence FROM rficat_classify(CAST(:v AS vector), NULL, :d, :f, NULL, :e,"
+            " :snr, :o)"), {"v": json.dumps(latent.tolist()), "d": row.drift_rate_hz_s, "f": f_mhz,
+                            "e": row.drift_error_hz_s, "snr": row.snr, "o": row.observation_id}).one()
+    assert (py.verdict, py.class_id) == (in_sql.verdict, in_sql.class_id), f_mhz
+    assert [e["snippet_id"] for e in py.evidence] == [e["snippet_id"] for e in in_sql.evidence], f_mhz
+    return py
+
+
 def test_a_drifting_signals_lookalikes_elsewhere_in_the_band_are_no_evidence(veto_cadence):
     """The same picture drifting the same way counts against a drifting signal only at its own
     frequency (the same emitter seen again): at another frequency it is what a technosignature
     looks like too. Python and SQL say the same."""
-    engine, starts, spec = veto_cadence["engine"], veto_cadence["starts"], veto_cadence["spec"]
-    rfi.build(engine, min_cluster_size=3)
-    [event] = _reported(cadence.search(engine, "veto", local_rfi=False), starts["different_drift"], spec)
-    with engine.connect() as conn:
-        row = conn.execute(sa.text(
-            "SELECT e.latent::text AS latent, s.drift_rate_hz_s, s.drift_error_hz_s, s.snr, s.observation_id"
-            " FROM snippets s JOIN embeddings e ON e.snippet_id = s.id WHERE s.id = :s"),
-            {"s": int(event["judged_snippet_id"])}).one()
+    engine, spec = veto_cadence["engine"], veto_cadence["spec"]
+    row = _judged_event_row(engine, veto_cadence)
     latent = np.array(json.loads(row.latent))
-    judged = {}
     nowhere = spec.frequency_mhz(ELSEWHERE + 30_000)  # no carrier within 30,000 channels
-    for name, f_mhz in (("here", veto_cadence["here_mhz"]), ("nowhere", nowhere), ("unknown", None)):
-        [py] = verdicts.judge_vectors(engine, latent, row.drift_rate_hz_s, drift_error_hz_s=row.drift_error_hz_s,
-                                      snr=row.snr, observation_id=row.observation_id, f_center_mhz=f_mhz)
-        with engine.connect() as conn:
-            in_sql = conn.execute(sa.text(
-                "SELECT verdict, class_id, evidence FROM rficat_classify(CAST(:v AS vector), NULL, :d, :f, NULL, :e,"
-                " :snr, :o)"), {"v": row.latent, "d": row.drift_rate_hz_s, "f": f_mhz, "e": row.drift_error_hz_s,
-                                "snr": row.snr, "o": row.observation_id}).one()
-        assert (py.verdict, py.class_id) == (in_sql.verdict, in_sql.class_id), name
-        assert [e["snippet_id"] for e in py.evidence] == [e["snippet_id"] for e in in_sql.evidence], name
-        judged[name] = py
+    judged = {name: _judge_both(engine, latent, row, f_mhz)
+              for name, f_mhz in (("here", veto_cadence["here_mhz"]), ("nowhere", nowhere), ("unknown", None))}
     assert judged["here"].verdict in ("likely_rfi", "known_rfi") and len(judged["here"].evidence) >= 2
     for name in ("nowhere", "unknown"):
         assert judged[name].verdict == "candidate" and judged[name].class_id is None, judged[name].explanation
         assert judged[name].evidence == []
     assert "drifting like it at other frequencies" in judged["nowhere"].explanation
+
+
+def test_the_same_emitter_seen_again_need_not_look_as_alike_as_a_stranger(veto_cadence):
+    """At its own frequency a lookalike needs similarity 0.9 (the build's same_emitter_similarity),
+    not 0.95: a picture turned away from the evidence until it is 0.91-0.94 alike is still RFI
+    there, and nothing elsewhere."""
+    engine, spec = veto_cadence["engine"], veto_cadence["spec"]
+    row = _judged_event_row(engine, veto_cadence)
+    latent = np.array(json.loads(row.latent))
+    latent /= np.linalg.norm(latent)
+    evidence_ids = [e["snippet_id"] for e in _judge_both(engine, latent, row, veto_cadence["here_mhz"]).evidence]
+    with engine.connect() as conn:
+        evidence = np.array([json.loads(v) for v in conn.execute(sa.text(
+            "SELECT latent::text FROM embeddings WHERE snippet_id = ANY(:ids)"), {"ids": evidence_ids}).scalars()])
+    evidence /= np.linalg.norm(evidence, axis=1, keepdims=True)
+    # turn the picture along a direction orthogonal to it and to its evidence: every cosine to the
+    # evidence shrinks by one factor, the most alike to 0.93
+    basis = np.linalg.qr(np.vstack([latent, evidence]).T)[0]
+    away = np.random.default_rng(3).normal(size=latent.size)
+    away -= basis @ (basis.T @ away)
+    alike = evidence @ latent
+    factor = 0.93 / alike.max()
+    turned = latent + np.sqrt(1 / factor**2 - 1) * away / np.linalg.norm(away)
+    similarity = evidence @ turned / np.linalg.norm(turned)
+    assert (similarity < 0.95).all() and np.sort(similarity)[-2] >= 0.9, similarity
+    here = _judge_both(engine, turned, row, veto_cadence["here_mhz"])
+    assert here.verdict in ("likely_rfi", "known_rfi") and len(here.evidence) >= 2, here.explanation
+    assert all(e["similarity"] < 0.95 for e in here.evidence)
+    assert "at its frequency >= 0.9" in here.explanation
+    nowhere = _judge_both(engine, turned, row, spec.frequency_mhz(ELSEWHERE + 30_000))
+    assert nowhere.verdict == "candidate" and nowhere.evidence == []

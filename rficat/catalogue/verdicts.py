@@ -18,6 +18,10 @@ build; SQL: ``rficat_classify``, which implements the same rule over the same da
   somewhere else in the band says nothing about it (on three seeds of the independent evaluation
   set, 5 of the 33 ETI-like signals reported were judged RFI on such lookalikes 0.2-0.6 MHz away);
   nor does it join a class without evidence. Stationary and poorly measured signals take evidence from anywhere.
+  At the signal's own frequency a lookalike needs only ``same_emitter_similarity``: the same
+  emitter seen again need not look as alike as a stranger (a wobble's phase, a pulse train's
+  timing differ from scan to scan; no ETI-like signal of the evaluation set has a drift-consistent
+  lookalike at its frequency at all).
   ``min_evidence`` such lookalikes in ``min_observations`` observations make it ``likely_rfi``.
   Evidence counts signals, not snippets: lookalikes of one observation whose centres lie on each
   other's track (:data:`SAME_SIGNAL_CHANNELS`) are one piece of evidence, the most similar standing
@@ -64,6 +68,7 @@ class Rules:
 
     k: int = 20  # nearest bank snippets examined for evidence
     similarity: float = 0.95  # cosine similarity a lookalike needs
+    same_emitter_similarity: float = 0.9  # ... where it lies at the signal's own frequency (never above similarity)
     min_evidence: int = 2  # drift-consistent lookalikes in reference observations for likely_rfi
     min_observations: int = 2  # ... in at least this many observations
     drift_sigmas: float = 2.0  # tolerance: max(one channel over the scan, this x the drift's error)
@@ -72,6 +77,11 @@ class Rules:
     class_agreement: float = 0.6  # share of the class members among the k nearest that must be of that class
     class_min_reference: int = 3  # members in reference observations a class needs to count as RFI
     use_classes: bool = True  # False: evidence alone (the ablation without classes)
+
+    @property
+    def here_similarity(self) -> float:
+        """Similarity a lookalike at the signal's own frequency needs."""
+        return min(self.similarity, self.same_emitter_similarity)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -243,13 +253,14 @@ def _neighbours(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> _Nei
     tol = tolerance(queries.drift_error[rows], queries.tolerance_floor[rows], rules)
     index, distance = bank.nearest(queries.latent[rows], rules.k)
     bank_error = np.where(np.isfinite(bank.drift_error), bank.drift_error, 0.0)
-    near_elsewhere = ((1.0 - distance >= rules.similarity) & bank.reference[index]
+    here = same_emitter(bank, index, drift, queries.f_center_mhz[rows])
+    alike = (1.0 - distance >= rules.similarity) | (here & (1.0 - distance >= rules.here_similarity))
+    near_elsewhere = (alike & bank.reference[index]
                       & (bank.snippet_id[index] != queries.snippet_id[rows, None])
                       & (bank.observation_id[index] != queries.observation_id[rows, None]))
     consistent = (np.abs(bank.drift[index] - drift[:, None]) <= tol[:, None]) & (bank_error[index] <= tol[:, None])
     drifting = np.abs(drift) > tol
-    evidence = near_elsewhere & consistent & (~drifting[:, None] | same_emitter(bank, index, drift,
-                                                                               queries.f_center_mhz[rows]))
+    evidence = near_elsewhere & consistent & (~drifting[:, None] | here)
     member = member_distance = None
     if rules.use_classes:
         member, member_distance = membership(bank, rules, index, distance, drift, tol)
@@ -302,7 +313,8 @@ def _judge_chunk(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> lis
                 verdict = "known_rfi"
         if verdict == "candidate" and len(evidence) >= rules.min_evidence and n_obs >= rules.min_observations:
             verdict = "likely_rfi"
-        found = (f"{len(evidence)} lookalike(s) (similarity >= {rules.similarity:g}) drifting like it ({d:+.3f} Hz/s, "
+        found = (f"{len(evidence)} lookalike(s) (similarity >= {rules.similarity:g}, at its frequency >= "
+                 f"{rules.here_similarity:g}) drifting like it ({d:+.3f} Hz/s, "
                  f"within {_tolerance_text(t, floor[q], rules)}) {'at its frequency ' if drifting[q] else ''}"
                  f"in {n_obs} reference observation(s)")
         if evidence:
