@@ -309,3 +309,43 @@ def test_a_smeared_narrowband_drifter_is_found_centred_with_its_drift(slow_drift
 
 def test_slow_drifters_and_nothing_else(slow_drifters):
     assert len(slow_drifters["hits"]) == len(SLOW_DRIFTS)
+
+
+def _line_windows(rng: np.random.Generator, n: int, drift_channels: float, on_bins=slice(None), width: int = 1,
+                  level: float = 3.0) -> np.ndarray:
+    """(n, 16, 256) unit noise with a line of ``width`` channels drifting ``drift_channels`` over the
+    16 bins, ``level`` sigma per pixel, present in ``on_bins``."""
+    x = rng.normal(size=(n, 16, 256)).astype(np.float32)
+    centre = 128 + drift_channels * (np.arange(16) - 7.5) / 16
+    on = np.zeros(16, dtype=bool)
+    on[on_bins] = True
+    for t in np.flatnonzero(on):
+        lo = int(round(centre[t])) - width // 2
+        x[:, t, lo:lo + width] += level
+    return x
+
+
+def test_a_noise_spike_does_not_make_a_clean_lines_drift_unknown():
+    """A spike that out-peaks a narrow line in one bin, far from it, leaves its drift and drift error
+    as the line says (measures.bin_peaks gives the bin's peak back to the line); a burst on in 4 of
+    16 bins, a 100-channel box and a curving path keep the poorly known drift they have."""
+    from rficat.science import measures
+
+    rng = np.random.default_rng(8)
+    channel_hz, bin_s = 2.7939677238464355, 18.253611008
+    times = np.arange(16) * bin_s
+    one_channel = channel_hz / (16 * bin_s)  # Hz/s: one channel over the scan
+    line = _line_windows(rng, 20, drift_channels=5.0, width=3, level=5.0)
+    line[:, 7, 200] += 40.0  # the spike
+    line[:, 11, 20] += 40.0
+    error = measures.drift_error_hz_s(line, channel_hz, bin_s)
+    slope = detect.drift_slopes(line, times) * 16 * bin_s  # channels over the scan
+    assert np.median(error) < 1.5 * one_channel and error.max() < 3 * one_channel, error / one_channel
+    assert np.median(np.abs(slope - 5.0)) < 1.0, slope
+    burst = measures.drift_error_hz_s(_line_windows(rng, 20, 5.0, on_bins=slice(6, 10), level=6.0), channel_hz, bin_s)
+    box = measures.drift_error_hz_s(_line_windows(rng, 20, 0.0, width=100, level=3.0), channel_hz, bin_s)
+    assert np.median(burst) > 5 * one_channel and np.median(box) > 5 * one_channel, (burst, box)
+    curve = rng.normal(size=(20, 16, 256)).astype(np.float32)  # a chirp: 12 channels off a line at its ends
+    for t, c in enumerate(np.rint(128 + 12 * ((np.arange(16) - 7.5) / 7.5) ** 2).astype(int)):
+        curve[:, t, c - 1:c + 2] += 5.0
+    assert np.median(measures.drift_error_hz_s(curve, channel_hz, bin_s)) > 2.5 * one_channel

@@ -50,6 +50,7 @@ from scipy import interpolate, ndimage, stats
 
 from rficat.errors import RficatError
 from rficat.io import Block, FilterbankHeader
+from rficat.science import measures
 
 log = logging.getLogger(__name__)
 
@@ -346,18 +347,10 @@ def cut_windows(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def drift_slopes(windows: np.ndarray, bin_times_s: np.ndarray) -> np.ndarray:
-    """Drift in channels per second: a weighted line through each time bin's peak, against the
-    bins' real centre times (a bin of a 32-integration file spans two integrations)."""
-    smooth = ndimage.uniform_filter1d(windows, size=5, axis=2, mode="nearest")
-    peaks = smooth.argmax(axis=2).astype(np.float64)  # (k, t)
-    weights = np.clip(smooth.max(axis=2), 1e-12, None)
-    times = np.asarray(bin_times_s, dtype=np.float64)
-    wsum = weights.sum(axis=1)
-    t_mean = (weights * times).sum(axis=1) / wsum
-    p_mean = (weights * peaks).sum(axis=1) / wsum
-    cov = (weights * (times - t_mean[:, None]) * (peaks - p_mean[:, None])).sum(axis=1)
-    var = (weights * (times - t_mean[:, None]) ** 2).sum(axis=1)
-    return np.where(var > 0, cov / var, 0.0)
+    """Drift in channels per second: a weighted line through each time bin's peak
+    (:func:`~rficat.science.measures.fit_line`), against the bins' real centre times (a bin of a
+    32-integration file spans two integrations)."""
+    return measures.fit_line(windows, bin_times_s)[0]
 
 
 def dedrifted_profiles(windows: np.ndarray, slopes: np.ndarray, bin_times_s: np.ndarray) -> np.ndarray:
