@@ -40,7 +40,8 @@ HOLDOUT_SEED_2 = 16_1803_39  # measured once, after the sixth session's changes,
 # errors) followed: measured once, on the sixth session's final code
 HOLDOUT_SEED_3 = 14_1421_35
 # Fixed (seventh session) before it was generated, once HOLDOUT_SEED_3 had been measured and a
-# change followed (same-emitter lookalikes at similarity 0.9, migration 0022): measured once
+# change followed (same-emitter lookalikes at similarity 0.9, migration 0022): measured once, on the
+# seventh session's final code
 HOLDOUT_SEED_4 = 17_3205_08
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
