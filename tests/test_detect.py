@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from scipy import stats
+from scipy import ndimage, stats
 
 from rficat.io import FilterbankReader
 from rficat.science import detect
@@ -342,7 +342,11 @@ def test_a_noise_spike_does_not_make_a_clean_lines_drift_unknown():
     slope = detect.drift_slopes(line, times) * 16 * bin_s  # channels over the scan
     assert np.median(error) < 1.5 * one_channel and error.max() < 3 * one_channel, error / one_channel
     assert np.median(np.abs(slope - 5.0)) < 1.0, slope
-    burst = measures.drift_error_hz_s(_line_windows(rng, 20, 5.0, on_bins=slice(6, 10), level=6.0), channel_hz, bin_s)
+    burst_windows = _line_windows(rng, 20, 5.0, on_bins=slice(6, 10), level=6.0)
+    burst = measures.drift_error_hz_s(burst_windows, channel_hz, bin_s)
+    peaks, _ = measures.bin_peaks(burst_windows, times)  # no line most bins agree on: every bin keeps its peak
+    own = ndimage.uniform_filter1d(burst_windows, measures.SMOOTH_CHANNELS, axis=2, mode="nearest").argmax(axis=2)
+    assert (peaks == own).all()
     box = measures.drift_error_hz_s(_line_windows(rng, 20, 0.0, width=100, level=3.0), channel_hz, bin_s)
     assert np.median(burst) > 5 * one_channel and np.median(box) > 5 * one_channel, (burst, box)
     curve = rng.normal(size=(20, 16, 256)).astype(np.float32)  # a chirp: 12 channels off a line at its ends

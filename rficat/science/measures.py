@@ -37,9 +37,10 @@ def bin_peaks(images: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.nda
     A noise spike can out-peak a narrow signal in a bin where the signal is still there; one such
     bin 70 channels away made a clean SNR-17 line's drift error 0.15 Hz/s (its drift tolerance
     then admitted RFI of any drift). So the peaks are given back to the signal: through a robust
-    line (Theil-Sen), a bin whose peak lies off it but whose value on it (the largest within
-    :data:`LINE_CHANNELS`) is at least :data:`ON_FRACTION` of the on-line bins' usual height takes
-    that position. Bins where the signal is off (a burst) keep their own peak, and wide signals
+    line (Theil-Sen) on which most bins' peaks lie, a bin whose peak lies off it but whose value
+    on it (the largest within :data:`LINE_CHANNELS`) is at least :data:`ON_FRACTION` of the on-line
+    bins' usual height takes that position. A burst (on in a few bins: no line most bins agree on)
+    keeps every peak, and wide signals
     (a box, a comb: wider than :data:`NARROW_CHANNELS` along the line), whose peak is anywhere
     inside them, keep theirs, so their drift stays as poorly known as it is.
     """
@@ -63,7 +64,9 @@ def bin_peaks(images: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.nda
         usual = np.nan_to_num(np.nanmedian(np.where(on_line, heights, np.nan), axis=1, keepdims=True), nan=np.inf)
     # the signal itself on the line, not the flank of a path curving away from it (a chirp)
     interior = np.abs(local_peak - np.rint(line)) < LINE_CHANNELS
-    give_back = ~on_line & interior & (local_height >= ON_FRACTION * usual)
+    # a line most bins agree on (a burst's few on bins are no line, its off bins' peaks are noise)
+    majority = on_line.sum(axis=1, keepdims=True) >= t / 2
+    give_back = majority & ~on_line & interior & (local_height >= ON_FRACTION * usual)
     some = np.flatnonzero(give_back.any(axis=1))
     if some.size:  # not where the signal is wide along the line
         shifts = np.rint(line[some] - line[some].mean(axis=1, keepdims=True)).astype(np.int64)
