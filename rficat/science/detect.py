@@ -347,10 +347,10 @@ def cut_windows(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def drift_slopes(windows: np.ndarray, bin_times_s: np.ndarray) -> np.ndarray:
-    """Drift in channels per second: a weighted line through each time bin's peak
-    (:func:`~rficat.science.measures.fit_line`), against the bins' real centre times (a bin of a
-    32-integration file spans two integrations)."""
-    return measures.fit_line(windows, bin_times_s)[0]
+    """Drift in channels per second: a line through each time bin's peak, weighted by its level
+    (:func:`~rficat.science.measures.fit_line`; the cleaned windows' noise is centred on zero),
+    against the bins' real centre times (a bin of a 32-integration file spans two integrations)."""
+    return measures.fit_line(windows, bin_times_s, over_median=False)[0]
 
 
 def dedrifted_profiles(windows: np.ndarray, slopes: np.ndarray, bin_times_s: np.ndarray) -> np.ndarray:

@@ -30,9 +30,10 @@ def theil_sen(times: np.ndarray, peaks: np.ndarray) -> tuple[np.ndarray, np.ndar
     return slope, np.median(peaks - slope[:, None] * times[None, :], axis=1)
 
 
-def bin_peaks(images: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each time bin's peak channel and its height over the bin's median, (n, t) each, for
-    (n, t, w) windows whose bins are centred at ``times``.
+def bin_peaks(images: np.ndarray, times: np.ndarray, over_median: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Each time bin's peak channel and its height over the bin's median (``over_median``), else its
+    level (for windows whose noise is centred on zero), (n, t) each, for (n, t, w) windows whose
+    bins are centred at ``times``.
 
     A noise spike can out-peak a narrow signal in a bin where the signal is still there; one such
     bin 70 channels away made a clean SNR-17 line's drift error 0.15 Hz/s (its drift tolerance
@@ -74,17 +75,20 @@ def bin_peaks(images: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.nda
         base = np.median(along, axis=1, keepdims=True)
         wide = (along - base >= (along.max(axis=1, keepdims=True) - base) / 2).sum(axis=1) > NARROW_CHANNELS
         give_back[some[wide]] = False
+    if not over_median:
+        heights, local_height = heights + median, local_height + median
     return np.where(give_back, local_peak, peaks), np.where(give_back, local_height, heights)
 
 
-def fit_line(images: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fit_line(images: np.ndarray, times: np.ndarray, over_median: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Drift (channels per second) and its standard error of each (n, t, w) window whose bins are
     centred at ``times``: a weighted least-squares line through each bin's peak (:func:`bin_peaks`;
     weights: the peak's height over the bin's median, so bins where the signal is off count
-    little); the error from the weighted residual scatter, with the effective number of bins."""
+    little, or its level, ``over_median`` False); the error from the weighted residual scatter,
+    with the effective number of bins."""
     times = np.asarray(times, dtype=np.float64)
-    peaks, heights = bin_peaks(images, times)
-    weights = np.clip(heights, 1e-6, None)
+    peaks, heights = bin_peaks(images, times, over_median)
+    weights = np.clip(heights, 1e-12, None)
     wsum = weights.sum(axis=1)
     dt = times[None, :] - ((weights * times).sum(axis=1) / wsum)[:, None]
     residual_from = peaks - ((weights * peaks).sum(axis=1) / wsum)[:, None]
