@@ -41,9 +41,8 @@ def bin_peaks(images: np.ndarray, times: np.ndarray, over_median: bool = True) -
     line (Theil-Sen) on which most bins' peaks lie, a bin whose peak lies off it but whose value
     on it (the largest within :data:`LINE_CHANNELS`) is at least :data:`ON_FRACTION` of the on-line
     bins' usual height takes that position. A burst (on in a few bins: no line most bins agree on)
-    keeps every peak, and wide signals
-    (a box, a comb: wider than :data:`NARROW_CHANNELS` along the line), whose peak is anywhere
-    inside them, keep theirs, so their drift stays as poorly known as it is.
+    keeps every peak, and so do wide signals (a box, a comb: wider than :data:`NARROW_CHANNELS`
+    along the line), whose peak is anywhere inside them, so their drift stays as poorly known as it is.
     """
     x = np.asarray(images, dtype=np.float32)
     n, t, w = x.shape
