@@ -229,18 +229,20 @@ def _store_file(engine: Engine, reader: FilterbankReader, summary: IngestSummary
                 break
             _, result = item
             stored = snippets.quantise(snippets.normalise(result.snippets))
+            pictures = snippets.dequantise(stored)  # what is stored, as the encoder and the drift error see it
             # a track's drift is known to the dedoppler search's resolution, however noisy (or, for a
-            # wandering track, however deceptively tidy) its bins are one by one
-            track_error = np.array([h.track_drift_error_hz_s for h in result.hits], dtype=np.float64)
-            drift_error = np.where(np.isfinite(track_error), track_error, measures.drift_error_hz_s(
-                snippets.dequantise(stored), header.foff_mhz * 1e6, time_bin_s))
+            # wandering track, however deceptively tidy) its bins are one by one; the others' from their bins
+            drift_error = np.array([h.track_drift_error_hz_s for h in result.hits], dtype=np.float64)
+            on_bins = ~np.isfinite(drift_error)
+            if on_bins.any():
+                drift_error[on_bins] = measures.drift_error_hz_s(pictures[on_bins], header.foff_mhz * 1e6, time_bin_s)
             timings["detect"] += time.perf_counter() - t - (timings["read"] - read_before)
             summary.n_coarse_channels += 1
             n_noise = sum(not h.is_signal for h in result.hits)
             stats.add(result, n_noise)
             if result.hits:
                 t = time.perf_counter()
-                latent = encoder.encode(snippets.dequantise(stored))
+                latent = encoder.encode(pictures)
                 freqs = freq_embedding.apply(latent, [h.f_center_mhz for h in result.hits])
                 timings["encode"] += time.perf_counter() - t
                 t = time.perf_counter()

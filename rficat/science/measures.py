@@ -45,7 +45,7 @@ def bin_peaks(images: np.ndarray, times: np.ndarray, over_median: bool = True) -
     along the line), whose peak is anywhere inside them, so their drift stays as poorly known as it is.
     """
     x = np.asarray(images, dtype=np.float32)
-    n, t, w = x.shape
+    t, w = x.shape[1:]
     smooth = ndimage.uniform_filter1d(x, size=SMOOTH_CHANNELS, axis=2, mode="nearest")
     median = np.median(smooth, axis=2)
     peaks = smooth.argmax(axis=2).astype(np.float64)
