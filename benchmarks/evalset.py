@@ -50,6 +50,9 @@ HOLDOUT_SEED_5 = 22_3606_79
 # (detection's drift weights as before): measured once, on the seventh session's final code
 # (RESULTS.md); a change to the verdicts or detection after that needs a new seed
 HOLDOUT_SEED_6 = 26_4575_13
+# Fixed (eighth session) before it was generated, once HOLDOUT_SEED_6 had been measured and a change
+# followed (an event's evidence pooled over its ON appearances, migration 0023): measured once
+HOLDOUT_SEED_7 = 33_1662_47
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
