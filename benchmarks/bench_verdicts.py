@@ -4,14 +4,17 @@ Independent set (``benchmarks/evalset.py``, frozen; see EVALSET.md): an ABACAD c
 12 ON-only drifting narrowband signals (ETI-like) and 10 ON-only RFI emitters, RFI in every
 scan, and 8 background scans. Every file goes through the real ingest into a scratch catalogue,
 the cadence is recorded, ``rfi build`` runs with its defaults, and ``rficat_cadence_events``
-is asked four times (the same catalogue, the same build, one run):
+is asked six times (the same catalogue, the same build, one run):
 
 - ``on_off_only``: the ON/OFF test alone (``p_use_verdicts => false``);
 - ``lookalike_evidence``: + the verdict on drift-consistent lookalikes in reference
   observations (``p_use_classes => false``);
-- ``classes``: + RFI classes by local density (the product's default);
+- ``classes``: + RFI classes by local density, with the evidence against an event's ON
+  appearances pooled (the product's default);
 - ``classes_rule_0011``: ``classes`` with the ON/OFF rule before migration 0019 (any similar OFF
-  signal vetoes whatever its drift; ON appearances by similarity alone), for comparison.
+  signal vetoes whatever its drift; ON appearances by similarity alone), for comparison;
+- ``classes_rule_0019``: ``classes`` without the local-RFI exception of migration 0020;
+- ``classes_rule_0022``: ``classes`` judged on one snippet, before migration 0023 pooled the evidence.
 
 For each: of the 12 ETI-like signals, how many are reported (an event whose snippet is the
 signal's) and how many remain candidates (reported and not judged likely/known RFI); of the
@@ -66,7 +69,9 @@ ABLATION = {"on_off_only": {"use_verdicts": False}, "lookalike_evidence": {"use_
             # the ON/OFF rule before migration 0019: any similar OFF signal vetoes, ON by similarity alone
             "classes_rule_0011": {"off_drift_consistent": False, "on_track": False},
             # before migration 0020: an event on top of OFF-scan RFI judged by the rule alone
-            "classes_rule_0019": {"local_rfi": False}}
+            "classes_rule_0019": {"local_rfi": False},
+            # before migration 0023: an event judged on its highest-SNR ON snippet alone
+            "classes_rule_0022": {"pool_evidence": False}}
 RFI_VERDICTS = ("likely_rfi", "known_rfi")
 
 

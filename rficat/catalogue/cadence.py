@@ -127,11 +127,15 @@ EVENT_COLUMNS = ["rank", "snippet_id", "f_center_mhz", "drift_rate_hz_s", "snr",
 def search(engine: Engine, name: str, *, model_id: int | None = None, on_similarity: float = 0.7,
            off_similarity: float = 0.7, common_similarity: float | None = None, common_min: int | None = None,
            class_min_observations: int | None = None, use_classes: bool = True, use_verdicts: bool = True,
-           off_drift_consistent: bool = True, on_track: bool = True, local_rfi: bool = True):
+           off_drift_consistent: bool = True, on_track: bool = True, local_rfi: bool = True,
+           pool_evidence: bool = True):
     """Ranked candidate events of a cadence with their verdicts (SQL: ``rficat_cadence_events``), as a DataFrame.
 
     Each event is judged on its highest-SNR ON snippet by the one verdict rule
-    (``rficat.catalogue.verdicts``); ``common_similarity``, ``common_min`` and
+    (``rficat.catalogue.verdicts``), with the evidence against its other ON appearances that drift
+    like it pooled in (``pool_evidence``, default; False: that snippet alone, before migration 0023):
+    an emitter whose picture changes from scan to scan shows its lookalikes behind any of them.
+    ``common_similarity``, ``common_min`` and
     ``class_min_observations`` override the build's similarity, minimum evidence and class
     reference minimum. ``use_classes=False`` judges on lookalike evidence alone and
     ``use_verdicts=False`` reports the ON/OFF test alone (the ablation of the benchmark).
@@ -150,9 +154,9 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
            " CAST(:common_sim AS double precision), CAST(:common_min AS integer),"
            " p_class_min_observations => CAST(:class_min AS integer), p_use_classes => :use_classes,"
            " p_use_verdicts => :use_verdicts, p_off_drift_consistent => :off_drift,"
-           " p_on_track => :on_track, p_local_rfi => :local_rfi)")
+           " p_on_track => :on_track, p_local_rfi => :local_rfi, p_pool_evidence => :pool)")
     params = {"name": name, "model": model_id, "on_sim": on_similarity, "off_sim": off_similarity,
               "common_sim": common_similarity, "common_min": common_min, "class_min": class_min_observations,
               "use_classes": use_classes, "use_verdicts": use_verdicts, "off_drift": off_drift_consistent,
-              "on_track": on_track, "local_rfi": local_rfi}
+              "on_track": on_track, "local_rfi": local_rfi, "pool": pool_evidence}
     return query_frame(engine, sql, params, EVENT_COLUMNS, SEARCH_SETTINGS)
