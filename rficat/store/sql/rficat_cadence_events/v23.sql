@@ -167,6 +167,7 @@ BEGIN
         SELECT ja.id, a.id AS appearance_id, x.e
         FROM judged_alone ja
         JOIN snippets sj ON sj.id = ja.judged_id JOIN scans scj ON scj.observation_id = sj.observation_id
+        CROSS JOIN LATERAL rficat_drift_tolerance(scj.floor_hz_s, sj.drift_error_hz_s, sigmas) judged_tol
         CROSS JOIN LATERAL unnest(ja.on_ids) a(id)
         JOIN snippets sa ON sa.id = a.id JOIN scans sca ON sca.observation_id = sa.observation_id
         CROSS JOIN LATERAL rficat_verdict(a.id, NULL, p_use_classes, p_common_similarity, p_common_min,
@@ -175,13 +176,13 @@ BEGIN
         JOIN observations oe ON oe.id = (x.e ->> 'observation_id')::integer
         WHERE p_pool_evidence AND p_use_verdicts AND ja.alone_verdict = 'candidate' AND a.id <> ja.judged_id
           AND abs(sa.drift_rate_hz_s - sj.drift_rate_hz_s)
-              <= greatest(rficat_drift_tolerance(sca.floor_hz_s, sa.drift_error_hz_s, sigmas),
-                          rficat_drift_tolerance(scj.floor_hz_s, sj.drift_error_hz_s, sigmas))
-          AND (abs(sj.drift_rate_hz_s) <= rficat_drift_tolerance(scj.floor_hz_s, sj.drift_error_hz_s, sigmas)
+              <= greatest(rficat_drift_tolerance(sca.floor_hz_s, sa.drift_error_hz_s, sigmas), judged_tol)
+          AND (abs(sj.drift_rate_hz_s) <= judged_tol
                OR abs((x.e ->> 'f_center_mhz')::float8 - sa.f_center_mhz)
                   <= greatest(abs(coalesce((x.e ->> 'drift_rate_hz_s')::float8, 0)), abs(sa.drift_rate_hz_s))
                      * oe.tsamp_s * oe.n_integrations / 2 * 1e-6 + 128 * abs(oe.foff_mhz))
-    ), pooled_evidence AS (  -- with the judged appearance's own, one piece per lookalike snippet
+    ), pooled_evidence AS (  -- with the judged appearance's own, one piece per lookalike snippet: the events
+                             -- whose pooled evidence reaches the rule's minimums
         SELECT u.id, jsonb_agg(u.e ORDER BY (u.e ->> 'similarity')::float8 DESC, (u.e ->> 'snippet_id')::bigint) AS evidence,
                count(DISTINCT u.e ->> 'observation_id')::integer AS n_obs,
                array_agg(DISTINCT u.appearance_id) FILTER (WHERE u.appearance_id IS NOT NULL) AS appearances
@@ -193,18 +194,17 @@ BEGIN
                     WHERE ja.id IN (SELECT id FROM pooled)) p
               ORDER BY p.id, p.e ->> 'snippet_id', p.appearance_id NULLS FIRST) u
         GROUP BY u.id
+        HAVING count(DISTINCT u.e ->> 'observation_id') >= min_observations AND count(*) >= min_evidence
     ), judged_verdicts AS (
         SELECT ja.*,
-               CASE WHEN pe.n_obs >= min_observations AND jsonb_array_length(pe.evidence) >= min_evidence
-                    THEN 'likely_rfi' ELSE ja.alone_verdict END AS rule_verdict,
-               CASE WHEN pe.n_obs >= min_observations AND jsonb_array_length(pe.evidence) >= min_evidence
+               CASE WHEN pe.id IS NOT NULL THEN 'likely_rfi' ELSE ja.alone_verdict END AS rule_verdict,
+               CASE WHEN pe.id IS NOT NULL
                     THEN format('likely_rfi: %s lookalike(s) in %s reference observation(s), pooled over its ON '
                                 'appearances drifting like it (evidence against snippet(s) %s too: the same signal '
                                 'seen again); judged alone: %s', jsonb_array_length(pe.evidence), pe.n_obs,
                                 array_to_string(pe.appearances, ', '), ja.alone_why)
                     ELSE ja.alone_why END AS rule_why,
-               CASE WHEN pe.n_obs >= min_observations AND jsonb_array_length(pe.evidence) >= min_evidence
-                    THEN pe.evidence ELSE ja.alone_evidence END AS evidence
+               CASE WHEN pe.id IS NOT NULL THEN pe.evidence ELSE ja.alone_evidence END AS evidence
         FROM judged_alone ja LEFT JOIN pooled_evidence pe ON pe.id = ja.id
     ), verdicts AS (  -- (p_local_rfi) lookalikes of a picture the OFF scans also show there, drifting otherwise,
                       -- are evidence against that RFI, not against the ON-only signal on it: it stays a candidate
