@@ -53,6 +53,9 @@ HOLDOUT_SEED_6 = 26_4575_13
 # Fixed (eighth session) before it was generated, once HOLDOUT_SEED_6 had been measured and a change
 # followed (an event's evidence pooled over its ON appearances, migration 0023): measured once
 HOLDOUT_SEED_7 = 33_1662_47
+# Fixed (ninth session) before it was generated, once HOLDOUT_SEED_7 had been measured and a change
+# to detection followed (a snippet's drift and SNR from the sharper of its slope and none): measured once
+HOLDOUT_SEED_8 = 28_2842_71
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
