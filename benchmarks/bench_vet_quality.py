@@ -1,7 +1,7 @@
 """Vetting quality (issue 16, "must show"): does `rficat vet` of turboSETI's events keep the
 ETI-like signals and mark the RFI, better than turboSETI's own filter levels?
 
-Independent set (``benchmarks/evalset.py``, frozen; development seed only): the ABACAD cadence
+Independent set (``benchmarks/evalset.py``, frozen; the development seed unless ``--seed``): the ABACAD cadence
 (12 ON-only drifting narrowband signals, 10 ON-only RFI emitters, 30 RFI emitters in every scan)
 and 8 background scans. turboSETI runs as people run it: FindDoppler on each of the six cadence
 scans (max drift 4 Hz/s, SNR 10), then ``find_event_pipeline`` at filter levels 1, 2 and 3,
@@ -23,7 +23,7 @@ keeps those it still reports; of the RFI emitters among level 2's events, level 
 drops. The same figures per event (an event is the emitter most of its rows show, kept unless every
 row is judged RFI) stand beside them.
 
-    python benchmarks/bench_vet_quality.py [--data DIR] [--work DIR]
+    python benchmarks/bench_vet_quality.py [--seed N] [--data DIR] [--work DIR]
 """
 
 from __future__ import annotations
@@ -163,11 +163,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=None, help="where the set is (or is written); default: a temp dir")
     parser.add_argument("--work", type=Path, default=None, help="keep turboSETI's tables here (reused when present)")
+    parser.add_argument("--seed", type=int, default=DEVELOPMENT_SEED,
+                        help="the set's seed (default: the development seed); a hold-out is measured once")
     args = parser.parse_args()
     server = db._with_database(db.start_embedded(load_settings()), "postgres")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        data, truth = evalset_data(args.data, DEVELOPMENT_SEED, tmp)
+        data, truth = evalset_data(args.data, args.seed, tmp)
         rows = pd.DataFrame(truth["rows"])
         role = {e["emitter_id"]: e["role"] for e in truth["emitters"]}
         truth_by_file = dict(tuple(rows.groupby("file")))

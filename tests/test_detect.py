@@ -353,3 +353,64 @@ def test_a_noise_spike_does_not_make_a_clean_lines_drift_unknown():
     for t, c in enumerate(np.rint(128 + 12 * ((np.arange(16) - 7.5) / 7.5) ** 2).astype(int)):
         curve[:, t, c - 1:c + 2] += 5.0
     assert np.median(measures.drift_error_hz_s(curve, channel_hz, bin_s)) > 2.5 * one_channel
+
+
+# --- intermittent signals (issue 16: bursts turboSETI finds at SNR 10, measured at 3) -------------
+
+BURST_BINS = (1, 2, 7, 12, 13)  # the carrier is on in 5 of the 16 integrations
+BURST_SNR = 60.0  # setigen's SNR of a constant signal over the scan: ~19 for 5 bins of 16
+BURST_CHANNELS = (12000, 30000, 48000)
+
+
+@pytest.fixture(scope="module")
+def bursts(tmp_path_factory):
+    """A 2^16-channel GBT scan written by setigen (its GBT noise statistics, its writer) with three
+    stationary 3-Hz carriers on in 5 of the 16 integrations: the drift measured on their few bins
+    rests on noise."""
+    import setigen as stg
+    from astropy import units as u
+
+    fch1_mhz, dt = 2251.46484375, synth.GBT_TSAMP_S
+    frame = stg.Frame(fchans=2**16, tchans=16, df=GBT_DF_HZ * u.Hz, dt=dt * u.s, fch1=fch1_mhz * u.MHz,
+                      ascending=False, seed=77, mjd=60412.25, source_name="BURST_TGT")
+    frame.add_noise_from_obs()
+    on = np.zeros(16)
+    on[list(BURST_BINS)] = 1.0
+    for channel in BURST_CHANNELS:
+        f_hz = fch1_mhz * 1e6 - channel * GBT_DF_HZ
+        frame.add_signal(stg.constant_path(f_start=f_hz * u.Hz, drift_rate=0 * u.Hz / u.s),
+                         on * frame.get_intensity(snr=BURST_SNR), stg.gaussian_f_profile(width=3 * u.Hz),
+                         stg.constant_bp_profile(level=1),
+                         bounding_f_range=(f_hz - 100 * GBT_DF_HZ, f_hz + 100 * GBT_DF_HZ))
+    path = tmp_path_factory.mktemp("bursts") / "bursts.h5"
+    frame.save_h5(str(path))
+    return run(path)[0]
+
+
+def test_an_intermittent_carrier_keeps_its_snr_whatever_drift_its_few_bins_suggest(bursts):
+    """Each carrier is found, and its SNR is that of its time-collapsed line (setigen's SNR x the
+    duty cycle, ~19), not of a profile smeared along a drift fitted to noise; its drift is within
+    one channel over the scan of none."""
+    expected = BURST_SNR * len(BURST_BINS) / 16
+    one_channel_hz_s = GBT_DF_HZ / (16 * synth.GBT_TSAMP_S)
+    for channel in BURST_CHANNELS:
+        found = [h for h in bursts if h.chan_start <= channel < h.chan_stop]
+        assert found, f"no hit at channel {channel}"
+        best = max(found, key=lambda h: h.snr)
+        assert best.snr > 0.6 * expected
+        assert abs(best.drift_rate_hz_s) <= one_channel_hz_s
+
+
+def test_a_slope_is_dropped_only_where_the_line_is_clearly_sharper_without_it():
+    """A drifting line is sharpest along its slope; a still line at no drift, whatever slope its
+    bins suggested, when the difference is clear against the noise."""
+    times = np.arange(16) * 18.0
+    drifting = np.zeros((16, 256))
+    still = np.zeros((16, 256))
+    for i, t in enumerate(times):
+        drifting[i, int(round(100 + 0.2 * (t - times.mean())))] = 1.0
+        still[i, 128] = 1.0
+    slopes = np.array([0.2, 0.2])
+    noise_std = 0.05  # the still line is higher without dedrifting by ~19 of these; the drifting one lower
+    assert detect.sharper_without_drift(np.stack([drifting, still]), slopes, times, noise_std).tolist() == [False, True]
+    assert detect.sharper_without_drift(np.stack([still]), slopes[:1], times, 1.0).tolist() == [False]

@@ -397,7 +397,7 @@ def _cut_block(block, members: list[tuple[Vetted, float]], header, coarse: int) 
     n = x.shape[1]
     times = block.bin_times_s
     collapsed = np.where(np.isfinite(x), x, 0.0).mean(axis=0)
-    noise_std = float(np.median(np.abs(collapsed - np.median(collapsed)))) * 1.4826 or 1e-12
+    noise_std = detect.collapsed_noise_std(collapsed)
     channel_hz = abs(header.foff_mhz) * 1e6
     for item, channel in members:
         local = channel - coarse * header.coarse_channel_width

@@ -74,6 +74,10 @@ DEFAULT_NOISE_MAX_STATISTIC = 64.0
 """K^2 below which a window counts as noise for training. Chi-squared radiometer noise is
 slightly skewed, so even pure noise sits well above the Gaussian K^2 ~ 2 with 4096 samples."""
 
+NO_DRIFT_MARGIN = 3.0
+"""How much higher, in noise of one channel of the collapsed spectrum, a snippet's line must peak
+without dedrifting than along the slope measured on its bins for that slope to be taken as noise
+(its drift then 0; :func:`sharper_without_drift`)."""
 
 TRACK_DRIFT_SNR = 15.0
 """Standard error of a dedoppler track's drift, in channels over the scan: TRACK_DRIFT_SNR / SNR (at
@@ -365,6 +369,26 @@ def dedrifted_profiles(windows: np.ndarray, slopes: np.ndarray, bin_times_s: np.
     shifts = np.rint(slopes[:, None] * (times - times.mean())[None, :]).astype(np.int64)  # (k, t)
     columns = np.clip(np.arange(w)[None, None, :] + shifts[:, :, None], 0, w - 1)
     return np.take_along_axis(windows, columns, axis=2).mean(axis=1)
+
+
+def sharper_without_drift(windows: np.ndarray, slopes: np.ndarray, bin_times_s: np.ndarray,
+                          noise_std: float) -> np.ndarray:
+    """Whether each window's line peaks clearly higher (by :data:`NO_DRIFT_MARGIN` noise of a
+    collapsed channel) collapsed as observed than dedrifted along its slope.
+
+    A slope fitted to the few bins a burst or pulsed carrier is on, or to a comb whose brightest
+    tone changes from bin to bin, can be noise; dedrifting along it smears the line over tens of
+    channels (bursts turboSETI finds at SNR 10-11 measured at 3, below the verdicts' floor). As in
+    a dedoppler search, the clearly better hypothesis is the drift; a slope that moves a wide line
+    by a channel or two peaks about as high as none, and is kept.
+    """
+    along = dedrifted_profiles(windows, slopes, bin_times_s).max(axis=1)
+    return windows.mean(axis=1).max(axis=1) - along > NO_DRIFT_MARGIN * noise_std
+
+
+def collapsed_noise_std(collapsed: np.ndarray) -> float:
+    """The noise of one channel of a time-collapsed spectrum (its MAD): the SNR's denominator."""
+    return float(np.median(np.abs(collapsed - np.median(collapsed)))) * 1.4826 or 1e-12
 
 
 def half_power_width(profiles: np.ndarray) -> np.ndarray:
@@ -1053,7 +1077,7 @@ def detect_block(
     signal_windows = windows_off_tracks(x, np.flatnonzero(finite & (k2 > threshold)), tracks, bin_times_s, threshold)
     runs = _runs(signal_windows, MAX_HIT_SPAN // STRIDE - 1)
     collapsed = np.where(np.isfinite(x), x, 0.0).mean(axis=0)
-    noise_std = float(np.median(np.abs(collapsed - np.median(collapsed)))) * 1.4826 or 1e-12
+    noise_std = collapsed_noise_std(collapsed)
     track_start = track_starts(tracks, n)
     starts = _centre_windows(off_tracks(x, collapsed, tracks, bin_times_s), runs, n, noise_std)
     starts = _drop_overlapping(starts[_clear_of(starts, track_start)])
@@ -1092,8 +1116,10 @@ def detect_block(
     statistic = stats.normaltest(windows.reshape(len(starts), -1), axis=1).statistic
     # drift left in the snippet: measured on the snippet, or the track's when cut as observed
     slopes = np.where(on_track, np.where(dedrifted, 0.0, track_rate), 0.0)
-    if (~on_track).any():
-        slopes[~on_track] = drift_slopes(windows[~on_track], bin_times_s)
+    measured = np.flatnonzero(~on_track)  # drift measured on the snippet's own bins, not by a track search
+    if measured.size:
+        slopes[measured] = drift_slopes(windows[measured], bin_times_s)
+        slopes[measured[sharper_without_drift(windows[measured], slopes[measured], bin_times_s, noise_std)]] = 0.0
     profiles = dedrifted_profiles(windows, slopes, bin_times_s)
     snr = profiles.max(axis=1) / noise_std
     width = half_power_width(profiles) * abs(header.foff_mhz) * 1e6
