@@ -56,6 +56,9 @@ HOLDOUT_SEED_7 = 33_1662_47
 # Fixed (ninth session) before it was generated, once HOLDOUT_SEED_7 had been measured and a change
 # to detection followed (a snippet's drift and SNR from the sharper of its slope and none): measured once
 HOLDOUT_SEED_8 = 28_2842_71
+# Fixed before it was generated, once HOLDOUT_SEED_8 had been measured (an ETI-like signal judged
+# RFI) and a change followed (each bin's peak unsmoothed or over 5 channels): measured once
+HOLDOUT_SEED_9 = 19_7320_51
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
