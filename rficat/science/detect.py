@@ -371,10 +371,10 @@ def dedrifted_profiles(windows: np.ndarray, slopes: np.ndarray, bin_times_s: np.
     return np.take_along_axis(windows, columns, axis=2).mean(axis=1)
 
 
-def sharper_without_drift(windows: np.ndarray, slopes: np.ndarray, bin_times_s: np.ndarray,
-                          noise_std: float) -> np.ndarray:
+def sharper_without_drift(windows: np.ndarray, along: np.ndarray, noise_std: float) -> np.ndarray:
     """Whether each window's line peaks clearly higher (by :data:`NO_DRIFT_MARGIN` noise of a
-    collapsed channel) collapsed as observed than dedrifted along its slope.
+    collapsed channel) collapsed as observed than in ``along``, its profile dedrifted along its
+    slope (:func:`dedrifted_profiles`).
 
     A slope fitted to the few bins a burst or pulsed carrier is on, or to a comb whose brightest
     tone changes from bin to bin, can be noise; dedrifting along it smears the line over tens of
@@ -382,8 +382,7 @@ def sharper_without_drift(windows: np.ndarray, slopes: np.ndarray, bin_times_s: 
     a dedoppler search, the clearly better hypothesis is the drift; a slope that moves a wide line
     by a channel or two peaks about as high as none, and is kept.
     """
-    along = dedrifted_profiles(windows, slopes, bin_times_s).max(axis=1)
-    return windows.mean(axis=1).max(axis=1) - along > NO_DRIFT_MARGIN * noise_std
+    return windows.mean(axis=1).max(axis=1) - along.max(axis=1) > NO_DRIFT_MARGIN * noise_std
 
 
 def collapsed_noise_std(collapsed: np.ndarray) -> float:
@@ -1119,8 +1118,11 @@ def detect_block(
     measured = np.flatnonzero(~on_track)  # drift measured on the snippet's own bins, not by a track search
     if measured.size:
         slopes[measured] = drift_slopes(windows[measured], bin_times_s)
-        slopes[measured[sharper_without_drift(windows[measured], slopes[measured], bin_times_s, noise_std)]] = 0.0
     profiles = dedrifted_profiles(windows, slopes, bin_times_s)
+    if measured.size:  # a slope the line is clearly sharper without is noise: drift 0, the line as observed
+        noise_slope = measured[sharper_without_drift(windows[measured], profiles[measured], noise_std)]
+        slopes[noise_slope] = 0.0
+        profiles[noise_slope] = windows[noise_slope].mean(axis=1)
     snr = profiles.max(axis=1) / noise_std
     width = half_power_width(profiles) * abs(header.foff_mhz) * 1e6
     row_s = max(header.tsamp_s, header.obs_length_s / t)

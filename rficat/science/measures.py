@@ -53,20 +53,16 @@ def bin_peaks(images: np.ndarray, times: np.ndarray, over_median: bool = True) -
     x = np.asarray(images, dtype=np.float32)
     t, w = x.shape[1:]
     times = np.asarray(times, dtype=np.float64)
-    best = None
-    for size in SMOOTH_CHANNELS:  # per window, the smoothing whose peaks most bins' line holds
-        smoothed = ndimage.uniform_filter1d(x, size=size, axis=2, mode="nearest") if size > 1 else x
-        found = smoothed.argmax(axis=2).astype(np.float64)
-        slope, intercept = theil_sen(times, found)
-        fitted = intercept[:, None] + slope[:, None] * times[None, :]
-        agree = (np.abs(found - fitted) <= LINE_CHANNELS).sum(axis=1)
-        if best is None:
-            best, smooth, peaks, line = agree, smoothed, found, fitted
-            continue
-        better = agree > best
-        best = np.where(better, agree, best)
-        smooth = np.where(better[:, None, None], smoothed, smooth)
-        peaks, line = np.where(better[:, None], found, peaks), np.where(better[:, None], fitted, line)
+    smooth, peaks, line, agree = [], [], [], []
+    for size in SMOOTH_CHANNELS:  # each smoothing's peaks, their robust line, and how many bins it holds
+        smooth.append(ndimage.uniform_filter1d(x, size=size, axis=2, mode="nearest") if size > 1 else x)
+        peaks.append(smooth[-1].argmax(axis=2).astype(np.float64))
+        slope, intercept = theil_sen(times, peaks[-1])
+        line.append(intercept[:, None] + slope[:, None] * times[None, :])
+        agree.append((np.abs(peaks[-1] - line[-1]) <= LINE_CHANNELS).sum(axis=1))
+    # per window, the smoothing whose line holds most bins (a tie: the first)
+    choice, rows = np.argmax(np.stack(agree), axis=0), np.arange(len(x))
+    smooth, peaks, line = (np.stack(a)[choice, rows] for a in (smooth, peaks, line))
     median = np.median(smooth, axis=2)
     heights = np.take_along_axis(smooth, peaks.astype(np.int64)[:, :, None], axis=2)[:, :, 0] - median
     columns = np.clip(np.rint(line).astype(np.int64)[:, :, None] + np.arange(-LINE_CHANNELS, LINE_CHANNELS + 1),
