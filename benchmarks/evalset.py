@@ -59,6 +59,9 @@ HOLDOUT_SEED_8 = 28_2842_71
 # Fixed before it was generated, once HOLDOUT_SEED_8 had been measured (an ETI-like signal judged
 # RFI) and a change followed (each bin's peak unsmoothed or over 5 channels): measured once
 HOLDOUT_SEED_9 = 19_7320_51
+# Fixed (tenth session) before it was generated, once HOLDOUT_SEED_9 had been measured, before any
+# change to verdicts or detection in that session: measured once, on that session's final code
+HOLDOUT_SEED_10 = 23_6067_97
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
