@@ -374,6 +374,34 @@ def test_a_one_channel_line_keeps_its_drift_where_smoothing_would_hide_it():
     assert np.quantile(error, 0.9) < 2 * one_channel, error / one_channel
 
 
+def test_a_wandering_carriers_drift_error_covers_the_next_scans_slope():
+    """A carrier whose frequency random-walks (a few channels over the scan) has a local slope in
+    each scan that the next scan does not share; residuals that run together widen its drift error
+    (measures.path_factor), so two scans' slopes agree within the tolerance about twice as often as
+    from independent residuals, while a straight line's error stays under one channel over the scan."""
+    from rficat.science import measures
+
+    rng = np.random.default_rng(12)
+    channel_hz, bin_s = 2.7939677238464355, 18.253611008
+    times = np.arange(16) * bin_s
+    one_channel = channel_hz / (16 * bin_s)
+    walks = rng.normal(size=(200, 16, 256)).astype(np.float32)
+    path = np.cumsum(rng.normal(0, 1.5, size=(200, 16)), axis=1)
+    path = np.rint(128 + path - path.mean(axis=1, keepdims=True)).astype(int)
+    for i, t in np.ndindex(path.shape):
+        walks[i, t, path[i, t] - 1:path[i, t] + 2] += 5.0
+    slope = detect.drift_slopes(walks, times) * channel_hz
+    error = measures.drift_error_hz_s(walks, channel_hz, bin_s)
+    agree = np.abs(slope[::2] - slope[1::2]) <= 2 * np.maximum(error[::2], error[1::2])
+    assert agree.mean() >= 0.4, agree.mean()  # 0.26 from independent residuals
+    lines = _line_windows(rng, 200, drift_channels=5.0, width=3, level=5.0)
+    line_error = measures.drift_error_hz_s(lines, channel_hz, bin_s)
+    assert np.median(line_error) < one_channel, np.median(line_error) / one_channel
+    repeated = np.repeat(lines[:, ::2], 2, axis=1)  # a file of 8 integrations: each bin twice
+    error_8 = measures.drift_error_hz_s(repeated, channel_hz, bin_s)
+    assert np.median(error_8) < 1.5 * one_channel, np.median(error_8) / one_channel
+
+
 # --- intermittent signals (issue 16: bursts turboSETI finds at SNR 10, measured at 3) -------------
 
 BURST_BINS = (1, 2, 7, 12, 13)  # the carrier is on in 5 of the 16 integrations

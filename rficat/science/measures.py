@@ -19,6 +19,7 @@ SMOOTH_CHANNELS = (5, 1)  # each time bin's peak is that of a running mean this 
 # out of the noise only unsmoothed, where a 5-channel mean lets noise out-peak it in half the bins)
 LINE_CHANNELS = 3  # a bin's peak within this many channels of the line is on it
 ON_FRACTION = 0.5  # ... and the signal is present there when this share of its usual height is
+MAX_AUTOCORRELATION = 0.9  # residuals this correlated or more: the slope's variance x 19 at most
 NARROW_CHANNELS = 16  # wider than this along the line (a box, a comb): peaks are not given back
 
 
@@ -100,7 +101,7 @@ def fit_line(images: np.ndarray, times: np.ndarray, over_median: bool = True) ->
     centred at ``times``: a weighted least-squares line through each bin's peak (:func:`bin_peaks`;
     weights: the peak's height over the bin's median, so bins where the signal is off count
     little, or its level, ``over_median`` False); the error from the weighted residual scatter,
-    with the effective number of bins."""
+    with the effective number of bins, widened where the residuals run together (:func:`path_factor`)."""
     times = np.asarray(times, dtype=np.float64)
     peaks, heights = bin_peaks(images, times, over_median)
     weights = np.clip(heights, 1e-12, None)
@@ -113,7 +114,24 @@ def fit_line(images: np.ndarray, times: np.ndarray, over_median: bool = True) ->
         residual = residual_from - slope[:, None] * dt
         n_eff = wsum**2 / (weights**2).sum(axis=1)
         scatter = (weights * residual**2).sum(axis=1) / wsum * n_eff / np.clip(n_eff - 2, 1, None)
-        return slope, np.sqrt(scatter / var * wsum / n_eff)
+        return slope, np.sqrt(scatter / var * wsum / n_eff * path_factor(residual, weights))
+
+
+def path_factor(residual: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """How much more a slope's variance is than independent residuals say, when they run together:
+    (1 + r) / (1 - r), r their weighted lag-1 autocorrelation clipped to [0, MAX_AUTOCORRELATION]
+    (the effective number of points n (1 - r) / (1 + r) of a trend fitted through AR(1) noise).
+    A line's residuals are noise, r ~ 0, the factor ~1; a path that wanders or curves (a random-walk
+    carrier, a chirp) leaves long runs of one sign, r near 1: its fitted slope is a local slope that
+    the next scan will not share, and its error says so. (A file of 8 integrations repeats each in
+    two bins: r ~ 0.5 from noise, the factor ~3, where 16 bins of 8 independent values undercount the
+    variance by 2.)"""
+    pair = np.sqrt(weights[:, 1:] * weights[:, :-1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = ((pair * residual[:, 1:] * residual[:, :-1]).sum(axis=1)
+             / (pair * (residual[:, 1:] ** 2 + residual[:, :-1] ** 2) / 2).sum(axis=1))
+    r = np.clip(np.nan_to_num(r), 0.0, MAX_AUTOCORRELATION)
+    return (1 + r) / (1 - r)
 
 
 def drift_error_hz_s(images: np.ndarray, channel_hz: float, time_bin_s: float) -> np.ndarray:
