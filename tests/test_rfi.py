@@ -318,3 +318,69 @@ def test_a_sample_smaller_than_the_catalogue_gets_a_second_pass_over_what_it_mis
     assert summary.n_judged == n_signal and summary.n_assigned > 0
     none = rfi.build(rfi_db, min_cluster_size=5, sample=12, rare_sample=0)  # without it: no class can form
     assert none.n_classes == 0
+
+
+def test_drifting_classes_of_one_mode_join_across_sign_but_not_across_kinds_or_modes():
+    """rfi.join_drift_modes: a kind drifting +0.3 and -0.35 Hz/s (alike once mirrored) is one class;
+    the same kind at 0.9 Hz/s (another mode), two stationary groups and a chain whose ends differ
+    stay apart."""
+    def unit(v):
+        v = np.asarray(v, dtype=np.float64)
+        return v / np.linalg.norm(v)
+
+    base = unit([1, 0.2, 0, 0])
+    mirror_of_base = unit([0, 0.2, 1, 0])  # what the +drift kind's pictures look like mirrored
+    vectors = {"up": base, "down": mirror_of_base, "fast": base, "still_a": unit([0, 0, 0, 1]),
+               "still_b": unit([0, 0, 0.05, 1]), "chain_a": unit([0, 1, 0, 0.45]), "chain_b": unit([0, 1, 0, 0]),
+               "chain_c": unit([0, 1, 0, -0.45])}
+    mirrored = {"up": mirror_of_base, "down": base, "fast": mirror_of_base, "still_a": vectors["still_a"],
+                "still_b": vectors["still_b"], "chain_a": unit([0, 1, 0.45, 0]), "chain_b": unit([0, 1, 0, 0]),
+                "chain_c": unit([0, 1, -0.45, 0])}
+    drifts = {"up": 0.3, "down": -0.35, "fast": 0.9, "still_a": 0.0, "still_b": 0.001, "chain_a": 0.5,
+              "chain_b": 0.55, "chain_c": 0.6}
+    names = list(vectors)
+    z = np.repeat([vectors[n] for n in names], 6, axis=0)
+    drift = np.repeat([drifts[n] for n in names], 6)
+    groups = [np.arange(6 * i, 6 * i + 6) for i in range(len(names))]
+    joined = rfi.join_drift_modes(groups, z, np.array([mirrored[n] for n in names]), drift, np.full(len(z), 0.01))
+    as_names = sorted(sorted(names[g[0] // 6] for g in np.split(j, len(j) // 6)) for j in joined)
+    chain = [n for n in as_names if "chain_b" in n][0]
+    assert ["down", "up"] in as_names and ["fast"] in as_names
+    assert ["still_a"] in as_names and ["still_b"] in as_names
+    assert len(chain) == 2  # chain_b joins one end (cosine 0.91), never both: the ends are 0.66 alike
+
+
+def test_a_kind_seen_drifting_both_ways_is_one_class(fresh_db_url, tmp_path):
+    """A build joins the classes of one morphology drifting +0.6 and -0.6 Hz/s (its pictures
+    mirrored in frequency, encoded with the model, look like the other sign's) and keeps the
+    stationary kind apart."""
+    spec = synth.ObservationSpec(n_coarse_channels=4, seed=61)
+    kinds = {"up": 0.6, "down": -0.6, "still": 0.0}
+    engine = db.make_engine(fresh_db_url)
+    db.migrate(engine)
+    truth = []
+    for i in range(2):
+        slots = synth.random_signals(spec, 14 * len(kinds), np.random.default_rng(5), drift=(0, 0), min_separation=3000)
+        rng = np.random.default_rng(70 + i)
+        signals = [replace(slot, snr=float(rng.uniform(40, 70)), label=kind, drift_hz_s=d, width_hz=25.0,
+                           f_start_mhz=slot.f_start_mhz - d * spec.obs_length_s / 2e6)
+                   for slot, (kind, d) in zip(slots, [k for k in kinds.items() for _ in range(14)])]
+        path = tmp_path / f"both_ways{i}.h5"
+        truth.append((path, synth.write_observation(path, spec, signals)))
+        ingest.ingest_file(engine, path)
+    try:
+        summary = rfi.build(engine, min_cluster_size=5)
+        with engine.connect() as conn:
+            params = conn.execute(sa.text("SELECT params FROM rfi_builds WHERE id = :b"),
+                                  {"b": summary.build_id}).scalar()
+        assert params["n_mode_joins"] >= 1 and params["mode_similarity"] == rfi.MODE_SIMILARITY
+        kind_of = _truth_by_snippet(engine, truth)
+        with engine.connect() as conn:
+            classed = conn.execute(sa.text("SELECT snippet_id, class_id FROM snippet_verdicts"
+                                           " WHERE class_id IS NOT NULL")).all()
+    finally:
+        engine.dispose()
+    classes = {kind: {c for s, c in classed if kind_of.get(s) == kind} for kind in kinds}
+    assert classes["up"] and classes["down"] and classes["still"]
+    assert classes["up"] == classes["down"] and len(classes["up"]) == 1, classes
+    assert not classes["still"] & classes["up"]

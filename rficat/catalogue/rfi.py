@@ -5,8 +5,12 @@ rates with their errors; a Bernoulli ``TABLESAMPLE`` of the embeddings, repeatab
 and clusters it with HDBSCAN's *leaf* selection (Walmsley & Scaife): small, tight groups rather
 than the few large ones that merge several morphologies. Each group is split wherever its drift
 rates jump by more than their tolerance, so a class never mixes a stationary carrier with a
-drifting one, and groups of one morphology and drift are merged again. A class keeps its own
-scale (how close its members are to each other), not a radius that decides membership.
+drifting one, and groups of one morphology and drift are merged again. Drifting groups of one
+*drift mode* are then joined: one morphology at drift rates within a factor of two, of either sign
+(a satellite's downlink seen approaching or receding; the leaves split such a kind by emitter),
+where a group of the opposite sign is compared by its pictures mirrored in frequency, encoded
+with the build's model. A class keeps its own scale (how close its members are to each other),
+not a radius that decides membership.
 
 Rare morphologies: a class of 20 members among 10^6 has about one member in a 50,000 sample,
 too few to be seen. So one pass over the catalogue's vectors finds the snippets the sample did
@@ -36,13 +40,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 from psycopg.types.json import Jsonb
 from sqlalchemy.engine import Engine
 
-from rficat.catalogue import models, verdicts
+from rficat.catalogue import models, search, verdicts
 from rficat.errors import RficatError
 from rficat.store import db
 
@@ -53,6 +58,9 @@ LABEL_MATCH_SIMILARITY = 0.9
 RADIUS_QUANTILE = 0.98
 MIN_SAMPLES = 3  # HDBSCAN's density smoothing: small, so leaves stay tight
 MERGE_SIMILARITY = 0.97  # leaf groups whose centroids are this alike (and drift alike) are one class
+MODE_SIMILARITY = 0.9  # drifting classes of one drift mode join at this centroid similarity ...
+MODE_RATIO = 2.0  # ... one drift mode: their drift rates, of either sign, within this factor of each other
+MIRROR_MEMBERS = 64  # members of a drifting class whose pictures are encoded mirrored in frequency
 NN_QUANTILE = 0.95  # a class's own scale: this quantile of its members' nearest-member distances
 BANK_PER_CLASS = 500  # members of each class kept for verdicts (a bounded, in-memory sample)
 JUDGE_BATCH = 50_000  # snippets read, judged and committed at a time by a build
@@ -298,6 +306,37 @@ def merge_groups(groups: list[np.ndarray], z: np.ndarray, drift: np.ndarray, tol
     return [g for g, keep in zip(groups, active) if keep]
 
 
+def join_drift_modes(groups: list[np.ndarray], z: np.ndarray, mirrored: np.ndarray, drift: np.ndarray,
+                     tolerance: np.ndarray) -> list[np.ndarray]:
+    """Join drifting groups of one morphology and one drift mode: median drift rates beyond their
+    tolerance of zero, within :data:`MODE_RATIO` of each other (the joined group's fastest over its
+    slowest), and centroid cosine >= :data:`MODE_SIMILARITY`; a group of the opposite sign is
+    compared by ``mirrored`` (each group's unit mean latent of its pictures mirrored in frequency,
+    which drift the other way). Stationary groups are left as :func:`merge_groups` made them.
+    Most similar pairs first; two groups are joined only when every pair of the groups joined
+    into them is that similar (complete linkage: a chain of kinds never joins) and stays one mode."""
+    if len(groups) < 2:
+        return list(groups)
+    median = np.array([np.median(drift[g]) for g in groups])
+    tol = np.array([np.median(tolerance[g]) for g in groups])
+    centroids = np.array([_unit_mean(z[g]) for g in groups])
+    mirror = mirrored @ centroids.T
+    opposite = np.sign(median)[:, None] != np.sign(median)[None, :]
+    similarity = np.where(opposite, np.maximum(mirror, mirror.T), centroids @ centroids.T)
+    drifting = np.abs(median) > tol
+    a, b = np.nonzero(np.triu(similarity >= MODE_SIMILARITY, 1) & drifting[:, None] & drifting[None, :])
+    root = np.arange(len(groups))
+    slowest, fastest = np.abs(median), np.abs(median)
+    for i in np.argsort(-similarity[a, b], kind="stable"):
+        ra, rb = root[a[i]], root[b[i]]
+        if (ra == rb or max(fastest[ra], fastest[rb]) > MODE_RATIO * min(slowest[ra], slowest[rb])
+                or similarity[np.ix_(root == ra, root == rb)].min() < MODE_SIMILARITY):
+            continue
+        root[root == rb] = ra
+        slowest[ra], fastest[ra] = min(slowest[ra], slowest[rb]), max(fastest[ra], fastest[rb])
+    return [np.concatenate([groups[j] for j in np.flatnonzero(root == r)]) for r in np.unique(root)]
+
+
 def find_classes(z: np.ndarray, drift: np.ndarray, tolerance: np.ndarray, min_cluster_size: int,
                  min_samples: int | None = None) -> np.ndarray:
     """Class labels (-1: none) of unit latent vectors: leaf clusters, split by drift, merged by
@@ -510,7 +549,7 @@ def _unfinished(engine: Engine, request: dict, resume: bool) -> tuple[int | None
 def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 10, sample: int = 50_000,
           seed: int = 0, stage: Callable[[str], None] = lambda description: None,
           rules: verdicts.Rules | None = None, rare_sample: int | None = None, resume: bool = True,
-          batch: int = JUDGE_BATCH) -> BuildSummary:
+          batch: int = JUDGE_BATCH, models_dir: Path | None = None) -> BuildSummary:
     """Cluster a sample (and what it missed), keep its classes and bank, judge every signal
     snippet in batches, make the build current.
 
@@ -521,6 +560,8 @@ def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 1
     purged. An interrupted build is resumed by the next build with the same parameters (unless
     ``resume`` is False) and discarded by one with others; it is never current.
     ``rare_sample`` (default: ``sample``; 0: off) is the size of the second pass's sample.
+    ``models_dir``: where the model's weights are looked for when they are not the shipped model's
+    (drifting classes are compared mirrored in frequency, which needs the encoder).
     """
     if min_cluster_size < 2:
         raise RficatError(f"min_cluster_size must be at least 2 (a class of one snippet is no class), "
@@ -543,7 +584,8 @@ def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 1
             stage(f"resuming unfinished build {build_id}")
             log.info("resuming unfinished RFI build %d", build_id)
         else:
-            build_id = _new_build(engine, model_id, request, min_cluster_size, sample, seed, rules, rare_sample, stage)
+            build_id = _new_build(engine, model_id, request, min_cluster_size, sample, seed, rules, rare_sample, stage,
+                                  models_dir)
         with db.raw_connection(engine) as conn:
             row = conn.execute("SELECT n_sampled, n_classes FROM rfi_builds WHERE id = %s", (build_id,)).fetchone()
             bank = verdicts.load_bank(conn, build_id)
@@ -574,19 +616,50 @@ def build(engine: Engine, model_id: int | None = None, min_cluster_size: int = 1
                         resumed)
 
 
+def join_modes_of(engine: Engine, model_id: int, models_dir: Path | None, sample: Sample, labels: np.ndarray,
+                  tolerance: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
+    """Labels after :func:`join_drift_modes` (renumbered, largest class first) and how many classes
+    it joined into others. Up to :data:`MIRROR_MEMBERS` stored pictures of each drifting class are
+    mirrored in frequency and encoded with the model (loaded only when two classes drift)."""
+    groups = [np.flatnonzero(labels == k) for k in range(labels.max() + 1)]
+    drifting = [k for k, g in enumerate(groups)
+                if abs(np.median(sample.drift[g])) > np.median(tolerance[g])]
+    if len(drifting) < 2:
+        return labels, 0
+    rng = np.random.default_rng(seed)
+    picked = {k: np.sort(rng.choice(groups[k], min(len(groups[k]), MIRROR_MEMBERS), replace=False)) for k in drifting}
+    pictures = search.match_snippets(engine, sample.ids[np.concatenate(list(picked.values()))])
+    encoder = models.encoder_for(engine, models_dir, model_id)[1]
+    latent = encoder.encode(np.ascontiguousarray(pictures[:, :, ::-1])).astype(np.float64)
+    latent /= np.clip(np.linalg.norm(latent, axis=1, keepdims=True), 1e-12, None)
+    mirrored = np.zeros((len(groups), sample.z.shape[1]))
+    bounds = np.cumsum([0] + [len(p) for p in picked.values()])
+    for k, start, stop in zip(picked, bounds[:-1], bounds[1:]):
+        mirrored[k] = _unit_mean(latent[start:stop])
+    joined = join_drift_modes(groups, sample.z, mirrored, sample.drift, tolerance)
+    out = np.full(len(labels), -1)
+    for k, g in enumerate(sorted(joined, key=len, reverse=True)):
+        out[g] = k
+    if len(joined) < len(groups):
+        log.info("%d drifting classes joined others of their drift mode", len(groups) - len(joined))
+    return out, len(groups) - len(joined)
+
+
 def _new_build(engine: Engine, model_id: int, request: dict, min_cluster_size: int, sample: int, seed: int,
-               rules: verdicts.Rules, rare_sample: int, stage: Callable[[str], None]) -> int:
+               rules: verdicts.Rules, rare_sample: int, stage: Callable[[str], None], models_dir: Path | None) -> int:
     """Sample, cluster, and store an unfinished build with its classes and bank (one transaction)."""
     stage(f"sampling up to {sample} snippets")
     drawn = sample_snippets(engine, model_id, sample, seed)
     combined, labels, tolerance, info = find_all_classes(engine, model_id, drawn, sample, min_cluster_size, seed,
                                                          rules, rare_sample, stage)
+    labels, info["n_mode_joins"] = join_modes_of(engine, model_id, models_dir, combined, labels, tolerance, seed)
     classes, bank_rows, bank_class = _classes_and_bank(combined, labels, tolerance, np.random.default_rng(seed))
     if not classes:
         log.warning("no class of at least %d lookalike snippets among %d: verdicts rest on lookalikes alone",
                     min_cluster_size, len(combined.ids))
     params = {"min_cluster_size": min_cluster_size, "sample": sample, "seed": seed, "method": "hdbscan-leaf",
               "min_samples": MIN_SAMPLES, "merge_similarity": MERGE_SIMILARITY, "nn_quantile": NN_QUANTILE,
+              "mode_similarity": MODE_SIMILARITY, "mode_ratio": MODE_RATIO,
               "bank_per_class": BANK_PER_CLASS, "radius_quantile": RADIUS_QUANTILE,
               "sampling": "tablesample bernoulli", **info,
               "tolerance_floor_hz_s": float(np.nanmedian(drawn.floor)) if np.isfinite(drawn.floor).any() else None,

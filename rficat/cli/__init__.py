@@ -639,7 +639,7 @@ def cmd_rfi_build(args: argparse.Namespace) -> None:
 
     with db.open_catalogue(_settings()) as catalogue, stage_status("building RFI classes") as stage:
         summary = rfi.build(catalogue.engine, args.model_id, args.min_cluster_size, args.sample, args.seed, stage,
-                            rare_sample=args.rare_sample, resume=not args.fresh)
+                            rare_sample=args.rare_sample, resume=not args.fresh, models_dir=_settings().models_dir)
     emit(summary.to_dict(), args.json)
 
 
