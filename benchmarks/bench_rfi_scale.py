@@ -11,8 +11,10 @@ binary COPY as bench_search.py does, then reused, so the run is restartable):
 - **Rare morphologies**: three families absent from the background (a 5-tone comb, a
   wandering carrier, an intermittent carrier), 20, 25 and 17 snippets each, every one rendered
   and encoded on its own (no repeats, no hand-placed vectors), each in its own observation.
-- Snippet rows carry a 1-byte array: `rfi build` never reads arrays. No HNSW index (the build
-  uses none).
+- No snippet arrays, and a model ('bench') whose weights are nowhere: the build then joins
+  drifting classes only with classes of their own sign (it warns) and reads no picture; mirroring
+  reads and encodes at most ``rfi.MIRROR_MEMBERS`` pictures per drifting class. No HNSW index
+  (the build uses none).
 
 For each size, `rfi.build` with its defaults (and at 10^6 also with the rare-class pass off)
 runs in a child process measured by /usr/bin/time -v (peak RSS), with PostgreSQL's backends

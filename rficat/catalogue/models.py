@@ -144,8 +144,10 @@ def encoder_for(engine: Engine, models_dir: Path | None, model_id: int | None = 
     encoder = weights_from_catalogue(engine, model_id, models_dir) if models_dir else None
     if encoder is not None and encoder.metadata.fingerprint == row.fingerprint:
         return model_id, encoder
+    where = (f"copy its directory to {models_dir / row.name}" if models_dir
+             else "only the shipped model was looked for (no models directory given)")
     raise RficatError(f"the weights of model {row.name} v{row.version} (id {model_id}, {row.fingerprint[:19]}...) "
-                      f"are not on this machine nor in the catalogue; copy its directory to {models_dir / row.name}")
+                      f"are not on this machine nor in the catalogue; {where}")
 
 
 def registered_encoder(engine: Engine, models_dir: Path | None, model: str) -> Encoder:

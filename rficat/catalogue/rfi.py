@@ -620,22 +620,29 @@ def join_modes_of(engine: Engine, model_id: int, models_dir: Path | None, sample
                   tolerance: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
     """Labels after :func:`join_drift_modes` (renumbered, largest class first) and how many classes
     it joined into others. Up to :data:`MIRROR_MEMBERS` stored pictures of each drifting class are
-    mirrored in frequency and encoded with the model (loaded only when two classes drift)."""
+    mirrored in frequency and encoded with the model (loaded only when two classes drift); where the
+    model's weights are not on this machine, classes join only others of their own sign (a warning
+    says so)."""
     groups = [np.flatnonzero(labels == k) for k in range(labels.max() + 1)]
     drifting = [k for k, g in enumerate(groups)
                 if abs(np.median(sample.drift[g])) > np.median(tolerance[g])]
     if len(drifting) < 2:
         return labels, 0
-    rng = np.random.default_rng(seed)
-    picked = {k: np.sort(rng.choice(groups[k], min(len(groups[k]), MIRROR_MEMBERS), replace=False)) for k in drifting}
-    pictures = search.match_snippets(engine, sample.ids[np.concatenate(list(picked.values()))])
-    encoder = models.encoder_for(engine, models_dir, model_id)[1]
-    latent = encoder.encode(np.ascontiguousarray(pictures[:, :, ::-1])).astype(np.float64)
-    latent /= np.clip(np.linalg.norm(latent, axis=1, keepdims=True), 1e-12, None)
-    mirrored = np.zeros((len(groups), sample.z.shape[1]))
-    bounds = np.cumsum([0] + [len(p) for p in picked.values()])
-    for k, start, stop in zip(picked, bounds[:-1], bounds[1:]):
-        mirrored[k] = _unit_mean(latent[start:stop])
+    mirrored = np.zeros((len(groups), sample.z.shape[1]))  # similarity 0: no join across sign
+    try:
+        encoder = models.encoder_for(engine, models_dir, model_id)[1]
+    except RficatError as exc:
+        log.warning("drifting RFI classes join only classes of their own sign: %s", exc)
+    else:
+        rng = np.random.default_rng(seed)
+        picked = {k: np.sort(rng.choice(groups[k], min(len(groups[k]), MIRROR_MEMBERS), replace=False))
+                  for k in drifting}
+        pictures = search.match_snippets(engine, sample.ids[np.concatenate(list(picked.values()))])
+        latent = encoder.encode(np.ascontiguousarray(pictures[:, :, ::-1])).astype(np.float64)
+        latent /= np.clip(np.linalg.norm(latent, axis=1, keepdims=True), 1e-12, None)
+        bounds = np.cumsum([0] + [len(p) for p in picked.values()])
+        for k, start, stop in zip(picked, bounds[:-1], bounds[1:]):
+            mirrored[k] = _unit_mean(latent[start:stop])
     joined = join_drift_modes(groups, sample.z, mirrored, sample.drift, tolerance)
     out = np.full(len(labels), -1)
     for k, g in enumerate(sorted(joined, key=len, reverse=True)):
