@@ -58,7 +58,7 @@ from sklearn.metrics import adjusted_rand_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _turboseti import find_events
-from evalset import DEVELOPMENT_SEED, HOLDOUT_SEED, write_evalset
+from evalset import DEVELOPMENT_SEED, HOLDOUT_SEED, SCAN_S, write_evalset
 
 from rficat.catalogue import cadence, ingest, rfi, verdicts
 from rficat.config import load_settings
@@ -85,9 +85,24 @@ def evalset_data(directory: Path | None, seed: int, tmp: Path) -> tuple[Path, di
     return target, write_evalset(target, seed, n_channels=2**20)
 
 
+def nearest_track(rows: pd.DataFrame, f_center_mhz: float, drift_hz_s: float | None) -> pd.Series | None:
+    """Of one file's truth rows whose footprint holds a signal's track centre, the one whose track
+    lies nearest the signal's: the larger of the gaps at the scan's start and end, from the centres
+    and drift rates (None: no footprint holds it). By the centre alone, two emitters a few channels
+    apart at the mid-time (an ETI-like signal starting on a random walk) swapped names."""
+    gap = (rows["f_center_mhz"] - f_center_mhz).abs()
+    inside = gap <= rows["extent_hz"] * 0.5e-6 + WINDOW_MHZ / 2
+    if not inside.any():
+        return None
+    half_span = (np.nan_to_num(drift_hz_s if drift_hz_s is not None else 0.0) - rows["drift_hz_s"]) * SCAN_S / 2e6
+    track_gap = np.maximum((rows["f_center_mhz"] - f_center_mhz - half_span).abs(),
+                           (rows["f_center_mhz"] - f_center_mhz + half_span).abs())
+    return rows.loc[track_gap[inside].idxmin()]
+
+
 def label_snippets(engine, truth_rows: pd.DataFrame) -> pd.DataFrame:
-    """Every signal snippet with the emitter it shows (the truth row of its file whose footprint
-    holds the snippet centre, nearest first), its true class, role and true drift."""
+    """Every signal snippet with the emitter it shows (:func:`nearest_track`), its true class, role
+    and true drift."""
     frame = db.query_frame(engine, "SELECT s.id AS snippet_id, o.path, s.f_center_mhz, s.snr, s.drift_rate_hz_s,"
                            " (SELECT cm.role FROM cadence_members cm WHERE cm.observation_id = o.id LIMIT 1) AS role"
                            " FROM snippets s JOIN observations o ON o.id = s.observation_id WHERE s.is_signal", {},
@@ -100,12 +115,10 @@ def label_snippets(engine, truth_rows: pd.DataFrame) -> pd.DataFrame:
         if rows is None:
             found.append((None, None, None, np.nan))
             continue
-        gap = (rows["f_center_mhz"] - row.f_center_mhz).abs()
-        inside = gap <= rows["extent_hz"] * 0.5e-6 + WINDOW_MHZ / 2
-        if not inside.any():
+        best = nearest_track(rows, row.f_center_mhz, row.drift_rate_hz_s)
+        if best is None:
             found.append((None, None, None, np.nan))
             continue
-        best = rows.loc[gap[inside].idxmin()]
         found.append((best["emitter_id"], best["label"], best["role"], best["drift_hz_s"]))
     frame[["emitter", "label", "truth_role", "true_drift"]] = pd.DataFrame(found, index=frame.index)
     return frame.set_index("snippet_id")

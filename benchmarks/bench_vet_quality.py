@@ -47,7 +47,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _turboseti import find_events
-from bench_verdicts import RFI_VERDICTS, WINDOW_MHZ, build_catalogue, evalset_data
+from bench_verdicts import RFI_VERDICTS, build_catalogue, evalset_data, nearest_track
 from evalset import DEVELOPMENT_SEED
 
 from rficat.catalogue import vet
@@ -69,16 +69,16 @@ def turboseti_events(cadence_files: list[Path], workdir: Path) -> tuple[dict[int
 
 
 def emitter_of(record: dict, truth_by_file: dict[str, pd.DataFrame]) -> str | None:
-    """The emitter a vetted row shows (None: none of its file's emitters reaches its track centre)."""
+    """The emitter a vetted row shows (``bench_verdicts.nearest_track``; None: none of its file's
+    emitters reaches its track centre)."""
     rows = truth_by_file.get(Path(str(record.get("data_file") or "")).name)
     f = record.get("f_center_mhz")
     if f is None:
         f = record.get("f_start_mhz") or record.get("Freq")
     if rows is None or f is None:
         return None
-    gap = (rows["f_center_mhz"] - float(f)).abs()
-    inside = gap <= rows["extent_hz"] * 0.5e-6 + WINDOW_MHZ / 2
-    return None if not inside.any() else rows.loc[gap[inside].idxmin(), "emitter_id"]
+    best = nearest_track(rows, float(f), record.get("drift_rate_hz_s"))
+    return None if best is None else best["emitter_id"]
 
 
 def vetted_rows(engine, csv: Path, files: list[Path], truth_by_file: dict[str, pd.DataFrame]) -> pd.DataFrame:
