@@ -62,6 +62,9 @@ HOLDOUT_SEED_9 = 19_7320_51
 # Fixed (tenth session) before it was generated, once HOLDOUT_SEED_9 had been measured, before any
 # change to verdicts or detection in that session: measured once, on that session's final code
 HOLDOUT_SEED_10 = 23_6067_97
+# Fixed (tenth session) before it was generated, once HOLDOUT_SEED_10 had been measured and before
+# the change to detection that followed: measured once, on that change's final code
+HOLDOUT_SEED_11 = 26_4575_14
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
