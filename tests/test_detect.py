@@ -311,6 +311,40 @@ def test_slow_drifters_and_nothing_else(slow_drifters):
     assert len(slow_drifters["hits"]) == len(SLOW_DRIFTS)
 
 
+def test_a_faint_slow_drifter_below_a_channel_per_bin_is_found(tmp_path):
+    """The tenth hold-out's eti_04: a 2 Hz line at SNR 25 drifting -0.054 Hz/s (5.6 channels over
+    the scan, a third of a channel per integration) has a window K^2 below the threshold, and the
+    slow pass began at one channel per bin; it now begins at a quarter (detect.SLOW_MIN_SMEAR, on
+    the block decimated by 2), so the line is found once, with its drift. A stationary carrier
+    beside it stays one K^2 hit, not a track."""
+    import setigen as stg
+    from astropy import units as u
+
+    fch1_mhz, dt = 2251.46484375, synth.GBT_TSAMP_S
+    frame = stg.Frame(fchans=2**16, tchans=16, df=GBT_DF_HZ * u.Hz, dt=dt * u.s, fch1=fch1_mhz * u.MHz,
+                      ascending=False, seed=2360, mjd=60412.25, source_name="FAINT_TGT")
+    frame.add_noise_from_obs()
+    mid_s = 8 * dt
+    signals = {20000: (-0.054, 25, 2.0), 45000: (0.0, 40, 8.0)}  # channel: drift Hz/s, SNR, width Hz
+    for channel, (drift, snr, width) in signals.items():
+        f_mid_hz = fch1_mhz * 1e6 - channel * GBT_DF_HZ
+        frame.add_signal(lambda t, f=f_mid_hz, d=drift: f + d * (t - mid_s), frame.get_intensity(snr=snr),
+                         stg.gaussian_f_profile(width=width * u.Hz), stg.constant_bp_profile(level=1),
+                         bounding_f_range=(f_mid_hz - 200 * GBT_DF_HZ, f_mid_hz + 200 * GBT_DF_HZ),
+                         doppler_smearing=True)
+    path = tmp_path / "faint_slow.h5"
+    frame.save_h5(str(path))
+    hits, _ = run(path)
+    faint = [h for h in hits if abs(h.chan_start + 128 - 20000) < 1024]
+    carrier = [h for h in hits if abs(h.chan_start + 128 - 45000) < 1024]
+    assert len(faint) == 1 and len(carrier) == 1 and len(hits) == 2, hits
+    assert faint[0].statistic < detect.DEFAULT_THRESHOLD  # the K^2 windows alone miss it
+    one_channel_over_the_scan = GBT_DF_HZ / (16 * synth.GBT_TSAMP_S)
+    assert abs(faint[0].drift_rate_hz_s - -0.054) <= 2 * one_channel_over_the_scan, faint[0]
+    assert np.isfinite(faint[0].track_drift_error_hz_s)  # a slow track's snippet
+    assert not np.isfinite(carrier[0].track_drift_error_hz_s) and abs(carrier[0].drift_rate_hz_s) < 0.01
+
+
 def _line_windows(rng: np.random.Generator, n: int, drift_channels: float, on_bins=slice(None), width: int = 1,
                   level: float = 3.0) -> np.ndarray:
     """(n, 16, 256) unit noise with a line of ``width`` channels drifting ``drift_channels`` over the

@@ -437,7 +437,10 @@ MAX_TRACKS_PER_LEVEL = 64
 # smears over a channel or more (GBT: ~0.15-2.1 Hz/s) is weak in every pixel, and the K^2 windows
 # miss it (measured on benchmarks/evalset.py: 8 of 12 narrowband signals at 0.2-1 Hz/s, SNR
 # 25-70), or cut it 100-200 channels off its middle when they catch the brightest part of the
-# band around it. Decimating by 4, 8 and 16 puts one bin's power in one or two summed channels,
+# band around it. So does a faint line moving a quarter to one channel per bin (0.04-0.15 Hz/s:
+# K^2 324 for SNR 25 at 0.054 Hz/s), or one sharing its window's run with a brighter carrier (the
+# run's snippet is centred on the carrier): decimating by 2 searches those. Decimating by 4, 8
+# and 16 puts one bin's power in one or two summed channels,
 # as above (each channel's level over time comes from the median of 8 group means, a tenth of
 # the cost of sorting); trial tracks are one summed channel apart at the ends of the scan (two on
 # the lowest level). Candidates that owe their sum to the bins where they meet a stronger one
@@ -448,9 +451,15 @@ MAX_TRACKS_PER_LEVEL = 64
 # bright in every bin: the K^2 windows measure them). Slow tracks are cut as observed, centred
 # on the track at the mean bin time, with the track's drift.
 
-SLOW_MIN_SMEAR = 1.0
+SLOW_MIN_SMEAR = 0.25
 """Channels one bin's power moves, below which the K^2 windows are left to find a signal alone
-(GBT: 0.15 Hz/s)."""
+(GBT: 0.038 Hz/s, 4 channels over the scan)."""
+
+SLOW_LOW_SMEAR = 1.0
+SLOW_LOW_FACTOR = 2
+"""Tracks moving SLOW_MIN_SMEAR to SLOW_LOW_SMEAR channels per bin are searched on the block
+decimated by this factor (their power stays within one or two summed channels for several bins);
+faster ones on the levels of :func:`fast_levels`."""
 
 DEFAULT_SLOW_THRESHOLD = 7.0
 """SNR of a clipped dedoppler sum (at full resolution) above which a slowly drifting track is a
@@ -714,9 +723,11 @@ def find_slow_tracks(x: np.ndarray, bin_times_s: np.ndarray, header: FilterbankH
     scan (they fit a window and are cut as observed); see the section comment above."""
     t = x.shape[0]
     row_s = max(header.tsamp_s, header.obs_length_s / t)
+    high = FAST_SPAN / header.obs_length_s * row_s
+    levels = [(SLOW_LOW_FACTOR, SLOW_MIN_SMEAR, SLOW_LOW_SMEAR), *fast_levels(SLOW_LOW_SMEAR, high)]
     tracks = _find_tracks(x, bin_times_s, row_s, SLOW_MIN_SMEAR / row_s, FAST_SPAN / header.obs_length_s,
                           threshold, separate=False, candidate_threshold=threshold * SLOW_CANDIDATE_FRACTION,
-                          pyramid=pyramid)
+                          pyramid=pyramid, levels=levels)
     return sorted(tracks, key=lambda tr: tr.centre)
 
 
@@ -764,7 +775,8 @@ def _same_signal(a: Track, b: Track, times: np.ndarray) -> bool:
 
 def _find_tracks(x: np.ndarray, bin_times_s: np.ndarray, row_s: float, min_rate: float, max_rate: float,
                  threshold: float, separate: bool = True, candidate_threshold: float | None = None,
-                 pyramid: dict[int, np.ndarray] | None = None) -> list[Track]:
+                 pyramid: dict[int, np.ndarray] | None = None,
+                 levels: list[tuple[int, float, float]] | None = None) -> list[Track]:
     """Tracks of a cleaned (T, N) block drifting min_rate .. max_rate columns per second (either
     sign). ``separate``: one track per half window (fast drifters: a fast track's neighbours are
     pieces of it); otherwise tracks are one signal only when their paths stay within each other's
@@ -773,7 +785,7 @@ def _find_tracks(x: np.ndarray, bin_times_s: np.ndarray, row_s: float, min_rate:
     ``pyramid``: decimated copies of ``x`` by factor ({1: x} at least), shared between passes."""
     t, n = x.shape
     times = np.asarray(bin_times_s, dtype=np.float64)
-    levels = [lv for lv in fast_levels(min_rate * row_s, max_rate * row_s) if n // lv[0] >= MIN_DECIMATED_CHANNELS]
+    levels = [lv for lv in (levels or fast_levels(min_rate * row_s, max_rate * row_s)) if n // lv[0] >= MIN_DECIMATED_CHANNELS]
     if not levels:
         return []
     step = 1.0 / max(times.max() - times.min(), row_s)  # one column end to end between trial tracks
