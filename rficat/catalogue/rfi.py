@@ -260,6 +260,19 @@ def _unit_mean(z: np.ndarray) -> np.ndarray:
     return m / np.linalg.norm(m)
 
 
+def _group_drifts(groups: list[np.ndarray], drift: np.ndarray, tolerance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's median drift rate and median drift tolerance."""
+    return (np.array([np.median(drift[g]) for g in groups]), np.array([np.median(tolerance[g]) for g in groups]))
+
+
+def _labels_of(groups: list[np.ndarray], n: int) -> np.ndarray:
+    """Class labels of n snippets from groups of their indices, largest class first (-1: none)."""
+    out = np.full(n, -1)
+    for k, g in enumerate(sorted(groups, key=len, reverse=True)):
+        out[g] = k
+    return out
+
+
 def merge_groups(groups: list[np.ndarray], z: np.ndarray, drift: np.ndarray, tolerance: np.ndarray,
                  similarity: float) -> list[np.ndarray]:
     """Join leaf groups of one morphology and drift (centroid cosine >= similarity, median drifts
@@ -273,8 +286,7 @@ def merge_groups(groups: list[np.ndarray], z: np.ndarray, drift: np.ndarray, tol
     if n < 2:
         return groups
     centroids = np.array([_unit_mean(z[g]) for g in groups])
-    medians = np.array([np.median(drift[g]) for g in groups])
-    tols = np.array([np.median(tolerance[g]) for g in groups])
+    medians, tols = _group_drifts(groups, drift, tolerance)
     active = np.ones(n, bool)
 
     def joinable(a: int) -> np.ndarray:
@@ -317,8 +329,7 @@ def join_drift_modes(groups: list[np.ndarray], z: np.ndarray, mirrored: np.ndarr
     into them is that similar (complete linkage: a chain of kinds never joins) and stays one mode."""
     if len(groups) < 2:
         return list(groups)
-    median = np.array([np.median(drift[g]) for g in groups])
-    tol = np.array([np.median(tolerance[g]) for g in groups])
+    median, tol = _group_drifts(groups, drift, tolerance)
     centroids = np.array([_unit_mean(z[g]) for g in groups])
     mirror = mirrored @ centroids.T
     opposite = np.sign(median)[:, None] != np.sign(median)[None, :]
@@ -352,10 +363,7 @@ def find_classes(z: np.ndarray, drift: np.ndarray, tolerance: np.ndarray, min_cl
     keep = max(3, min_cluster_size // 2)
     groups = [g for g in merge_groups([g for g in groups if len(g) >= keep], z, drift, tolerance,
                                       MERGE_SIMILARITY) if len(g) >= keep]
-    out = np.full(len(z), -1)
-    for k, g in enumerate(sorted(groups, key=len, reverse=True)):
-        out[g] = k
-    return out
+    return _labels_of(groups, len(z))
 
 
 def nn_distances(z: np.ndarray) -> np.ndarray:
@@ -475,9 +483,7 @@ def find_all_classes(engine: Engine, model_id: int, drawn: Sample, sample: int, 
     groups = [np.flatnonzero(combined_labels == k) for k in range(combined_labels.max() + 1)]
     groups = merge_groups([g for g in groups if len(g)], combined.z, combined.drift, combined_tolerance,
                           MERGE_SIMILARITY)
-    out = np.full(len(combined.ids), -1)
-    for k, g in enumerate(sorted(groups, key=len, reverse=True)):
-        out[g] = k
+    out = _labels_of(groups, len(combined.ids))
     info["n_rare_classes"] = int(out.max() + 1 - (labels.max() + 1))
     return combined, out, combined_tolerance, info
 
@@ -624,8 +630,8 @@ def join_modes_of(engine: Engine, model_id: int, models_dir: Path | None, sample
     model's weights are not on this machine, classes join only others of their own sign (a warning
     says so)."""
     groups = [np.flatnonzero(labels == k) for k in range(labels.max() + 1)]
-    drifting = [k for k, g in enumerate(groups)
-                if abs(np.median(sample.drift[g])) > np.median(tolerance[g])]
+    median, tol = _group_drifts(groups, sample.drift, tolerance)
+    drifting = np.flatnonzero(np.abs(median) > tol)
     if len(drifting) < 2:
         return labels, 0
     mirrored = np.zeros((len(groups), sample.z.shape[1]))  # similarity 0: no join across sign
@@ -644,9 +650,7 @@ def join_modes_of(engine: Engine, model_id: int, models_dir: Path | None, sample
         for k, start, stop in zip(picked, bounds[:-1], bounds[1:]):
             mirrored[k] = _unit_mean(latent[start:stop])
     joined = join_drift_modes(groups, sample.z, mirrored, sample.drift, tolerance)
-    out = np.full(len(labels), -1)
-    for k, g in enumerate(sorted(joined, key=len, reverse=True)):
-        out[g] = k
+    out = _labels_of(joined, len(labels))
     if len(joined) < len(groups):
         log.info("%d drifting classes joined others of their drift mode", len(groups) - len(joined))
     return out, len(groups) - len(joined)
