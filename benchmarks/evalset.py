@@ -65,6 +65,9 @@ HOLDOUT_SEED_10 = 23_6067_97
 # Fixed (tenth session) before it was generated, once HOLDOUT_SEED_10 had been measured and before
 # the change to detection that followed: measured once, on that change's final code
 HOLDOUT_SEED_11 = 26_4575_14
+# Fixed (eleventh session) before it was generated, before that session's change to the drift
+# errors verdicts compare: measured once, on that change's final code
+HOLDOUT_SEED_12 = 36_0555_12
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
