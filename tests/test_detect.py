@@ -436,6 +436,40 @@ def test_a_wandering_carriers_drift_error_covers_the_next_scans_slope():
     assert np.median(error_8) < 1.5 * one_channel, np.median(error_8) / one_channel
 
 
+def test_a_wandering_track_is_not_given_a_lines_drift_error():
+    """A dedoppler track's drift error is one channel over the scan however tidy its bins; a
+    carrier that random-walks has a slope in this scan the next will not share, so its error
+    grows with how much its halves' slopes differ (measures.wander), enough that two scans' slopes
+    agree within two errors most of the time. A straight line keeps the track's error, and so does
+    a drifting line that crosses a stationary carrier: its halves disagree because of the other
+    signal, and its drift must not be made vague (a technosignature crossing RFI)."""
+    from rficat.science import measures
+
+    rng = np.random.default_rng(13)
+    channel_hz, bin_s = 2.7939677238464355, 18.253611008
+    one_channel = channel_hz / (16 * bin_s)
+    known = np.full(200, one_channel)
+    walks = rng.normal(size=(200, 16, 256)).astype(np.float32)
+    path = np.cumsum(rng.normal(0, 1.5, size=(200, 16)), axis=1)
+    path = np.rint(128 + path - path.mean(axis=1, keepdims=True)).astype(int)
+    for i, t in np.ndindex(path.shape):
+        walks[i, t, path[i, t] - 1:path[i, t] + 2] += 5.0
+    slope = detect.drift_slopes(walks, np.arange(16) * bin_s) * channel_hz
+    error = measures.drift_error_hz_s(walks, channel_hz, bin_s, known=known)
+    assert np.mean(error > 1.5 * one_channel) >= 0.35  # the others' halves agree within their noise
+    agree = np.abs(slope[::2] - slope[1::2]) <= 2 * np.hypot(error[::2], error[1::2])
+    assert agree.mean() >= 0.6, agree.mean()  # 0.70 here
+    assert (np.abs(slope[::2] - slope[1::2]) <= 2 * np.hypot(known[::2], known[1::2])).mean() < 0.35  # 0.24
+
+    lines = _line_windows(rng, 200, drift_channels=30.0, width=3, level=5.0)
+    line_error = measures.drift_error_hz_s(lines, channel_hz, bin_s, known=known)
+    assert np.median(line_error) < 1.1 * one_channel, np.median(line_error) / one_channel
+    crossing = lines.copy()
+    crossing[:, 10:, 60:63] += 8.0  # a brighter carrier, on late in the scan, that the peaks jump to
+    crossing_error = measures.drift_error_hz_s(crossing, channel_hz, bin_s, known=known)
+    assert np.percentile(crossing_error, 95) < 1.1 * one_channel, np.percentile(crossing_error, 95) / one_channel
+
+
 # --- intermittent signals (issue 16: bursts turboSETI finds at SNR 10, measured at 3) -------------
 
 BURST_BINS = (1, 2, 7, 12, 13)  # the carrier is on in 5 of the 16 integrations

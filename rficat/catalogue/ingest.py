@@ -230,12 +230,10 @@ def _store_file(engine: Engine, reader: FilterbankReader, summary: IngestSummary
             _, result = item
             stored = snippets.quantise(snippets.normalise(result.snippets))
             pictures = snippets.dequantise(stored)  # what is stored, as the encoder and the drift error see it
-            # a track's drift is known to the dedoppler search's resolution, however noisy (or, for a
-            # wandering track, however deceptively tidy) its bins are one by one; the others' from their bins
-            drift_error = np.array([h.track_drift_error_hz_s for h in result.hits], dtype=np.float64)
-            on_bins = ~np.isfinite(drift_error)
-            if on_bins.any():
-                drift_error[on_bins] = measures.drift_error_hz_s(pictures[on_bins], header.foff_mhz * 1e6, time_bin_s)
+            # a track's drift is known to the dedoppler search's resolution, however noisy its bins
+            # are one by one; the others' from their bins; both widened where the path wanders
+            track_error = np.array([h.track_drift_error_hz_s for h in result.hits], dtype=np.float64)
+            drift_error = measures.drift_error_hz_s(pictures, header.foff_mhz * 1e6, time_bin_s, known=track_error)
             timings["detect"] += time.perf_counter() - t - (timings["read"] - read_before)
             summary.n_coarse_channels += 1
             n_noise = sum(not h.is_signal for h in result.hits)

@@ -20,6 +20,7 @@ SMOOTH_CHANNELS = (5, 1)  # each time bin's peak is that of a running mean this 
 LINE_CHANNELS = 3  # a bin's peak within this many channels of the line is on it
 ON_FRACTION = 0.5  # ... and the signal is present there when this share of its usual height is
 MAX_AUTOCORRELATION = 0.9  # residuals this correlated or more: the slope's variance x 19 at most
+WANDER_JUMP_CHANNELS = 8  # a path's line-subtracted peak moving more than this between bins is no one path
 NARROW_CHANNELS = 16  # wider than this along the line (a box, a comb): peaks are not given back
 
 
@@ -96,6 +97,22 @@ def bin_peaks(images: np.ndarray, times: np.ndarray, over_median: bool = True) -
     return np.where(give_back, local_peak, peaks), np.where(give_back, local_height, heights)
 
 
+def _weighted_line(times: np.ndarray, peaks: np.ndarray, weights: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Slope, its variance from independent residuals, the residuals and their weights of a
+    weighted least-squares line through each row of ``peaks`` (NaN slope where no bin weighs)."""
+    wsum = weights.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dt = times[None, :] - ((weights * times).sum(axis=1) / wsum)[:, None]
+        residual_from = peaks - ((weights * peaks).sum(axis=1) / wsum)[:, None]
+        var = (weights * dt**2).sum(axis=1)
+        slope = np.where(var > 0, (weights * dt * residual_from).sum(axis=1) / var, 0.0)
+        residual = residual_from - slope[:, None] * dt
+        n_eff = wsum**2 / (weights**2).sum(axis=1)
+        scatter = (weights * residual**2).sum(axis=1) / wsum * n_eff / np.clip(n_eff - 2, 1, None)
+        return slope, scatter / var * wsum / n_eff, residual, weights
+
+
 def fit_line(images: np.ndarray, times: np.ndarray, over_median: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Drift (channels per second) and its standard error of each (n, t, w) window whose bins are
     centred at ``times``: a weighted least-squares line through each bin's peak (:func:`bin_peaks`;
@@ -104,17 +121,32 @@ def fit_line(images: np.ndarray, times: np.ndarray, over_median: bool = True) ->
     with the effective number of bins, widened where the residuals run together (:func:`path_factor`)."""
     times = np.asarray(times, dtype=np.float64)
     peaks, heights = bin_peaks(images, times, over_median)
-    weights = np.clip(heights, 1e-12, None)
-    wsum = weights.sum(axis=1)
-    dt = times[None, :] - ((weights * times).sum(axis=1) / wsum)[:, None]
-    residual_from = peaks - ((weights * peaks).sum(axis=1) / wsum)[:, None]
-    var = (weights * dt**2).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slope = np.where(var > 0, (weights * dt * residual_from).sum(axis=1) / var, 0.0)
-        residual = residual_from - slope[:, None] * dt
-        n_eff = wsum**2 / (weights**2).sum(axis=1)
-        scatter = (weights * residual**2).sum(axis=1) / wsum * n_eff / np.clip(n_eff - 2, 1, None)
-        return slope, np.sqrt(scatter / var * wsum / n_eff * path_factor(residual, weights))
+    return _fit_with_error(times, peaks, np.clip(heights, 1e-12, None))
+
+
+def _fit_with_error(times: np.ndarray, peaks: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    slope, variance, residual, weights = _weighted_line(times, peaks, weights)
+    return slope, np.sqrt(variance * path_factor(residual, weights))
+
+
+def wander(times: np.ndarray, peaks: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """How far the next scan's slope may lie from this one's, channels per second, for a signal
+    whose path wanders: the change of slope between the scan's two halves beyond what their
+    noise explains (the difference less twice its standard error, in quadrature), over sqrt(2)
+    (a random walk's slopes over two halves differ by about twice a scan slope's spread, and two
+    scans' slopes by sqrt(2) times it). Only a continuous path counts: where a bin's peak moves
+    more than :data:`WANDER_JUMP_CHANNELS` off the line from the bin before (a second signal in
+    the window, a burst's off bins, noise), the halves disagree for another reason, and the
+    wander is 0 -- a drifting technosignature crossing RFI must not have its drift made vague.
+    A straight line's halves agree (0); a random walk's or a chirp's do not."""
+    half = times < np.median(times)
+    first, first_var, _, _ = _weighted_line(times[half], peaks[:, half], weights[:, half])
+    second, second_var, _, _ = _weighted_line(times[~half], peaks[:, ~half], weights[:, ~half])
+    _, _, residual, _ = _weighted_line(times, peaks, weights)
+    with np.errstate(invalid="ignore"):
+        excess = (first - second) ** 2 - 4 * (first_var + second_var)
+        continuous = np.abs(np.diff(residual, axis=1)).max(axis=1) <= WANDER_JUMP_CHANNELS
+    return np.where(continuous & (excess > 0), np.sqrt(np.clip(np.nan_to_num(excess), 0, None) / 2), 0.0)
 
 
 def path_factor(residual: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -134,12 +166,24 @@ def path_factor(residual: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return (1 + r) / (1 - r)
 
 
-def drift_error_hz_s(images: np.ndarray, channel_hz: float, time_bin_s: float) -> np.ndarray:
-    """Standard error (Hz/s) of the drift rate of each normalised (n, 16, 256) snippet
-    (:func:`fit_line`); ``channel_hz`` is the channel width, ``time_bin_s`` the time between bins."""
+def drift_error_hz_s(images: np.ndarray, channel_hz: float, time_bin_s: float,
+                     known: np.ndarray | None = None) -> np.ndarray:
+    """Standard error (Hz/s) of the drift rate of each normalised (n, 16, 256) snippet: the
+    line's error (:func:`fit_line`), or where ``known`` (Hz/s, NaN: not known) gives it, that
+    (a dedoppler track's drift is known to the search's resolution however noisy its bins are),
+    combined in quadrature with how much the path wanders (:func:`wander`): a random-walk
+    carrier's tidy track in one scan is still not the slope it has in the next.
+    ``channel_hz`` is the channel width, ``time_bin_s`` the time between bins."""
     x = np.asarray(images, dtype=np.float32)
     if x.ndim == 2:
         x = x[None]
     if not len(x):
         return np.empty(0)
-    return fit_line(x, np.arange(x.shape[1], dtype=np.float64) * time_bin_s)[1] * abs(channel_hz)
+    times = np.arange(x.shape[1], dtype=np.float64) * time_bin_s
+    peaks, heights = bin_peaks(x, times)
+    weights = np.clip(heights, 1e-12, None)
+    error = np.full(len(x), np.nan) if known is None else np.asarray(known, dtype=np.float64).copy()
+    unknown = ~np.isfinite(error)
+    if unknown.any():
+        error[unknown] = _fit_with_error(times, peaks[unknown], weights[unknown])[1] * abs(channel_hz)
+    return np.hypot(error, wander(times, peaks, weights) * abs(channel_hz))
