@@ -6,7 +6,8 @@ scan, and 8 background scans. Every file goes through the real ingest into a scr
 the cadence is recorded, ``rfi build`` runs with its defaults, and ``rficat_cadence_events``
 is asked six times (the same catalogue, the same build, one run):
 
-- ``on_off_only``: the ON/OFF test alone (``p_use_verdicts => false``);
+- ``on_off_only``: the ON/OFF test alone (``p_use_verdicts => false``), with the test of an
+  event's positions across the cadence (migration 0024: drifting within its scans, not across them);
 - ``lookalike_evidence``: + the verdict on drift-consistent lookalikes in reference
   observations (``p_use_classes => false``);
 - ``classes``: + RFI classes by local density, with the evidence against an event's ON
@@ -14,7 +15,8 @@ is asked six times (the same catalogue, the same build, one run):
 - ``classes_rule_0011``: ``classes`` with the ON/OFF rule before migration 0019 (any similar OFF
   signal vetoes whatever its drift; ON appearances by similarity alone), for comparison;
 - ``classes_rule_0019``: ``classes`` without the local-RFI exception of migration 0020;
-- ``classes_rule_0022``: ``classes`` judged on one snippet, before migration 0023 pooled the evidence.
+- ``classes_rule_0022``: ``classes`` judged on one snippet, before migration 0023 pooled the evidence;
+- ``classes_rule_0023``: ``classes`` without the cadence-position test of migration 0024.
 
 For each: of the 12 ETI-like signals, how many are reported (an event whose snippet is the
 signal's) and how many remain candidates (reported and not judged likely/known RFI); of the
@@ -71,7 +73,9 @@ ABLATION = {"on_off_only": {"use_verdicts": False}, "lookalike_evidence": {"use_
             # before migration 0020: an event on top of OFF-scan RFI judged by the rule alone
             "classes_rule_0019": {"local_rfi": False},
             # before migration 0023: an event judged on its highest-SNR ON snippet alone
-            "classes_rule_0022": {"pool_evidence": False}}
+            "classes_rule_0022": {"pool_evidence": False},
+            # before migration 0024: no test of the event's positions across the cadence
+            "classes_rule_0023": {"cadence_track": False}}
 RFI_VERDICTS = ("likely_rfi", "known_rfi")
 
 

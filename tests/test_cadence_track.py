@@ -1,0 +1,81 @@
+"""An event that drifts within its scans but not across them is likely RFI (migration 0024).
+
+An ABACAD cadence (setigen, GBT resolution, fixed seeds) with two ON-only carriers drifting
++0.3 Hz/s within each scan (32 channels over a scan, 64 between ON scans): one keeps drifting
+between scans, as a transmitter at the target does; the other starts each ON scan at the same
+frequency, as RFI tied to the receiver or the scan schedule does. Neither has a lookalike
+anywhere else, so the verdict rule alone leaves both candidates. A stationary carrier in every
+scan gives the OFF scans something to take evidence from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from rficat.catalogue import cadence, ingest, rfi
+from rficat.store import db
+from rficat.synthetic import synth
+
+DRIFT = 0.3
+
+
+@pytest.fixture(scope="module")
+def track_cadence(server_url, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("cadence_track")
+    spec = synth.ObservationSpec(n_coarse_channels=1, seed=31)
+    starts = {"steady": spec.frequency_mhz(20_000), "reset": spec.frequency_mhz(40_000)}
+
+    def start_of_scan(name: str, position: int) -> float:
+        moved = DRIFT * position * spec.obs_length_s * 1e-6 if name == "steady" else 0.0
+        return starts[name] + moved
+
+    paths = []
+    for position, letter in enumerate("ABACAD"):
+        on = letter == "A"
+        scan = replace(spec, source_name="TRACK_TARGET" if on else f"TRACK_OFF_{letter}",
+                       mjd_start=spec.mjd_start + position * spec.obs_length_s / 86400, seed=3100 + position)
+        signals = [synth.Signal(start_of_scan(name, position), DRIFT, snr=40.0, width_hz=8.0, label=name)
+                   for name in starts] if on else []
+        signals.append(synth.Signal(spec.frequency_mhz(55_000), 0.0, snr=40.0, width_hz=20.0, label="everywhere"))
+        path = directory / f"scan{position}_{letter}.h5"
+        synth.write_observation(path, scan, signals)
+        paths.append(path)
+    with db.scratch_database(server_url, "cadence_track") as url:
+        engine = db.make_engine(url)
+        for path in paths:
+            ingest.ingest_file(engine, path, n_noise_per_channel=2)
+        cadence.add_cadence(engine, "track", paths)
+        rfi.build(engine, min_cluster_size=3)
+        yield {"engine": engine, "starts": starts, "spec": spec}
+        engine.dispose()
+
+
+def _event(track_cadence: dict, name: str, **options) -> dict:
+    spec = track_cadence["spec"]
+    reach = 200 * abs(spec.foff_hz) * 1e-6
+    found = [e for e in cadence.search(track_cadence["engine"], "track", **options).to_dict("records")
+             if abs(e["f_center_mhz"] - track_cadence["starts"][name]) <= reach]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_a_signal_that_keeps_drifting_between_scans_stays_a_candidate(track_cadence):
+    event = _event(track_cadence, "steady")
+    assert event["verdict"] == "candidate", event["explanation"]
+    assert event["drift_rate_hz_s"] == pytest.approx(DRIFT, abs=0.03)
+
+
+def test_a_signal_that_starts_each_scan_anew_is_likely_rfi(track_cadence):
+    before = _event(track_cadence, "reset", cadence_track=False)
+    assert before["verdict"] == "candidate" and before["evidence"] == [], before["explanation"]
+    event = _event(track_cadence, "reset")
+    assert event["verdict"] == "likely_rfi" and event["likely_rfi"], event["explanation"]
+    assert "starts each scan anew" in event["explanation"]
+    assert event["n_lookalikes_elsewhere"] == 0  # no lookalike: the cadence itself is the evidence
+    listed = [e["snippet_id"] for e in event["evidence"]]
+    assert sorted(listed) == sorted(int(i) for i in event["on_snippet_ids"])
+    spacing = {round(e["f_center_mhz"], 4) for e in event["evidence"]}
+    assert len(spacing) == 1  # one frequency in every ON scan
+    assert all(e["drift_rate_hz_s"] == pytest.approx(DRIFT, abs=0.03) for e in event["evidence"])
