@@ -4,8 +4,9 @@ An ABACAD cadence (setigen, GBT resolution, fixed seeds) with two ON-only carrie
 +0.3 Hz/s within each scan (32 channels over a scan, 64 between ON scans): one keeps drifting
 between scans, as a transmitter at the target does; the other starts each ON scan at the same
 frequency, as RFI tied to the receiver or the scan schedule does. Neither has a lookalike
-anywhere else, so the verdict rule alone leaves both candidates. A stationary carrier in every
-scan gives the OFF scans something to take evidence from.
+anywhere else, so the verdict rule alone leaves both candidates. A third, stationary, is seen only
+in the ON scans; a stationary carrier of the same shape in every scan (vetoed, far away) is its
+lookalike in the OFF scans.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import sqlalchemy as sa
 
 from rficat.catalogue import cadence, ingest, rfi
 from rficat.store import db
@@ -25,7 +27,9 @@ DRIFT = 0.3
 def track_cadence(server_url, tmp_path_factory):
     directory = tmp_path_factory.mktemp("cadence_track")
     spec = synth.ObservationSpec(n_coarse_channels=1, seed=31)
-    starts = {"steady": spec.frequency_mhz(20_000), "reset": spec.frequency_mhz(40_000)}
+    starts = {"steady": spec.frequency_mhz(20_000), "reset": spec.frequency_mhz(40_000),
+              "still": spec.frequency_mhz(30_000)}
+    drifts = {"steady": DRIFT, "reset": DRIFT, "still": 0.0}
 
     def start_of_scan(name: str, position: int) -> float:
         moved = DRIFT * position * spec.obs_length_s * 1e-6 if name == "steady" else 0.0
@@ -36,9 +40,9 @@ def track_cadence(server_url, tmp_path_factory):
         on = letter == "A"
         scan = replace(spec, source_name="TRACK_TARGET" if on else f"TRACK_OFF_{letter}",
                        mjd_start=spec.mjd_start + position * spec.obs_length_s / 86400, seed=3100 + position)
-        signals = [synth.Signal(start_of_scan(name, position), DRIFT, snr=40.0, width_hz=8.0, label=name)
+        signals = [synth.Signal(start_of_scan(name, position), drifts[name], snr=40.0, width_hz=8.0, label=name)
                    for name in starts] if on else []
-        signals.append(synth.Signal(spec.frequency_mhz(55_000), 0.0, snr=40.0, width_hz=20.0, label="everywhere"))
+        signals.append(synth.Signal(spec.frequency_mhz(55_000), 0.0, snr=40.0, width_hz=8.0, label="everywhere"))
         path = directory / f"scan{position}_{letter}.h5"
         synth.write_observation(path, scan, signals)
         paths.append(path)
@@ -79,3 +83,37 @@ def test_a_signal_that_starts_each_scan_anew_is_likely_rfi(track_cadence):
     spacing = {round(e["f_center_mhz"], 4) for e in event["evidence"]}
     assert len(spacing) == 1  # one frequency in every ON scan
     assert all(e["drift_rate_hz_s"] == pytest.approx(DRIFT, abs=0.03) for e in event["evidence"])
+
+
+def test_an_event_that_stays_put_across_the_cadence_pools_evidence_as_a_stationary_signal(track_cadence):
+    """Its judged appearance measured drifting a little (here its stored drift set to 0.02 Hz/s, as a
+    random-walk carrier's scan can come out), so judged alone it takes evidence only at its own
+    frequency, and none is there; another appearance, stationary within its wider tolerance, has
+    lookalikes in the OFF scans. Its positions do not move across the cadence, so the event is not
+    drifting: that evidence is pooled in."""
+    engine = track_cadence["engine"]
+    event = _event(track_cadence, "still")
+    judged = int(event["judged_snippet_id"])
+    other = next(int(i) for i in event["on_snippet_ids"] if int(i) != judged)
+    with engine.begin() as conn:
+        saved = conn.execute(sa.text("SELECT id, drift_rate_hz_s, drift_error_hz_s FROM snippets WHERE id IN (:a, :b)"),
+                             {"a": judged, "b": other}).all()
+        conn.execute(sa.text("UPDATE snippets SET drift_rate_hz_s = 0.02, drift_error_hz_s = 0.004 WHERE id = :s"),
+                     {"s": judged})
+        conn.execute(sa.text("UPDATE snippets SET drift_rate_hz_s = 0.0, drift_error_hz_s = 0.02 WHERE id = :s"),
+                     {"s": other})
+    try:
+        with engine.connect() as conn:
+            alone = conn.execute(sa.text("SELECT verdict FROM rficat_verdict(:s)"), {"s": other}).scalar()
+        assert alone in ("likely_rfi", "known_rfi")
+        before = _event(track_cadence, "still", cadence_track=False)
+        assert before["verdict"] == "candidate", before["explanation"]
+        event = _event(track_cadence, "still")
+        assert event["judged_snippet_id"] == judged
+        assert event["verdict"] == "likely_rfi", event["explanation"]
+        assert f"evidence against snippet(s) {other}" in event["explanation"]
+    finally:
+        with engine.begin() as conn:
+            for sid, drift, error in saved:
+                conn.execute(sa.text("UPDATE snippets SET drift_rate_hz_s = :d, drift_error_hz_s = :e WHERE id = :s"),
+                             {"d": drift, "e": error, "s": sid})

@@ -12,7 +12,12 @@ two or more ON appearances drifting beyond their drift tolerance, whose appearan
 (each within 8 channels) whose slope none of those drifts matches (within its tolerance plus 8
 channels over the ON scans' span), is ``likely_rfi``; the explanation says so and the evidence lists
 the appearances. Not where an OFF scan shows its picture near its track (its ON appearances may be
-that RFI's). ``p_cadence_track`` (appended, default true; false: as before).
+that RFI's). The same line tells a drift better than one scan can: an event whose appearances stay
+put across the cadence (slope within 8 channels over the ON span) pools the evidence against its
+other ON appearances as a stationary signal's (from lookalikes anywhere), even when its judged
+appearance came out drifting a little within its scan (a random walk's slope in one scan: judged
+alone it took evidence only at its own frequency, and the pooling followed it).
+``p_cadence_track`` (appended, default true; false: as before).
 
 Revision ID: 0024
 Revises: 0023

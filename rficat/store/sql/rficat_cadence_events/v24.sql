@@ -162,6 +162,15 @@ BEGIN
         SELECT event_id, regr_slope(f_hz, t_s) AS slope, regr_intercept(f_hz, t_s) AS intercept,
                max(t_s) - min(t_s) AS span_s, max(ch_hz) AS ch_hz, count(DISTINCT observation_id) AS n_scans
         FROM appearances GROUP BY event_id
+    ), cadence_fit AS (  -- whether the positions lie on that line (each within line_channels), and whether the
+                         -- line stays put (slope within line_channels over the span: the signal does not
+                         -- move across the cadence, whatever one appearance's drift within its scan)
+        SELECT l.event_id, l.slope, l.span_s, l.ch_hz, l.on_line,
+               l.on_line AND abs(l.slope) <= line_channels * l.ch_hz / l.span_s AS still
+        FROM (SELECT l.*, l.n_scans >= 3 AND l.span_s > 0
+                          AND bool_and(abs(a.f_hz - (l.intercept + l.slope * a.t_s)) <= line_channels * l.ch_hz) AS on_line
+              FROM cadence_line l JOIN appearances a ON a.event_id = l.event_id
+              GROUP BY l.event_id, l.slope, l.intercept, l.span_s, l.ch_hz, l.n_scans) l
     ), cadence_track AS (  -- an event that drifts within its scans but not across them: at least two appearances
                            -- drifting beyond their tolerance, none of them within it (+ line_channels over the
                            -- span) of the slope of the line its positions lie on (each within line_channels)
@@ -172,11 +181,10 @@ BEGIN
                          ORDER BY a.t_s) AS appearances,
                max(abs(a.drift)) FILTER (WHERE a.drifting) AS drift,
                min(abs(a.drift - l.slope) - a.tol) FILTER (WHERE a.drifting) AS margin_hz_s
-        FROM cadence_line l JOIN appearances a ON a.event_id = l.event_id
-        WHERE l.n_scans >= 3 AND l.span_s > 0
+        FROM cadence_fit l JOIN appearances a ON a.event_id = l.event_id
+        WHERE l.on_line
         GROUP BY l.event_id, l.slope, l.span_s, l.ch_hz
         HAVING count(*) FILTER (WHERE a.drifting) >= 2
-           AND bool_and(abs(a.f_hz - (l.intercept + l.slope * a.t_s)) <= line_channels * l.ch_hz)
            AND NOT bool_or(a.drifting AND abs(a.drift - l.slope) <= a.tol + line_channels * l.ch_hz / l.span_s)
     ), judged AS (  -- the event's best picture: its ON snippet of highest SNR
         SELECT ev.*, (SELECT s.id FROM snippets s WHERE s.id = ANY(ev.on_ids)
@@ -198,9 +206,12 @@ BEGIN
                     -- appearance's own frequency (the rule's same-emitter reach: half the drift span over
                     -- the lookalike's scan, of the faster of the two, + 128 channels), as the rule does: an
                     -- appearance whose own drift is poorly measured is judged as if stationary, with
-                    -- lookalikes from anywhere, which say nothing of a drifting signal
+                    -- lookalikes from anywhere, which say nothing of a drifting signal. (p_cadence_track) An
+                    -- event whose appearances stay put across the cadence (cadence_fit.still) is not drifting,
+                    -- however its judged appearance's drift within its scan came out: its positions over the
+                    -- whole cadence measure its drift to a few hundredths of what one scan can
         SELECT ja.id, a.id AS appearance_id, x.e
-        FROM judged_alone ja
+        FROM judged_alone ja LEFT JOIN cadence_fit cf ON cf.event_id = ja.id
         JOIN snippets sj ON sj.id = ja.judged_id JOIN scans scj ON scj.observation_id = sj.observation_id
         CROSS JOIN LATERAL rficat_drift_tolerance(scj.floor_hz_s, sj.drift_error_hz_s, sigmas) judged_tol
         CROSS JOIN LATERAL unnest(ja.on_ids) a(id)
@@ -212,7 +223,7 @@ BEGIN
         WHERE p_pool_evidence AND p_use_verdicts AND ja.alone_verdict = 'candidate' AND a.id <> ja.judged_id
           AND abs(sa.drift_rate_hz_s - sj.drift_rate_hz_s)
               <= greatest(rficat_drift_tolerance(sca.floor_hz_s, sa.drift_error_hz_s, sigmas), judged_tol)
-          AND (abs(sj.drift_rate_hz_s) <= judged_tol
+          AND (abs(sj.drift_rate_hz_s) <= judged_tol OR coalesce(cf.still, false)
                OR abs((x.e ->> 'f_center_mhz')::float8 - sa.f_center_mhz)
                   <= greatest(abs(coalesce((x.e ->> 'drift_rate_hz_s')::float8, 0)), abs(sa.drift_rate_hz_s))
                      * oe.tsamp_s * oe.n_integrations / 2 * 1e-6 + 128 * abs(oe.foff_mhz))
@@ -286,4 +297,4 @@ BEGIN
     ORDER BY 1;
 END $fn$;
 COMMENT ON FUNCTION rficat_cadence_events(text, integer, double precision, double precision, double precision, integer, double precision, integer, boolean, boolean, boolean, boolean, boolean, boolean, boolean) IS
-    'Candidate events of an ON/OFF cadence: signals of the first ON scan found again in every other ON scan at the frequency their drift predicts (latent similarity >= p_on_similarity), with no similar signal (>= p_off_similarity) that drifts like it (within the verdict rule''s tolerance, rficat_drift_tolerance: one channel over the scan or 2 x the drift error) near the drift-consistent frequency of any OFF scan; p_off_drift_consistent false lets any similar OFF signal veto, whatever its drift (the rule before migration 0019); the event''s drift is that of its ON appearance measured best. An ON scan''s appearance is the signal on the event''s track (p_on_track, default: drifting like it within that tolerance, within the tolerance x elapsed time + 32 channels of where its drift puts it) whatever its similarity, else the most similar near there (>= p_on_similarity); p_on_track false: similarity alone (before 0019). Each event is judged on its highest-SNR ON snippet by rficat_verdict: verdict (candidate, likely_rfi, known_rfi, unjudged), explanation and evidence (the drift-consistent lookalikes in reference observations); likely_rfi is true for likely_rfi and known_rfi, n_lookalikes_elsewhere counts the evidence. p_common_similarity, p_common_min and p_class_min_observations override the build''s similarity, minimum evidence and class reference minimum (NULL: the build''s); p_use_classes false judges on evidence alone, p_use_verdicts false skips verdicts (the ON/OFF test only). p_local_rfi (default, migration 0020): an event judged RFI whose picture an OFF scan also shows near its track (similarity >= p_off_similarity) with another drift, so not a veto, stays a candidate: its lookalikes describe the RFI it sits on, not the ON-only signal; the explanation says so and keeps the rule''s own words and evidence. p_pool_evidence (default, migration 0023): an event its judged snippet leaves a candidate is likely_rfi when the evidence against its ON appearances that drift like the judged one (within the larger of their tolerances), pooled, reaches the rule''s minimums (min_evidence lookalikes in min_observations reference observations): the same signal seen again in another ON scan, its lookalikes are evidence against the event; false: judged on one snippet (before 0023). p_cadence_track (default, migration 0024): a candidate event whose ON appearances drift within their scans (two or more beyond their drift tolerance) but lie on one line across the cadence (each within 8 channels) whose slope none of those drifts matches (within its tolerance + 8 channels over the ON span) is likely_rfi, unless an OFF scan shows its picture near its track: a transmitter at the target drifting steadily keeps drifting between scans; the evidence lists the ON appearances (positions, drifts, tolerances), n_lookalikes_elsewhere still counts the lookalike evidence. Ranked candidates first, then by evidence and SNR. (Before migration 0011 likely_rfi meant 3 or more lookalikes >= 0.95 whatever their drift, or a class seen in OFF scans.)';
+    'Candidate events of an ON/OFF cadence: signals of the first ON scan found again in every other ON scan at the frequency their drift predicts (latent similarity >= p_on_similarity), with no similar signal (>= p_off_similarity) that drifts like it (within the verdict rule''s tolerance, rficat_drift_tolerance: one channel over the scan or 2 x the drift error) near the drift-consistent frequency of any OFF scan; p_off_drift_consistent false lets any similar OFF signal veto, whatever its drift (the rule before migration 0019); the event''s drift is that of its ON appearance measured best. An ON scan''s appearance is the signal on the event''s track (p_on_track, default: drifting like it within that tolerance, within the tolerance x elapsed time + 32 channels of where its drift puts it) whatever its similarity, else the most similar near there (>= p_on_similarity); p_on_track false: similarity alone (before 0019). Each event is judged on its highest-SNR ON snippet by rficat_verdict: verdict (candidate, likely_rfi, known_rfi, unjudged), explanation and evidence (the drift-consistent lookalikes in reference observations); likely_rfi is true for likely_rfi and known_rfi, n_lookalikes_elsewhere counts the evidence. p_common_similarity, p_common_min and p_class_min_observations override the build''s similarity, minimum evidence and class reference minimum (NULL: the build''s); p_use_classes false judges on evidence alone, p_use_verdicts false skips verdicts (the ON/OFF test only). p_local_rfi (default, migration 0020): an event judged RFI whose picture an OFF scan also shows near its track (similarity >= p_off_similarity) with another drift, so not a veto, stays a candidate: its lookalikes describe the RFI it sits on, not the ON-only signal; the explanation says so and keeps the rule''s own words and evidence. p_pool_evidence (default, migration 0023): an event its judged snippet leaves a candidate is likely_rfi when the evidence against its ON appearances that drift like the judged one (within the larger of their tolerances), pooled, reaches the rule''s minimums (min_evidence lookalikes in min_observations reference observations): the same signal seen again in another ON scan, its lookalikes are evidence against the event; false: judged on one snippet (before 0023). p_cadence_track (default, migration 0024): a candidate event whose ON appearances drift within their scans (two or more beyond their drift tolerance) but lie on one line across the cadence (each within 8 channels) whose slope none of those drifts matches (within its tolerance + 8 channels over the ON span) is likely_rfi, unless an OFF scan shows its picture near its track: a transmitter at the target drifting steadily keeps drifting between scans; the evidence lists the ON appearances (positions, drifts, tolerances), n_lookalikes_elsewhere still counts the lookalike evidence; and an event whose ON appearances stay put across the cadence (on one line of slope within 8 channels over the ON span) pools evidence as a stationary signal, whatever its judged appearance''s drift within its scan. Ranked candidates first, then by evidence and SNR. (Before migration 0011 likely_rfi meant 3 or more lookalikes >= 0.95 whatever their drift, or a class seen in OFF scans.)';
