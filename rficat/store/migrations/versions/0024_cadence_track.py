@@ -6,8 +6,9 @@ drift puts it. ``rficat_cadence_events`` let an ON appearance lie anywhere withi
 (256 channels) of there, so RFI that starts each scan anew at the same frequency and drifts within
 it (a chirping or random-walk carrier, a drifting burst: on the independent evaluation set, ON-only
 RFI of these kinds left as candidates) passed as a drifting signal. The appearances' positions
-(window centres, on the signal) lie within a channel of a line for every ETI-like signal of that
-set, whose slope matches the drift measured in each scan to 0.015 Hz/s. Now a candidate event with
+(window centres, on the signal) lie within 1.3 channels of a line for each of the 150 ETI-like
+signals of thirteen such sets seen in all three ON scans, a line whose slope lies within 0.032 Hz/s
+of the drift measured in each scan (0.018 of the nearest). Now a candidate event with
 two or more ON appearances drifting beyond their drift tolerance, whose appearances lie on one line
 (each within 8 channels) whose slope none of those drifts matches (within its tolerance plus 8
 channels over the ON scans' span), is ``likely_rfi``; the explanation says so and the evidence lists
