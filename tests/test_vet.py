@@ -366,3 +366,25 @@ def test_the_drift_judged_is_the_one_measured_with_the_picture():
     query = vet.verdict_query([cut, looked_up], 1)
     assert query.drift_rate_hz_s.tolist() == [0.010204, 0.001]
     assert query.drift_error_hz_s[0] == pytest.approx(0.0102042, rel=1e-5) and query.drift_error_hz_s[1] == 0.002
+
+    # a cut picture whose path wanders (a random walk, as the table's one straight path does not
+    # say) widens that error as ingest widens a track's (measures.wander); a straight line's keeps it
+    rng = np.random.default_rng(5)
+    line = rng.normal(size=(16, 256)).astype(np.float32)
+    walk = rng.normal(size=(16, 256)).astype(np.float32)
+    for offset in (-1, 0, 1):  # lines 3 channels wide
+        line[np.arange(16), 120 + np.arange(16) + offset] += 8.0
+        walk[np.arange(16), 128 + np.array([0, 1, 3, 5, 8, 10, 11, 12, 12, 10, 8, 5, 3, 1, 0, -1]) + offset] += 8.0
+    # a chirp slowing down, off in one bin where a noise spike far away takes the peak (a stray peak,
+    # given no height: it does not break the path)
+    chirp = rng.normal(size=(16, 256)).astype(np.float32)
+    on = np.arange(16) != 10
+    for offset in (-1, 0, 1):
+        chirp[np.arange(16)[on], (125 + np.array([10, 9, 8, 7, 6, 5, 4, 3, 3, 2, 1, 1, 1, 0, 0, 0]) + offset)[on]] += 8.0
+    chirp[10, 60] += 60.0
+    straight, wandering, curving = (vet.Vetted(hit, data, f_center_mhz=1000.0, latent=z, freq_vector=z,
+                                               snr_measured=20.0, snippet=picture) for picture in (line, walk, chirp))
+    errors = vet.verdict_query([straight, wandering, curving], 1).drift_error_hz_s
+    assert errors[0] == pytest.approx(0.0102042, rel=1e-5)
+    assert errors[1] > 3 * errors[0], errors
+    assert errors[2] > 2 * errors[0], errors

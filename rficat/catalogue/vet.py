@@ -25,7 +25,9 @@ For each row of a hit table (:mod:`rficat.io.hits`), vetting
    with the picture: a lookup's snippet's own drift rate and its error (the catalogue's verdict on
    that snippet, by the same rule); for a cut, the table's drift, known to one step of a dedoppler
    search of the file (one channel over the scan between the first and last integration, as
-   turboSETI quantises its drift rates), which is the drift's error.
+   turboSETI quantises its drift rates), which is the drift's error, combined as ingest combines a
+   track's with how much the cut picture's path wanders (``measures.wander``: a chirp's or a random
+   walk's drift in the table is one straight path through a curve, not the next scan's).
 
 A problem with one row (no data file, a frequency outside the file's band, an unreadable file) is
 that row's ``error``; the other rows are still vetted. Nothing is written to the catalogue unless
@@ -59,7 +61,7 @@ from rficat.io import (
     read_header,
     read_hits,
 )
-from rficat.science import detect, embedding, snippets
+from rficat.science import detect, embedding, measures, snippets
 from rficat.science.model import Encoder, resolve_model
 
 log = logging.getLogger(__name__)
@@ -560,6 +562,9 @@ def verdict_query(items: Sequence[Vetted], model_id: int | None) -> VerdictQuery
         d = v.data
         step = (abs(d.foff_mhz) * 1e6 / (d.tsamp_s * (d.n_integrations - 1))
                 if d and d.foff_mhz and d.tsamp_s and d.n_integrations and d.n_integrations > 1 else math.nan)
+        if v.snippet is not None and math.isfinite(step):  # widened where the cut picture's path wanders
+            step = float(measures.drift_error_hz_s(v.snippet, abs(d.foff_mhz) * 1e6,
+                                                   d.obs_length_s / snippets.SNIPPET_SHAPE[0], known=np.array([step]))[0])
         return (math.nan if v.hit.drift_rate_hz_s is None else v.hit.drift_rate_hz_s), step
 
     nan = math.nan

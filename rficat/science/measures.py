@@ -138,14 +138,20 @@ def wander(times: np.ndarray, peaks: np.ndarray, weights: np.ndarray) -> np.ndar
     more than :data:`WANDER_JUMP_CHANNELS` off the line from the bin before (a second signal in
     the window, a burst's off bins, noise), the halves disagree for another reason, and the
     wander is 0 -- a drifting technosignature crossing RFI must not have its drift made vague.
-    A straight line's halves agree (0); a random walk's or a chirp's do not."""
+    A straight line's halves agree (0); a random walk's or a chirp's do not. Bins that weigh nothing
+    (a stray noise peak :func:`bin_peaks` gave no height) are skipped: the path runs from the bin
+    before them to the bin after."""
     half = times < np.median(times)
     first, first_var, _, _ = _weighted_line(times[half], peaks[:, half], weights[:, half])
     second, second_var, _, _ = _weighted_line(times[~half], peaks[:, ~half], weights[:, ~half])
     _, _, residual, _ = _weighted_line(times, peaks, weights)
+    counted = weights > 1e-9
+    last = np.maximum.accumulate(np.where(counted, np.arange(times.size), 0), axis=1)
+    path = np.take_along_axis(residual, last, axis=1)  # each bin: the residual of the last bin that counts
+    step = np.where(counted[:, 1:] & np.logical_or.accumulate(counted, axis=1)[:, :-1], np.abs(np.diff(path, axis=1)), 0.0)
     with np.errstate(invalid="ignore"):
         excess = (first - second) ** 2 - 4 * (first_var + second_var)
-        continuous = np.abs(np.diff(residual, axis=1)).max(axis=1) <= WANDER_JUMP_CHANNELS
+        continuous = np.nan_to_num(step).max(axis=1) <= WANDER_JUMP_CHANNELS
     return np.where(continuous & (excess > 0), np.sqrt(np.clip(np.nan_to_num(excess), 0, None) / 2), 0.0)
 
 
