@@ -98,9 +98,9 @@ def bin_peaks(images: np.ndarray, times: np.ndarray, over_median: bool = True) -
 
 
 def _weighted_line(times: np.ndarray, peaks: np.ndarray, weights: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Slope, its variance from independent residuals, the residuals and their weights of a
-    weighted least-squares line through each row of ``peaks`` (NaN slope where no bin weighs)."""
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slope, its variance from independent residuals, and the residuals of a weighted
+    least-squares line through each row of ``peaks`` (NaN slope where no bin weighs)."""
     wsum = weights.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         dt = times[None, :] - ((weights * times).sum(axis=1) / wsum)[:, None]
@@ -110,7 +110,7 @@ def _weighted_line(times: np.ndarray, peaks: np.ndarray, weights: np.ndarray
         residual = residual_from - slope[:, None] * dt
         n_eff = wsum**2 / (weights**2).sum(axis=1)
         scatter = (weights * residual**2).sum(axis=1) / wsum * n_eff / np.clip(n_eff - 2, 1, None)
-        return slope, scatter / var * wsum / n_eff, residual, weights
+        return slope, scatter / var * wsum / n_eff, residual
 
 
 def fit_line(images: np.ndarray, times: np.ndarray, over_median: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -121,15 +121,12 @@ def fit_line(images: np.ndarray, times: np.ndarray, over_median: bool = True) ->
     with the effective number of bins, widened where the residuals run together (:func:`path_factor`)."""
     times = np.asarray(times, dtype=np.float64)
     peaks, heights = bin_peaks(images, times, over_median)
-    return _fit_with_error(times, peaks, np.clip(heights, 1e-12, None))
-
-
-def _fit_with_error(times: np.ndarray, peaks: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    slope, variance, residual, weights = _weighted_line(times, peaks, weights)
+    weights = np.clip(heights, 1e-12, None)
+    slope, variance, residual = _weighted_line(times, peaks, weights)
     return slope, np.sqrt(variance * path_factor(residual, weights))
 
 
-def wander(times: np.ndarray, peaks: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def wander(times: np.ndarray, peaks: np.ndarray, weights: np.ndarray, residual: np.ndarray) -> np.ndarray:
     """How far the next scan's slope may lie from this one's, channels per second, for a signal
     whose path wanders: the change of slope between the scan's two halves beyond what their
     noise explains (the difference less twice its standard error, in quadrature), over sqrt(2)
@@ -140,11 +137,10 @@ def wander(times: np.ndarray, peaks: np.ndarray, weights: np.ndarray) -> np.ndar
     wander is 0 -- a drifting technosignature crossing RFI must not have its drift made vague.
     A straight line's halves agree (0); a random walk's or a chirp's do not. Bins that weigh nothing
     (a stray noise peak :func:`bin_peaks` gave no height) are skipped: the path runs from the bin
-    before them to the bin after."""
+    before them to the bin after. ``residual``: the peaks' residuals from the whole scan's line."""
     half = times < np.median(times)
-    first, first_var, _, _ = _weighted_line(times[half], peaks[:, half], weights[:, half])
-    second, second_var, _, _ = _weighted_line(times[~half], peaks[:, ~half], weights[:, ~half])
-    _, _, residual, _ = _weighted_line(times, peaks, weights)
+    first, first_var, _ = _weighted_line(times[half], peaks[:, half], weights[:, half])
+    second, second_var, _ = _weighted_line(times[~half], peaks[:, ~half], weights[:, ~half])
     counted = weights > 1e-9
     last = np.maximum.accumulate(np.where(counted, np.arange(times.size), 0), axis=1)
     path = np.take_along_axis(residual, last, axis=1)  # each bin: the residual of the last bin that counts
@@ -188,8 +184,8 @@ def drift_error_hz_s(images: np.ndarray, channel_hz: float, time_bin_s: float,
     times = np.arange(x.shape[1], dtype=np.float64) * time_bin_s
     peaks, heights = bin_peaks(x, times)
     weights = np.clip(heights, 1e-12, None)
+    _, variance, residual = _weighted_line(times, peaks, weights)  # the whole scan's line, fitted once
     error = np.full(len(x), np.nan) if known is None else np.asarray(known, dtype=np.float64).copy()
     unknown = ~np.isfinite(error)
-    if unknown.any():
-        error[unknown] = _fit_with_error(times, peaks[unknown], weights[unknown])[1] * abs(channel_hz)
-    return np.hypot(error, wander(times, peaks, weights) * abs(channel_hz))
+    error[unknown] = np.sqrt(variance * path_factor(residual, weights))[unknown] * abs(channel_hz)
+    return np.hypot(error, wander(times, peaks, weights, residual) * abs(channel_hz))

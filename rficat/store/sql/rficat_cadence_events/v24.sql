@@ -153,10 +153,10 @@ BEGIN
                          -- measured beyond that tolerance (drifting)
         SELECT ev.id AS event_id, s.id AS snippet_id, s.observation_id, s.f_center_mhz, s.drift_rate_hz_s AS drift,
                s.f_center_mhz * 1e6 AS f_hz, (sc.mjd_start * 86400 + sc.duration_s / 2) AS t_s, sc.channel_mhz * 1e6 AS ch_hz,
-               rficat_drift_tolerance(sc.floor_hz_s, s.drift_error_hz_s, sigmas) AS tol,
-               abs(s.drift_rate_hz_s) > rficat_drift_tolerance(sc.floor_hz_s, s.drift_error_hz_s, sigmas) AS drifting
+               tol, abs(s.drift_rate_hz_s) > tol AS drifting
         FROM events ev CROSS JOIN LATERAL unnest(ev.on_ids) a(id)
         JOIN snippets s ON s.id = a.id JOIN scans sc ON sc.observation_id = s.observation_id
+        CROSS JOIN LATERAL rficat_drift_tolerance(sc.floor_hz_s, s.drift_error_hz_s, sigmas) tol
         WHERE p_cadence_track AND s.drift_rate_hz_s IS NOT NULL
     ), cadence_line AS (  -- the line through the appearances' positions: the signal's drift across the cadence
         SELECT event_id, regr_slope(f_hz, t_s) AS slope, regr_intercept(f_hz, t_s) AS intercept,
