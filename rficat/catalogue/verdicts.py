@@ -18,11 +18,18 @@ build; SQL: ``rficat_classify``, which implements the same rule over the same da
   somewhere else in the band says nothing about it (on three seeds of the independent evaluation
   set, 5 of the 33 ETI-like signals reported were judged RFI on such lookalikes 0.2-0.6 MHz away);
   nor does it join a class without evidence. Stationary and poorly measured signals take evidence from anywhere.
+  The same emitter is looked for where it is: besides the ``k`` nearest of the whole bank, the
+  ``k`` most alike of the bank snippets at its own frequency are examined (a burst's random timing
+  puts bursts from elsewhere nearer in picture than its own earlier sightings).
   At the signal's own frequency a lookalike needs only ``same_emitter_similarity``: the same
   emitter seen again need not look as alike as a stranger (a wobble's phase, a pulse train's
   timing differ from scan to scan; no ETI-like signal of the evaluation set has a drift-consistent
   lookalike at its frequency at all).
-  ``min_evidence`` such lookalikes in ``min_observations`` observations make it ``likely_rfi``.
+  ``min_evidence`` such lookalikes in ``min_observations`` observations make it ``likely_rfi``;
+  so does one (``here_min_evidence``) at a **stationary** signal's own frequency: the same
+  transmitter, not drifting, seen again from another pointing -- what an ON/OFF veto means by
+  one OFF-scan sighting (a technosignature drifts; no ETI-like signal of the evaluation set has a
+  drift-consistent lookalike at its frequency at all).
   Evidence counts signals, not snippets: lookalikes of one observation whose centres lie on each
   other's track (:data:`SAME_SIGNAL_CHANNELS`) are one piece of evidence, the most similar standing
   for the others -- e.g. a hit kept by ``rficat vet --store`` and ingest's own snippet of it.
@@ -71,6 +78,7 @@ class Rules:
     same_emitter_similarity: float = 0.9  # ... where it lies at the signal's own frequency (never above similarity)
     min_evidence: int = 2  # drift-consistent lookalikes in reference observations for likely_rfi
     min_observations: int = 2  # ... in at least this many observations
+    here_min_evidence: int = 1  # ... or this many at a stationary signal's own frequency (the same transmitter)
     drift_sigmas: float = 2.0  # tolerance: max(one channel over the scan, this x the drift's error)
     snr_floor: float = 5.0  # below: unjudged (the encoder was trained on SNR >= ~10)
     class_votes: int = 3  # members of one class among the k nearest needed for membership
@@ -155,6 +163,52 @@ class Bank:
         euclidean, index = tree.kneighbors(queries, n_neighbors=k)
         return index, euclidean**2 / 2  # unit vectors: cosine distance = |a - b|^2 / 2
 
+    def at_frequency(self, queries: Queries, rows: slice, k: int, exclude: np.ndarray,
+                     pairs: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+        """Each query's k nearest bank snippets (in picture) among those at its own frequency
+        (:func:`same_emitter`'s reach) and not in ``exclude`` (its k nearest of the whole bank),
+        nearest first, ties by snippet id: (m, k) indices (-1: none) and cosine distances (inf).
+        The same emitter seen again is looked for where it is, not only among the pictures most
+        alike in the whole bank (a burst's random timing puts other bursts elsewhere nearer)."""
+        f, drift, latent = queries.f_center_mhz[rows], queries.drift[rows], queries.latent[rows]
+        m = len(f)
+        index, distance = np.full((m, k), -1, np.int64), np.full((m, k), np.inf)
+        if "by_frequency" not in self._trees:
+            known = np.flatnonzero(np.isfinite(self.f_center_mhz))
+            order = known[np.argsort(self.f_center_mhz[known], kind="stable")]
+            widest = (np.nanmax(np.abs(self.drift), initial=0.0), np.nanmax(self.scan_s, initial=0.0),
+                      np.nanmax(self.channel_mhz, initial=0.0))
+            self._trees["by_frequency"] = (order, self.f_center_mhz[order], widest)
+        order, sorted_f, (fastest, longest, widest_channel) = self._trees["by_frequency"]
+        if not k or not len(order) or not m:
+            return index, distance
+        bound = track_mhz(np.maximum(np.abs(np.nan_to_num(drift)), fastest), np.full(m, longest),
+                          np.full(m, widest_channel), SAME_EMITTER_CHANNELS)
+        finite = np.isfinite(f) & np.isfinite(bound)
+        lo = np.searchsorted(sorted_f, np.where(finite, f - bound, np.inf))
+        hi = np.searchsorted(sorted_f, np.where(finite, f + bound, -np.inf), side="right")
+        counts = np.clip(hi - lo, 0, None)
+        query = np.repeat(np.arange(m), counts)
+        if not query.size:
+            return index, distance
+        offset = np.arange(query.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        bank_row = order[lo[query] + offset]
+        keep = np.abs(self.f_center_mhz[bank_row] - f[query]) <= track_mhz(
+            np.maximum(np.abs(np.nan_to_num(drift[query])), np.abs(np.nan_to_num(self.drift[bank_row]))),
+            self.scan_s[bank_row], self.channel_mhz[bank_row], SAME_EMITTER_CHANNELS)
+        keep &= ~(exclude[query] == bank_row[:, None]).any(axis=1)
+        query, bank_row = query[keep], bank_row[keep]
+        d = np.empty(query.size)
+        for start in range(0, query.size, pairs):  # bounded memory where many lie at one frequency
+            part = slice(start, start + pairs)
+            d[part] = 1.0 - np.einsum("ij,ij->i", self.latent[bank_row[part]], latent[query[part]])
+        ranked = np.lexsort((self.snippet_id[bank_row], d, query))
+        query, bank_row, d = query[ranked], bank_row[ranked], d[ranked]
+        rank = np.arange(query.size) - np.searchsorted(query, query)
+        first = rank < k
+        index[query[first], rank[first]], distance[query[first], rank[first]] = bank_row[first], d[first]
+        return index, distance
+
 
 @dataclass
 class Queries:
@@ -235,12 +289,14 @@ def judge(bank: Bank | None, queries: Queries, rules: Rules | None = None, chunk
 
 @dataclass
 class _Neighbours:
-    """A chunk of queries' k nearest bank snippets and what the rule asks of each, (m, k) arrays."""
+    """A chunk of queries' k nearest bank snippets, with the k most alike of those at its own
+    frequency beyond them (-1 where fewer), nearest first, and what the rule asks of each: (m, <= 2k) arrays."""
 
     index: np.ndarray
     distance: np.ndarray
     tol: np.ndarray  # (m,) drift tolerance of each query
     drifting: np.ndarray  # (m,) drift beyond its tolerance of zero: evidence only at its frequency
+    here: np.ndarray  # at the query's own frequency (the same emitter's reach)
     near_elsewhere: np.ndarray  # alike, in a reference observation, not its own
     consistent: np.ndarray  # drifting like it, its drift known as well
     evidence: np.ndarray  # counts as evidence (before one per signal)
@@ -251,21 +307,28 @@ class _Neighbours:
 def _neighbours(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> _Neighbours:
     drift = queries.drift[rows]
     tol = tolerance(queries.drift_error[rows], queries.tolerance_floor[rows], rules)
-    index, distance = bank.nearest(queries.latent[rows], rules.k)
+    nearest, nearest_distance = bank.nearest(queries.latent[rows], rules.k)
+    # and the k most alike at its own frequency beyond those: the same emitter seen again
+    there, there_distance = bank.at_frequency(queries, rows, rules.k, nearest)
+    index, distance = np.hstack([nearest, there]), np.hstack([nearest_distance, there_distance])
+    ranked = np.lexsort((np.where(index >= 0, bank.snippet_id[index], np.iinfo(np.int64).max), distance), axis=1)
+    index, distance = np.take_along_axis(index, ranked, axis=1), np.take_along_axis(distance, ranked, axis=1)
+    valid = index >= 0
     bank_error = np.where(np.isfinite(bank.drift_error), bank.drift_error, 0.0)
-    here = same_emitter(bank, index, drift, queries.f_center_mhz[rows])
+    here = same_emitter(bank, index, drift, queries.f_center_mhz[rows]) & valid
     alike = (1.0 - distance >= rules.similarity) | (here & (1.0 - distance >= rules.here_similarity))
-    near_elsewhere = (alike & bank.reference[index]
+    near_elsewhere = (alike & valid & bank.reference[index]
                       & (bank.snippet_id[index] != queries.snippet_id[rows, None])
                       & (bank.observation_id[index] != queries.observation_id[rows, None]))
     consistent = (np.abs(bank.drift[index] - drift[:, None]) <= tol[:, None]) & (bank_error[index] <= tol[:, None])
     drifting = np.abs(drift) > tol
     evidence = near_elsewhere & consistent & (~drifting[:, None] | here)
     member = member_distance = None
-    if rules.use_classes:
-        member, member_distance = membership(bank, rules, index, distance, drift, tol)
+    if rules.use_classes:  # a class by local density: among its k nearest of the whole bank only
+        member, member_distance = membership(bank, rules, nearest, nearest_distance, drift, tol)
         member = np.where(drifting & ~evidence.any(axis=1), -1, member)
-    return _Neighbours(index, distance, tol, drifting, near_elsewhere, consistent, evidence, member, member_distance)
+    return _Neighbours(index, distance, tol, drifting, here, near_elsewhere, consistent, evidence, member,
+                       member_distance)
 
 
 def classes_of(bank: Bank, queries: Queries, rules: Rules) -> np.ndarray:
@@ -294,9 +357,10 @@ def _judge_chunk(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> lis
                                drift_tolerance_hz_s=round(float(t), 6)))
             continue
         picked, picked_similarity = index[q][evidence_mask[q]], rounded[q][evidence_mask[q]]
+        picked_here = nb.here[q][evidence_mask[q]]
         if len(picked) > 1:
             distinct = one_per_signal(bank, picked)
-            picked, picked_similarity = picked[distinct], picked_similarity[distinct]
+            picked, picked_similarity, picked_here = picked[distinct], picked_similarity[distinct], picked_here[distinct]
         evidence = [{"snippet_id": ids[i], "observation_id": observations[i], "f_center_mhz": frequencies[i],
                      "drift_rate_hz_s": drifts[i], "similarity": s}
                     for i, s in zip(picked.tolist(), picked_similarity.tolist())]
@@ -311,8 +375,13 @@ def _judge_chunk(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> lis
                           f"{n_ref} of its sampled members in reference observations")
             if n_ref >= rules.class_min_reference and evidence:
                 verdict = "known_rfi"
+        here_alone = ""
         if verdict == "candidate" and len(evidence) >= rules.min_evidence and n_obs >= rules.min_observations:
             verdict = "likely_rfi"
+        elif verdict == "candidate" and not drifting[q] and evidence and picked_here.sum() >= rules.here_min_evidence:
+            verdict = "likely_rfi"
+            here_alone = ("; not drifting, and seen again at its own frequency from another pointing: the same "
+                          "transmitter, as one OFF-scan sighting vetoes a signal")
         found = (f"{len(evidence)} lookalike(s) (similarity >= {rules.similarity:g}, at its frequency >= "
                  f"{rules.here_similarity:g}) drifting like it ({d:+.3f} Hz/s, "
                  f"within {_tolerance_text(t, floor[q], rules)}) {'at its frequency ' if drifting[q] else ''}"
@@ -325,7 +394,7 @@ def _judge_chunk(bank: Bank, queries: Queries, rows: slice, rules: Rules) -> lis
                       "(a technosignature drifts too), only the same emitter seen again is")
         elif verdict == "candidate" and n_near and not evidence:
             found += f"; {n_near} similar in reference observations but none drifting like it"
-        out.append(Verdict(verdict, f"{verdict}: {found}{class_text}", evidence, class_id,
+        out.append(Verdict(verdict, f"{verdict}: {found}{here_alone}{class_text}", evidence, class_id,
                            None if class_distance is None else round(class_distance, 6), round(float(t), 6)))
     return out
 
