@@ -363,9 +363,19 @@ def test_the_drift_judged_is_the_one_measured_with_the_picture():
     cut = vet.Vetted(hit, data, f_center_mhz=1000.0, latent=z, freq_vector=z, snr_measured=20.0)
     looked_up = vet.Vetted(hit, data, f_center_mhz=1000.0, latent=z, freq_vector=z, snr_measured=20.0,
                            measured_drift_hz_s=0.001, measured_drift_error_hz_s=0.002)
-    query = vet.verdict_query([cut, looked_up], 1)
-    assert query.drift_rate_hz_s.tolist() == [0.010204, 0.001]
-    assert query.drift_error_hz_s[0] == pytest.approx(0.0102042, rel=1e-5) and query.drift_error_hz_s[1] == 0.002
+    # turboSETI prints whole dedoppler steps to six decimals: two steps read 0.020409, more than
+    # twice the step (0.0204082); put back on the grid, a hit drifting its tolerance exactly is not
+    # "drifting" by a rounding; a rate off the grid (another detector's) is left alone
+    two_steps = vet.Vetted(hits.HitRow(Path("t.dat"), 2, "turboseti_dat", {}, 1000.0, "centre", 0.020409), data,
+                           f_center_mhz=1000.0, latent=z, freq_vector=z, snr_measured=20.0)
+    off_grid = vet.Vetted(hits.HitRow(Path("t.dat"), 3, "plain", {}, 1000.0, "centre", 0.0153), data,
+                          f_center_mhz=1000.0, latent=z, freq_vector=z, snr_measured=20.0)
+    query = vet.verdict_query([cut, looked_up, two_steps, off_grid], 1)
+    step = query.drift_error_hz_s[0]
+    assert step == pytest.approx(0.0102042, rel=1e-5) and query.drift_error_hz_s[1] == 0.002
+    assert query.drift_rate_hz_s.tolist() == [step, 0.001, 2 * step, 0.0153]
+    assert abs(query.drift_rate_hz_s[2]) <= verdicts.tolerance(query.drift_error_hz_s[2:3], query.tolerance_floor_hz_s[2:3],
+                                                              verdicts.Rules())[0]
 
     # a cut picture whose path wanders (a random walk, as the table's one straight path does not
     # say) widens that error as ingest widens a track's (measures.wander); a straight line's keeps it

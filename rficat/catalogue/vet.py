@@ -23,8 +23,8 @@ For each row of a hit table (:mod:`rficat.io.hits`), vetting
    whose snippet is an ON appearance of one of its events takes that event's verdict
    (:func:`judge_as_events`: what ``rficat cadence search`` says of the signal). The drift judged is the one measured
    with the picture: a lookup's snippet's own drift rate and its error (the catalogue's verdict on
-   that snippet, by the same rule); for a cut, the table's drift, known to one step of a dedoppler
-   search of the file (one channel over the scan between the first and last integration, as
+   that snippet, by the same rule); for a cut, the table's drift (put back on its grid,
+   :func:`on_the_grid`), known to one step of a dedoppler search of the file (one channel over the scan between the first and last integration, as
    turboSETI quantises its drift rates), which is the drift's error, combined as ingest combines a
    track's with how much the cut picture's path wanders (``measures.wander``: a chirp's or a random
    walk's drift in the table is one straight path through a curve, not the next scan's).
@@ -550,6 +550,18 @@ class VerdictQuery:
         return len(self.latent)
 
 
+def on_the_grid(rate_hz_s: float, step_hz_s: float) -> float:
+    """A table's drift rate put back on its dedoppler grid: turboSETI searches whole steps (one
+    channel between the first and last integration) and prints six decimals, so two steps read
+    0.020409 where twice the step is 0.0204082 -- enough to call a hit that drifts exactly its
+    tolerance "drifting". A rate within a thousandth of a step of the grid is taken as on it;
+    others (another detector's grid) are left as they are."""
+    if not (math.isfinite(rate_hz_s) and math.isfinite(step_hz_s) and step_hz_s > 0):
+        return rate_hz_s
+    steps = round(rate_hz_s / step_hz_s)
+    return steps * step_hz_s if abs(rate_hz_s / step_hz_s - steps) <= 1e-3 else rate_hz_s
+
+
 def verdict_query(items: Sequence[Vetted], model_id: int | None) -> VerdictQuery:
     def floor(v: Vetted) -> float:
         d = v.data
@@ -562,10 +574,11 @@ def verdict_query(items: Sequence[Vetted], model_id: int | None) -> VerdictQuery
         d = v.data
         step = (abs(d.foff_mhz) * 1e6 / (d.tsamp_s * (d.n_integrations - 1))
                 if d and d.foff_mhz and d.tsamp_s and d.n_integrations and d.n_integrations > 1 else math.nan)
+        rate = on_the_grid(math.nan if v.hit.drift_rate_hz_s is None else v.hit.drift_rate_hz_s, step)
         if v.snippet is not None and math.isfinite(step):  # widened where the cut picture's path wanders
             step = float(measures.drift_error_hz_s(v.snippet, abs(d.foff_mhz) * 1e6,
                                                    d.obs_length_s / snippets.SNIPPET_SHAPE[0], known=np.array([step]))[0])
-        return (math.nan if v.hit.drift_rate_hz_s is None else v.hit.drift_rate_hz_s), step
+        return rate, step
 
     nan = math.nan
     drifts = np.array([drift(v) for v in items], dtype=np.float64).reshape(-1, 2)
