@@ -64,6 +64,16 @@ def _sql_verdicts(engine, snippet_ids: list[int]) -> dict[int, tuple[str, str, l
     return {r.id: (r.verdict, r.explanation, r.evidence) for r in rows}
 
 
+def _bank_and_queries(engine, snippet_ids: list[int]):
+    """The current build's rules and bank, and the stored snippets as verdict queries."""
+    with db.raw_connection(engine) as conn:
+        build_id, model_id, rules = verdicts.current_build(conn)
+        bank = verdicts.cached_bank(conn, build_id)
+        rows = conn.cursor(binary=True).execute(verdicts.SNIPPET_SQL + " WHERE s.id = ANY(%s)",
+                                                (model_id, snippet_ids)).fetchall()
+    return rules, bank, verdicts.snippet_queries(rows)
+
+
 def test_a_stationary_signal_seen_again_at_its_frequency_is_likely_rfi(seen_again):
     engine, target = seen_again["engine"], seen_again["target"]
     ids = list(target.values())
@@ -82,15 +92,9 @@ def test_a_stationary_signal_seen_again_at_its_frequency_is_likely_rfi(seen_agai
 def test_without_the_rule_one_lookalike_is_not_enough(seen_again):
     """The build's here_min_evidence is the rule's knob: asking for two, the stationary carrier's
     single sighting leaves it a candidate (the rule before migration 0025)."""
-    engine, target = seen_again["engine"], seen_again["target"]
-    with db.raw_connection(engine) as conn:
-        build_id, _, rules = verdicts.current_build(conn)
-        bank = verdicts.cached_bank(conn, build_id)
-        model_id = verdicts.current_build(conn)[1]
-        rows = conn.cursor(binary=True).execute(verdicts.SNIPPET_SQL + " WHERE s.id = ANY(%s)",
-                                                (model_id, [target["stationary"]])).fetchall()
+    rules, bank, queries = _bank_and_queries(seen_again["engine"], [seen_again["target"]["stationary"]])
     strict = verdicts.Rules.from_dict({**rules.to_dict(), "here_min_evidence": 2})
-    [judged] = verdicts.judge(bank, verdicts.snippet_queries(rows), strict)
+    [judged] = verdicts.judge(bank, queries, strict)
     assert judged.verdict == "candidate" and len(judged.evidence) == 1, judged.explanation
 
 
@@ -134,13 +138,9 @@ def crowded(server_url, tmp_path_factory):
 def test_the_same_emitter_is_looked_for_at_its_frequency_not_only_among_the_nearest(crowded):
     engine, target, sightings = crowded["engine"], crowded["target"], crowded["sightings"]
     assert len(sightings) == 2
-    with db.raw_connection(engine) as conn:
-        build_id, model_id, rules = verdicts.current_build(conn)
-        bank = verdicts.cached_bank(conn, build_id)
-        rows = conn.cursor(binary=True).execute(verdicts.SNIPPET_SQL + " WHERE s.id = ANY(%s)",
-                                                (model_id, [target])).fetchall()
+    rules, bank, queries = _bank_and_queries(engine, [target])
     assert rules.k == 2
-    nearest, _ = bank.nearest(verdicts.snippet_queries(rows).latent, rules.k)
+    nearest, _ = bank.nearest(queries.latent, rules.k)
     assert not sightings & set(bank.snippet_id[nearest[0]].tolist())  # brighter strangers are nearer
     judged = verdicts.judge_snippets(engine, [target])[target]
     in_sql = _sql_verdicts(engine, [target])[target]
