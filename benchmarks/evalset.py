@@ -74,6 +74,9 @@ HOLDOUT_SEED_13 = 37_4165_73
 # Fixed (twelfth session) before it was generated, before that session's verdict changes (the same
 # emitter looked for at its frequency; one sighting of a stationary signal) were committed: measured once
 HOLDOUT_SEED_14 = 38_7298_33
+# Fixed (twelfth session) before it was generated, once HOLDOUT_SEED_14 had been measured and before
+# class membership asked how well a snippet's drift is known: measured once, on that change's final code
+HOLDOUT_SEED_15 = 41_2310_56
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
