@@ -139,6 +139,32 @@ def test_python_and_sql_give_the_same_verdicts(catalogue):
     assert {v.verdict for v in in_python.values()} >= {"candidate", "likely_rfi", "known_rfi"}
 
 
+def test_a_drift_known_far_more_loosely_than_a_class_members_does_not_place_a_signal_in_it(catalogue):
+    """A class is a drift mode: a member's picture with its drift known to +-1 Hz/s (a chirp's or a
+    random walk's widened error) is consistent with the class's drifts but joins it no more
+    (its tolerance over twice the class members', migration 0026); with its own error it does.
+    Python and SQL agree."""
+    with catalogue.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT e.latent::text AS latent, s.drift_rate_hz_s, s.drift_error_hz_s, s.snr, s.f_center_mhz,"
+            " s.observation_id, v.class_id FROM snippets s JOIN embeddings e ON e.snippet_id = s.id"
+            " CROSS JOIN LATERAL rficat_verdict(s.id) v WHERE s.is_signal AND v.class_id IS NOT NULL"
+            " ORDER BY s.id LIMIT 1")).one()
+    latent = np.array(json.loads(row.latent))
+    classes = {}
+    for name, error in (("own", row.drift_error_hz_s), ("loose", 1.0)):
+        [py] = verdicts.judge_vectors(catalogue, latent, row.drift_rate_hz_s, drift_error_hz_s=error, snr=row.snr,
+                                      observation_id=row.observation_id, f_center_mhz=row.f_center_mhz)
+        with catalogue.connect() as conn:
+            in_sql = conn.execute(sa.text(
+                "SELECT class_id FROM rficat_classify(CAST(:v AS vector), NULL, :d, :f, NULL, :e, :snr, :o)"),
+                {"v": row.latent, "d": row.drift_rate_hz_s, "f": row.f_center_mhz, "e": error, "snr": row.snr,
+                 "o": row.observation_id}).scalar()
+        assert py.class_id == in_sql, name
+        classes[name] = py.class_id
+    assert classes == {"own": row.class_id, "loose": None}
+
+
 def test_one_vector_or_a_batch(catalogue, layout):
     with catalogue.connect() as conn:
         rows = conn.execute(sa.text(

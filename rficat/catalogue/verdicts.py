@@ -36,8 +36,11 @@ build; SQL: ``rficat_classify``, which implements the same rule over the same da
 - **Classes by local density.** A signal belongs to an RFI class when, among its ``k`` nearest
   bank snippets, at least ``class_votes`` are members of that class and they are most
   (``class_agreement``) of the class members there, its nearest member is no farther than the
-  class's own members are from each other (``nn_distance``), and those members drift like it. A member of a class seen in reference observations with at least one piece of
-  evidence of its own is ``known_rfi``. No class radius or centroid decides anything alone.
+  class's own members are from each other (``nn_distance``), and those members drift like it,
+  their drifts known as well as its own and its own no more than ``class_tolerance_ratio`` times
+  as loosely as theirs (a class is a drift mode: a chirp whose drift is known to +-0.2 Hz/s is
+  consistent with a stationary class but does not show that it belongs there). A member of a
+  class seen in reference observations with at least one piece of evidence of its own is ``known_rfi``. No class radius or centroid decides anything alone.
 - **unjudged** when the evidence cannot decide: no drift rate, an SNR below
   ``snr_floor`` (fainter than anything the encoder was trained on: its picture is mostly
   noise), or no RFI build to judge against.
@@ -84,6 +87,7 @@ class Rules:
     class_votes: int = 3  # members of one class among the k nearest needed for membership
     class_agreement: float = 0.6  # share of the class members among the k nearest that must be of that class
     class_min_reference: int = 3  # members in reference observations a class needs to count as RFI
+    class_tolerance_ratio: float = 2.0  # a member's drift tolerance at most this x the class members' (median)
     use_classes: bool = True  # False: evidence alone (the ablation without classes)
 
     @property
@@ -433,7 +437,8 @@ def membership(bank: Bank, rules: Rules, index: np.ndarray, distance: np.ndarray
     """Class id (-1: none) and distance to its nearest member of each query, by local density
     among its k nearest bank snippets (``index``, ``distance``): enough of them are members of one
     class and most of the class members there are of it, the nearest is within the class's own
-    nearest-member distance, and they drift like the query."""
+    nearest-member distance, they drift like the query, their drifts known as well as its
+    tolerance, and its tolerance at most ``class_tolerance_ratio`` times their median one."""
     m = len(index)
     if not index.shape[1]:
         return np.full(m, -1), np.full(m, np.nan)
@@ -452,7 +457,11 @@ def membership(bank: Bank, rules: Rules, index: np.ndarray, distance: np.ndarray
         warnings.simplefilter("ignore", RuntimeWarning)
         drift_median = np.nanmedian(np.where(mine, bank.drift[index], np.nan), axis=1)
         error_median = np.nanmedian(np.where(mine, error, np.nan), axis=1)
-    ok = agree & (nearest <= scale) & (np.abs(drift_median - drift) <= tol) & (error_median <= tol)
+        # as SQL's greatest(): an unknown floor leaves the error's tolerance
+        member_tol = np.fmax(bank.channel_mhz[index] * 1e6 / bank.scan_s[index], rules.drift_sigmas * error)
+        tol_median = np.nanmedian(np.where(mine, member_tol, np.nan), axis=1)
+    ok = (agree & (nearest <= scale) & (np.abs(drift_median - drift) <= tol) & (error_median <= tol)
+          & (tol <= rules.class_tolerance_ratio * tol_median))
     return np.where(ok, best, -1), np.where(ok, nearest, np.nan)
 
 
