@@ -77,6 +77,9 @@ HOLDOUT_SEED_14 = 38_7298_33
 # Fixed (twelfth session) before it was generated, once HOLDOUT_SEED_14 had been measured and before
 # class membership asked how well a snippet's drift is known: measured once, on that change's final code
 HOLDOUT_SEED_15 = 41_2310_56
+# Fixed (twelfth session) before it was generated, once HOLDOUT_SEED_15 had been measured and before
+# an event's drift stopped coming from ON appearances off its track: measured once, on that change's final code
+HOLDOUT_SEED_16 = 42_4264_06
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
