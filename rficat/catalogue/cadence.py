@@ -142,7 +142,8 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
     An OFF-scan signal vetoes an event only when it is similar, near the track and drifts like
     the event (within the verdict rule's tolerance); ``off_drift_consistent=False`` lets any
     similar OFF signal veto, whatever its drift (the rule before migration 0019); the event's drift
-    is that of its best-measured ON appearance. ``on_track`` (default) takes as an ON scan's
+    is that of its best-measured ON appearance on its track (migration 0027: an appearance found by
+    similarity alone may be the RFI a faint line crosses, whose OFF twins would veto the line). ``on_track`` (default) takes as an ON scan's
     appearance the signal on the event's track -- drifting like it, where its drift puts it -- even
     when less similar than ``on_similarity`` (faint tracks); ``on_track=False``: similarity alone.
     ``local_rfi`` (default) leaves an event judged RFI a candidate when an OFF scan shows its
