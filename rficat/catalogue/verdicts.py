@@ -197,9 +197,7 @@ class Bank:
             return index, distance
         offset = np.arange(query.size) - np.repeat(np.cumsum(counts) - counts, counts)
         bank_row = order[lo[query] + offset]
-        keep = np.abs(self.f_center_mhz[bank_row] - f[query]) <= track_mhz(
-            np.maximum(np.abs(np.nan_to_num(drift[query])), np.abs(np.nan_to_num(self.drift[bank_row]))),
-            self.scan_s[bank_row], self.channel_mhz[bank_row], SAME_EMITTER_CHANNELS)
+        keep = same_emitter(self, bank_row[:, None], drift[query], f[query])[:, 0]
         keep &= ~(exclude[query] == bank_row[:, None]).any(axis=1)
         query, bank_row = query[keep], bank_row[keep]
         d = np.empty(query.size)
@@ -457,7 +455,7 @@ def membership(bank: Bank, rules: Rules, index: np.ndarray, distance: np.ndarray
         warnings.simplefilter("ignore", RuntimeWarning)
         drift_median = np.nanmedian(np.where(mine, bank.drift[index], np.nan), axis=1)
         error_median = np.nanmedian(np.where(mine, error, np.nan), axis=1)
-        # as SQL's greatest(): an unknown floor leaves the error's tolerance
+        # as SQL's rficat_drift_tolerance (greatest: an unknown floor leaves the error's tolerance)
         member_tol = np.fmax(bank.channel_mhz[index] * 1e6 / bank.scan_s[index], rules.drift_sigmas * error)
         tol_median = np.nanmedian(np.where(mine, member_tol, np.nan), axis=1)
     ok = (agree & (nearest <= scale) & (np.abs(drift_median - drift) <= tol) & (error_median <= tol)

@@ -24,8 +24,9 @@ For each row of a hit table (:mod:`rficat.io.hits`), vetting
    (:func:`judge_as_events`: what ``rficat cadence search`` says of the signal). The drift judged is the one measured
    with the picture: a lookup's snippet's own drift rate and its error (the catalogue's verdict on
    that snippet, by the same rule); for a cut, the table's drift (put back on its grid,
-   :func:`on_the_grid`), known to one step of a dedoppler search of the file (one channel over the scan between the first and last integration, as
-   turboSETI quantises its drift rates), which is the drift's error, combined as ingest combines a
+   :func:`on_the_grid`), known to one step of a dedoppler search of the file (one channel over the
+   scan between the first and last integration, as turboSETI quantises its drift rates), which is
+   the drift's error, combined as ingest combines a
    track's with how much the cut picture's path wanders (``measures.wander``: a chirp's or a random
    walk's drift in the table is one straight path through a curve, not the next scan's).
 

@@ -3,7 +3,7 @@
 A class is a morphology together with its drift mode. Membership asked that the class members
 near a signal drift like it, within the signal's tolerance (one channel over the scan, or twice
 its drift's error), and that their drifts be known that well; it never asked the reverse. A chirp
-or a random walk, whose drift error widens with how much its path wanders (0024's sessions),
+or a random walk, whose drift error widens with how much its path wanders (since the eleventh session),
 then had a tolerance of +-0.1-0.4 Hz/s that any stationary class satisfied, and one class per
 evaluation set gathered stationary narrowband kinds of several morphologies. Now the signal's own
 tolerance must be at most the build's ``class_tolerance_ratio`` (2) times the median tolerance of

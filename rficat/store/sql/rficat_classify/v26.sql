@@ -170,7 +170,7 @@ BEGIN
                FILTER (WHERE j.in_knn AND j.class_id = (SELECT t.class_id FROM top t)) AS drift_median,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY j.err)
                FILTER (WHERE j.in_knn AND j.class_id = (SELECT t.class_id FROM top t)) AS err_median,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY greatest(j.floor_hz_s, sigmas * j.err))
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY rficat_drift_tolerance(j.floor_hz_s, j.err, sigmas))
                FILTER (WHERE j.in_knn AND j.class_id = (SELECT t.class_id FROM top t)) AS tol_median
     INTO mc
     FROM judged j;
