@@ -80,6 +80,9 @@ HOLDOUT_SEED_15 = 41_2310_56
 # Fixed (twelfth session) before it was generated, once HOLDOUT_SEED_15 had been measured and before
 # an event's drift stopped coming from ON appearances off its track: measured once, on that change's final code
 HOLDOUT_SEED_16 = 42_4264_06
+# Fixed (thirteenth session) before it was generated, before an event could miss one ON scan of three
+# (migration 0028): measured once, on that change's final code
+HOLDOUT_SEED_17 = 43_5889_89
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
