@@ -29,6 +29,7 @@ def one_line_error(capsys, argv: list[str]) -> str:
     (["rfi", "build", "--min-cluster-size", "1"], "--min-cluster-size must be at least 2"),
     (["rfi", "build", "--sample", "0"], "--sample must be at least 1"),
     (["ingest", "x.h5", "--noise", "-1"], "--noise must be at least 0"),
+    (["cadence", "search", "c", "--max-missing-on", "-1"], "--max-missing-on must be at least 0"),
 ])
 def test_senseless_options_are_one_line_each(capsys, argv, fragment):
     """Checked before any database or file is touched (no fixture: nothing else exists here)."""

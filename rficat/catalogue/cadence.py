@@ -128,7 +128,7 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
            off_similarity: float = 0.7, common_similarity: float | None = None, common_min: int | None = None,
            class_min_observations: int | None = None, use_classes: bool = True, use_verdicts: bool = True,
            off_drift_consistent: bool = True, on_track: bool = True, local_rfi: bool = True,
-           pool_evidence: bool = True, cadence_track: bool = True):
+           pool_evidence: bool = True, cadence_track: bool = True, max_missing_on: int | None = None):
     """Ranked candidate events of a cadence with their verdicts (SQL: ``rficat_cadence_events``), as a DataFrame.
 
     Each event is judged on its highest-SNR ON snippet by the one verdict rule
@@ -152,6 +152,10 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
     whose ON appearances lie on a line across the cadence with another slope (it starts each scan
     anew, as RFI does; a transmitter at the target keeps drifting between scans); False: before
     migration 0024.
+    ``max_missing_on``: ON scans an event may be missing from (None: one where the cadence has
+    three or more, else none; 0: every ON scan, the rule before migration 0028). Detection misses
+    a faint or flickering line in a scan now and then; such an event starts at its first ON
+    appearance, says which scans it is missing from, and ranks after complete events.
     """
     from rficat.store.db import SEARCH_SETTINGS, query_frame
 
@@ -160,9 +164,10 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
            " p_class_min_observations => CAST(:class_min AS integer), p_use_classes => :use_classes,"
            " p_use_verdicts => :use_verdicts, p_off_drift_consistent => :off_drift,"
            " p_on_track => :on_track, p_local_rfi => :local_rfi, p_pool_evidence => :pool,"
-           " p_cadence_track => :cadence_track)")
+           " p_cadence_track => :cadence_track, p_max_missing_on => CAST(:max_missing_on AS integer))")
     params = {"name": name, "model": model_id, "on_sim": on_similarity, "off_sim": off_similarity,
               "common_sim": common_similarity, "common_min": common_min, "class_min": class_min_observations,
               "use_classes": use_classes, "use_verdicts": use_verdicts, "off_drift": off_drift_consistent,
-              "on_track": on_track, "local_rfi": local_rfi, "pool": pool_evidence, "cadence_track": cadence_track}
+              "on_track": on_track, "local_rfi": local_rfi, "pool": pool_evidence, "cadence_track": cadence_track,
+              "max_missing_on": max_missing_on}
     return query_frame(engine, sql, params, EVENT_COLUMNS, SEARCH_SETTINGS)

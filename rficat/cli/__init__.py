@@ -447,7 +447,8 @@ def cmd_cadence_search(args: argparse.Namespace) -> None:
         events = cadence.search(catalogue.engine, args.name, model_id=args.model_id,
                                 on_similarity=args.on_similarity, off_similarity=args.off_similarity,
                                 common_similarity=args.common_similarity, common_min=args.common_min,
-                                class_min_observations=args.class_min_observations)
+                                class_min_observations=args.class_min_observations,
+                                max_missing_on=args.max_missing_on)
         rows = _jsonable_rows(events)
         if args.plot and rows:
             _plot_cadence_events(catalogue.engine, args.name, rows, args.plot)
@@ -967,6 +968,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     search_parser.add_argument("--on-similarity", type=float, default=0.7,
                                help="a signal must recur this similar in every ON scan, unless one on its drift track "
                                     "(drifting like it where its drift puts it) is there (default 0.7)")
+    search_parser.add_argument("--max-missing-on", type=int, default=None, metavar="N",
+                               help="ON scans an event may be missing from: detection misses a faint or flickering "
+                                    "line in a scan now and then (default: 1 where the cadence has three ON scans or "
+                                    "more, else 0; 0 asks for every ON scan, as turboSETI's filter level 3)")
     search_parser.add_argument("--off-similarity", type=float, default=0.7,
                                help="a signal this similar near the drift-consistent OFF frequency, drifting like the "
                                     "event, vetoes (default 0.7)")
@@ -1065,7 +1070,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 # option -> (what it is, the smallest value that makes sense)
 LOWER_BOUNDS = {"group_mhz": ("--group-mhz", 0), "min_cluster_size": ("--min-cluster-size", 2),
-                "sample": ("--sample", 1), "rare_sample": ("--rare-sample", 0), "noise": ("--noise", 0), "k": ("-k", 1)}
+                "sample": ("--sample", 1), "rare_sample": ("--rare-sample", 0), "noise": ("--noise", 0), "k": ("-k", 1),
+                "max_missing_on": ("--max-missing-on", 0)}
 def check_arguments(args: argparse.Namespace) -> None:
     """Values argparse accepts but that make no sense: one line naming the option (inverted filter
     ranges: rficat.catalogue.filters)."""

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from rficat.catalogue import cadence, overview, rfi, search
 from rficat.errors import RficatError
+from rficat.science.snippets import SNIPPET_SHAPE
 from rficat.web.params import BadParameter, SearchParams, form_fields, number
 from rficat.web.pictures import PngCache
 
@@ -130,7 +131,7 @@ def cadence_page(viewer: Viewer, name: str) -> dict:
         event["rfi_class_page"] = None if event["rfi_class_id"] is None else f"/rfi/{event['rfi_class_id']}"
     for event in events[:MAX_EVENTS]:
         event["figure"] = f"/img/cadence/{quoted}/{event['snippet_id']}.png"
-        event["track"] = _track_windows(event, scans)
+        event["track"] = _track_windows(event, scans, overview.snippet(engine, event["snippet_id"]))
         event["lookalikes"] = _matches(search.lookalikes(engine, event["snippet_id"], EVENT_LOOKALIKES),
                                        SearchParams())
     return {"cadence": name, "pattern": _pattern(engine, name), "scans": scans, "n_events": len(events),
@@ -141,10 +142,14 @@ def _pattern(engine: Engine, name: str) -> str:
     return next((c["pattern"] for c in overview.cadences(engine) if c["name"] == name), "")
 
 
-def _track_windows(event: dict, scans: list[dict]) -> list[dict]:
-    """Per scan: where the drift line is at the scan's start, and a link to search that window."""
-    first_on = next((s for s in scans if s["role"] == "ON"), scans[0] if scans else None)
-    t_ref = (first_on or {}).get("mjd_start") or 0.0  # the event's snippet is in the first ON scan
+def _track_windows(event: dict, scans: list[dict], first: dict | None) -> list[dict]:
+    """Per scan: where the drift line is at the scan's start, and a link to search that window.
+    The line runs through the event's snippet (``first``: :func:`overview.snippet` of it), centred
+    mid-way through its scan, which is the event's first ON appearance (not always the first ON
+    scan: an event may be missing from one)."""
+    first = first or {}
+    half_scan_days = SNIPPET_SHAPE[0] / 2 * (first.get("time_bin_s") or 0.0) / 86400.0
+    t_ref = (first.get("mjd_start") or 0.0) + half_scan_days
     rows = []
     for scan in scans:
         t = ((scan["mjd_start"] if scan["mjd_start"] is not None else t_ref) - t_ref) * 86400.0
