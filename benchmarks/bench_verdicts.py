@@ -4,7 +4,7 @@ Independent set (``benchmarks/evalset.py``, frozen; see EVALSET.md): an ABACAD c
 12 ON-only drifting narrowband signals (ETI-like) and 10 ON-only RFI emitters, RFI in every
 scan, and 8 background scans. Every file goes through the real ingest into a scratch catalogue,
 the cadence is recorded, ``rfi build`` runs with its defaults, and ``rficat_cadence_events``
-is asked eight times (the same catalogue, the same build, one run):
+is asked nine times (the same catalogue, the same build, one run):
 
 - ``on_off_only``: the ON/OFF test alone (``p_use_verdicts => false``), with the test of an
   event's positions across the cadence (migration 0024: drifting within its scans, not across them);
@@ -18,7 +18,9 @@ is asked eight times (the same catalogue, the same build, one run):
 - ``classes_rule_0022``: ``classes`` judged on one snippet, before migration 0023 pooled the evidence;
 - ``classes_rule_0023``: ``classes`` without the cadence-position test of migration 0024.
 - ``classes_rule_0027``: ``classes`` with an event found in every ON scan, before migration 0028
-  let it miss one of three.
+  let it miss one of three;
+- ``classes_rule_0028``: ``classes`` with the local-RFI exception of 0020 also for an OFF signal on the
+  event's own track drifting a little otherwise, before migration 0029.
 
 For each: of the 12 ETI-like signals, how many are reported (an event whose snippet is the
 signal's) and how many remain candidates (reported and not judged likely/known RFI); of the
@@ -79,7 +81,9 @@ ABLATION = {"on_off_only": {"use_verdicts": False}, "lookalike_evidence": {"use_
             # before migration 0024: no test of the event's positions across the cadence
             "classes_rule_0023": {"cadence_track": False},
             # before migration 0028: an event must be found in every ON scan
-            "classes_rule_0027": {"max_missing_on": 0}}
+            "classes_rule_0027": {"max_missing_on": 0},
+            # before migration 0029: an OFF signal on the event's track drifting a little otherwise left it a candidate
+            "classes_rule_0028": {"off_on_track": False}}
 RFI_VERDICTS = ("likely_rfi", "known_rfi")
 
 

@@ -128,7 +128,8 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
            off_similarity: float = 0.7, common_similarity: float | None = None, common_min: int | None = None,
            class_min_observations: int | None = None, use_classes: bool = True, use_verdicts: bool = True,
            off_drift_consistent: bool = True, on_track: bool = True, local_rfi: bool = True,
-           pool_evidence: bool = True, cadence_track: bool = True, max_missing_on: int | None = None):
+           pool_evidence: bool = True, cadence_track: bool = True, max_missing_on: int | None = None,
+           off_on_track: bool = True):
     """Ranked candidate events of a cadence with their verdicts (SQL: ``rficat_cadence_events``), as a DataFrame.
 
     Each event is judged on its highest-SNR ON snippet by the one verdict rule
@@ -147,7 +148,10 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
     appearance the signal on the event's track -- drifting like it, where its drift puts it -- even
     when less similar than ``on_similarity`` (faint tracks); ``on_track=False``: similarity alone.
     ``local_rfi`` (default) leaves an event judged RFI a candidate when an OFF scan shows its
-    picture near its track drifting otherwise: its lookalikes are those of the RFI it sits on.
+    picture near its track drifting otherwise: its lookalikes are those of the RFI it sits on;
+    ``off_on_track`` (default, migration 0029): not when that OFF signal is on the event's track
+    with a drift not shown to differ (beyond both tolerances together): that is the event's own
+    signal seen in an OFF scan, measured a little otherwise there (False: the rule of 0020-0028).
     ``cadence_track`` (default) makes ``likely_rfi`` a candidate that drifts within its ON scans but
     whose ON appearances lie on a line across the cadence with another slope (it starts each scan
     anew, as RFI does; a transmitter at the target keeps drifting between scans); False: before
@@ -164,10 +168,11 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
            " p_class_min_observations => CAST(:class_min AS integer), p_use_classes => :use_classes,"
            " p_use_verdicts => :use_verdicts, p_off_drift_consistent => :off_drift,"
            " p_on_track => :on_track, p_local_rfi => :local_rfi, p_pool_evidence => :pool,"
-           " p_cadence_track => :cadence_track, p_max_missing_on => CAST(:max_missing_on AS integer))")
+           " p_cadence_track => :cadence_track, p_max_missing_on => CAST(:max_missing_on AS integer),"
+           " p_off_on_track => :off_on_track)")
     params = {"name": name, "model": model_id, "on_sim": on_similarity, "off_sim": off_similarity,
               "common_sim": common_similarity, "common_min": common_min, "class_min": class_min_observations,
               "use_classes": use_classes, "use_verdicts": use_verdicts, "off_drift": off_drift_consistent,
               "on_track": on_track, "local_rfi": local_rfi, "pool": pool_evidence, "cadence_track": cadence_track,
-              "max_missing_on": max_missing_on}
+              "max_missing_on": max_missing_on, "off_on_track": off_on_track}
     return query_frame(engine, sql, params, EVENT_COLUMNS, SEARCH_SETTINGS)
