@@ -15,9 +15,8 @@ from urllib.parse import quote, urlencode
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from rficat.catalogue import cadence, overview, rfi, search
+from rficat.catalogue import cadence, overview, rfi, search, tracks
 from rficat.errors import RficatError
-from rficat.science.snippets import SNIPPET_SHAPE
 from rficat.web.params import BadParameter, SearchParams, form_fields, number
 from rficat.web.pictures import PngCache
 
@@ -131,7 +130,7 @@ def cadence_page(viewer: Viewer, name: str) -> dict:
         event["rfi_class_page"] = None if event["rfi_class_id"] is None else f"/rfi/{event['rfi_class_id']}"
     for event in events[:MAX_EVENTS]:
         event["figure"] = f"/img/cadence/{quoted}/{event['snippet_id']}.png"
-        event["track"] = _track_windows(event, scans, overview.snippet(engine, event["snippet_id"]))
+        event["track"] = _track_windows(tracks.event_track(engine, name, event["snippet_id"], read=False))
         event["lookalikes"] = _matches(search.lookalikes(engine, event["snippet_id"], EVENT_LOOKALIKES),
                                        SearchParams())
     return {"cadence": name, "pattern": _pattern(engine, name), "scans": scans, "n_events": len(events),
@@ -142,22 +141,17 @@ def _pattern(engine: Engine, name: str) -> str:
     return next((c["pattern"] for c in overview.cadences(engine) if c["name"] == name), "")
 
 
-def _track_windows(event: dict, scans: list[dict], first: dict | None) -> list[dict]:
-    """Per scan: where the drift line is at the scan's start, and a link to search that window.
-    The line runs through the event's snippet (``first``: :func:`overview.snippet` of it), centred
-    mid-way through its scan, which is the event's first ON appearance (not always the first ON
-    scan: an event may be missing from one)."""
-    first = first or {}
-    half_scan_days = SNIPPET_SHAPE[0] / 2 * (first.get("time_bin_s") or 0.0) / 86400.0
-    t_ref = (first.get("mjd_start") or 0.0) + half_scan_days
+def _track_windows(track: tracks.Track) -> list[dict]:
+    """Per scan: where the event's drift line (:func:`tracks.event_track`, the line the cadence figure
+    draws, through the event's own snippet mid-scan) is at the scan's start, and a link to search that window."""
     rows = []
-    for scan in scans:
-        t = ((scan["mjd_start"] if scan["mjd_start"] is not None else t_ref) - t_ref) * 86400.0
-        f_mhz = event["f_center_mhz"] + (event["drift_rate_hz_s"] or 0.0) * t * 1e-6
-        rows.append({"position": scan["position"], "role": scan["role"], "observation_id": scan["observation_id"],
-                     "f_expected_mhz": f_mhz, "reachable": scan["reachable"],
-                     "search_for_this": f"/window?{urlencode({'soi_observation': scan['observation_id'], 'soi_f_mhz': f'{f_mhz:.9f}'})}"
-                     if scan["reachable"] else None})
+    for scan in track.scans:
+        f_mhz = track.f_at(scan.t_start_s)
+        reachable = scan.status == "ok"
+        rows.append({"position": scan.position, "role": scan.role, "observation_id": scan.observation_id,
+                     "f_expected_mhz": f_mhz, "reachable": reachable,
+                     "search_for_this": f"/window?{urlencode({'soi_observation': scan.observation_id, 'soi_f_mhz': f'{f_mhz:.9f}'})}"
+                     if reachable else None})
     return rows
 
 
