@@ -262,9 +262,10 @@ class Verdict:
 
 
 def tolerance(drift_error: np.ndarray, floor: np.ndarray, rules: Rules) -> np.ndarray:
-    """Drift tolerance (Hz/s): one channel over the scan, or the measured error where larger."""
+    """Drift tolerance (Hz/s): one channel over the scan, or the measured error where larger; as SQL's
+    ``rficat_drift_tolerance`` (``greatest``), an unknown floor leaves the error's tolerance."""
     error = np.where(np.isfinite(drift_error), drift_error, 0.0)
-    return np.maximum(floor, rules.drift_sigmas * error)
+    return np.fmax(floor, rules.drift_sigmas * error)
 
 
 def _fmt(value: float, spec: str) -> str:
@@ -455,8 +456,7 @@ def membership(bank: Bank, rules: Rules, index: np.ndarray, distance: np.ndarray
         warnings.simplefilter("ignore", RuntimeWarning)
         drift_median = np.nanmedian(np.where(mine, bank.drift[index], np.nan), axis=1)
         error_median = np.nanmedian(np.where(mine, error, np.nan), axis=1)
-        # as SQL's rficat_drift_tolerance (greatest: an unknown floor leaves the error's tolerance)
-        member_tol = np.fmax(bank.channel_mhz[index] * 1e6 / bank.scan_s[index], rules.drift_sigmas * error)
+        member_tol = tolerance(bank.drift_error[index], bank.channel_mhz[index] * 1e6 / bank.scan_s[index], rules)
         tol_median = np.nanmedian(np.where(mine, member_tol, np.nan), axis=1)
     ok = (agree & (nearest <= scale) & (np.abs(drift_median - drift) <= tol) & (error_median <= tol)
           & (tol <= rules.class_tolerance_ratio * tol_median))
