@@ -83,6 +83,9 @@ HOLDOUT_SEED_16 = 42_4264_06
 # Fixed (thirteenth session) before it was generated, before an event could miss one ON scan of three
 # (migration 0028): measured once, on that change's final code
 HOLDOUT_SEED_17 = 43_5889_89
+# Fixed (fourteenth session) before it was generated, before stationary comb classes were joined
+# whatever their spacing: measured once, on that change's final code
+HOLDOUT_SEED_18 = 44_7213_60
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
