@@ -394,3 +394,90 @@ def _classes_of_kinds(engine, kind_of: dict[int, str], kinds) -> dict[str, set[i
         classed = conn.execute(sa.text("SELECT snippet_id, class_id FROM snippet_verdicts"
                                        " WHERE class_id IS NOT NULL")).all()
     return {kind: {c for s, c in classed if kind_of.get(s) == kind} for kind in kinds}
+
+
+def _comb_observation(path, seed: int, per_kind: int = 12):
+    """Two stationary combs (4 tones 14 channels apart, 5 tones 36 apart) and single stationary
+    lines, ``per_kind`` emitters of each at the same frequencies in every file."""
+    spec = synth.ObservationSpec(n_coarse_channels=4, seed=seed)
+    rng = np.random.default_rng(seed)
+    slots = synth.random_signals(spec, 3 * per_kind, np.random.default_rng(8), drift=(0, 0), min_separation=3000)
+    channel_mhz = abs(spec.foff_hz) * 1e-6
+    signals = []
+    for slot, (kind, tones, spacing) in zip(slots, [k for k in (("comb_narrow", 4, 14), ("comb_wide", 5, 36),
+                                                               ("line", 1, 0)) for _ in range(per_kind)]):
+        snr = float(rng.uniform(40, 60))
+        for j in range(tones):
+            offset = (j - (tones - 1) / 2) * spacing * channel_mhz
+            signals.append(replace(slot, f_start_mhz=slot.f_start_mhz + offset, snr=snr, label=kind,
+                                   width_hz=8.0 if tones > 1 else 25.0))
+    return path, synth.write_observation(path, spec, signals)
+
+
+def test_combs_of_any_spacing_are_one_class(fresh_db_url, tmp_path):
+    """The stored pictures of stationary combs are combs (measures.is_comb) and a single line's are
+    not; a build joins the two combs' classes, whose tone spacings differ 2.6 times, into one
+    class (the vectors see the spacing first) and keeps the lines apart."""
+    from rficat.catalogue import search
+    from rficat.science import measures
+
+    engine = db.make_engine(fresh_db_url)
+    db.migrate(engine)
+    files = [_comb_observation(tmp_path / f"combs{i}.h5", 90 + i) for i in range(3)]
+    try:
+        for path, _ in files:
+            ingest.ingest_file(engine, path)
+        kind_of = _truth_by_snippet(engine, files)
+        for kind in ("comb_narrow", "comb_wide", "line"):
+            ids = [s for s, k in kind_of.items() if k == kind]
+            share = measures.is_comb(search.match_snippets(engine, ids)).mean()
+            assert len(ids) >= 24 and (share >= 0.9 if kind != "line" else share == 0), (kind, len(ids), share)
+        summary = rfi.build(engine, min_cluster_size=5)
+        with engine.connect() as conn:
+            params = conn.execute(sa.text("SELECT params FROM rfi_builds WHERE id = :b"),
+                                  {"b": summary.build_id}).scalar()
+        assert params["n_comb_joins"] >= 1 and params["modulated"] == measures.MODULATED
+        classes = _classes_of_kinds(engine, kind_of, ("comb_narrow", "comb_wide", "line"))
+        assert classes["comb_narrow"] and classes["line"]
+        assert classes["comb_narrow"] == classes["comb_wide"] and len(classes["comb_narrow"]) == 1, classes
+        assert not classes["line"] & classes["comb_narrow"]
+    finally:
+        engine.dispose()
+
+
+def test_only_stationary_combs_are_joined():
+    """rfi.join_combs: stationary comb groups become one; a drifting comb group (its tones smear in
+    the time collapse, its drift mode is its own) and a stationary non-comb group stay apart."""
+    groups = [np.arange(0, 5), np.arange(5, 10), np.arange(10, 15), np.arange(15, 20)]
+    drift = np.concatenate([np.zeros(5), np.full(5, 0.002), np.full(5, 0.4), np.zeros(5)])
+    joined = rfi.join_combs(groups, drift, np.full(20, 0.01), np.array([True, True, True, False]))
+    as_sets = sorted(sorted(set(g // 5)) for g in joined)
+    assert as_sets == [[0, 1], [2], [3]]
+
+
+def test_steady_and_on_off_pictures_are_told_apart(rfi_db, files):
+    """measures.intensity_modulation on stored pictures: steady carriers (stationary or drifting)
+    measure below measures.MODULATED, carriers switched on and off every 120 s above it."""
+    from rficat.catalogue import search
+    from rficat.science import measures
+
+    kind_of = _truth_by_snippet(rfi_db, files[:2])
+    for kind in KINDS:
+        ids = [s for s, k in kind_of.items() if k == kind]
+        on_off = measures.intensity_modulation(search.match_snippets(rfi_db, ids)) > measures.MODULATED
+        assert len(ids) >= 20 and on_off.mean() == pytest.approx(float(kind == "intermittent"), abs=0.1), (kind, on_off.mean())
+
+
+def test_a_class_is_split_into_its_combs_its_on_off_and_its_steady_members():
+    """rfi.split_by_pictures: a stationary group holding combs, pulse trains and steady lines
+    becomes three parts; a part smaller than ``keep`` joins no class; a drifting group is never
+    split by comb (its tones smear) but is by on/off; a group with no part that large stays whole."""
+    comb = np.array([1] * 6 + [0] * 12 + [1] * 6 + [0] * 6 + [0] * 4, bool)
+    modulated = np.array([0] * 6 + [1] * 6 + [0] * 6 + [0] * 6 + [1] * 6 + [1, 0, 0, 0], bool)
+    groups = [np.arange(0, 18), np.arange(18, 30), np.arange(30, 34)]
+    drift = np.concatenate([np.zeros(18), np.full(12, 0.5), np.zeros(4)])
+    parts, is_comb = rfi.split_by_pictures(groups, comb, modulated, drift, np.full(34, 0.01), keep=5)
+    as_lists = [sorted(p.tolist()) for p in parts]
+    assert as_lists == [list(range(0, 6)), list(range(6, 12)), list(range(12, 18)), list(range(24, 30)),
+                        list(range(18, 24)), list(range(30, 34))]
+    assert is_comb.tolist() == [True, False, False, False, False, False]

@@ -9,7 +9,11 @@ drifting one, and groups of one morphology and drift are merged again. Drifting 
 *drift mode* are then joined: one morphology at drift rates within a factor of two, of either sign
 (a satellite's downlink seen approaching or receding; the leaves split such a kind by emitter),
 where a group of the opposite sign is compared by its pictures mirrored in frequency, encoded
-with the build's model. A class keeps its own scale (how close its members are to each other),
+with the build's model. Last, each class is split by what its stored pictures show
+(:mod:`rficat.science.measures`): its combs (evenly spaced tones), its members that are on and
+off (bursts, pulse trains) and its steady ones; stationary combs are then joined into one class
+whatever their spacing. The vectors place two combs of different spacing farther apart than a
+comb and a single line, and a pulse train close to a steady line of its width. A class keeps its own scale (how close its members are to each other),
 not a radius that decides membership.
 
 Rare morphologies: a class of 20 members among 10^6 has about one member in a 50,000 sample,
@@ -49,6 +53,7 @@ from sqlalchemy.engine import Engine
 
 from rficat.catalogue import models, search, verdicts
 from rficat.errors import RficatError
+from rficat.science import measures
 from rficat.store import db
 
 log = logging.getLogger(__name__)
@@ -61,6 +66,7 @@ MERGE_SIMILARITY = 0.97  # leaf groups whose centroids are this alike (and drift
 MODE_SIMILARITY = 0.9  # drifting classes of one drift mode join at this centroid similarity ...
 MODE_RATIO = 2.0  # ... one drift mode: their drift rates, of either sign, within this factor of each other
 MIRROR_MEMBERS = 64  # members of a drifting class whose pictures are encoded mirrored in frequency
+PICTURE_BATCH = 5_000  # stored pictures read at a time when classes are split by what they show
 NN_QUANTILE = 0.95  # a class's own scale: this quantile of its members' nearest-member distances
 BANK_PER_CLASS = 500  # members of each class kept for verdicts (a bounded, in-memory sample)
 JUDGE_BATCH = 50_000  # snippets read, judged and committed at a time by a build
@@ -346,6 +352,18 @@ def join_drift_modes(groups: list[np.ndarray], z: np.ndarray, mirrored: np.ndarr
         root[root == rb] = ra
         slowest[ra], fastest[ra] = min(slowest[ra], slowest[rb]), max(fastest[ra], fastest[rb])
     return [np.concatenate([groups[j] for j in np.flatnonzero(root == r)]) for r in np.unique(root)]
+
+
+def join_combs(groups: list[np.ndarray], drift: np.ndarray, tolerance: np.ndarray,
+               comb: np.ndarray) -> list[np.ndarray]:
+    """Stationary groups that are combs (``comb``: one flag per group) joined into one: a comb is
+    one morphology whatever its tone spacing, which the vectors see first. Drifting groups and
+    other stationary ones are left as they were."""
+    median, tol = _group_drifts(groups, drift, tolerance)
+    combs = np.asarray(comb, bool) & (np.abs(median) <= tol)
+    if combs.sum() < 2:
+        return list(groups)
+    return [g for g, c in zip(groups, combs) if not c] + [np.concatenate([g for g, c in zip(groups, combs) if c])]
 
 
 def find_classes(z: np.ndarray, drift: np.ndarray, tolerance: np.ndarray, min_cluster_size: int,
@@ -656,6 +674,53 @@ def join_modes_of(engine: Engine, model_id: int, models_dir: Path | None, sample
     return out, len(groups) - len(joined)
 
 
+def picture_measures(engine: Engine, ids: np.ndarray, batch: int = PICTURE_BATCH) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each snippet's stored picture is a comb, and whether it is on and off (intensity
+    modulation above :data:`~rficat.science.measures.MODULATED`); read ``batch`` pictures at a time."""
+    comb, modulated = np.zeros(len(ids), bool), np.zeros(len(ids), bool)
+    for start in range(0, len(ids), batch):
+        pictures = search.match_snippets(engine, ids[start:start + batch])
+        comb[start:start + batch] = measures.is_comb(pictures)
+        modulated[start:start + batch] = measures.intensity_modulation(pictures) > measures.MODULATED
+    return comb, modulated
+
+
+def split_by_pictures(groups: list[np.ndarray], comb: np.ndarray, modulated: np.ndarray, drift: np.ndarray,
+                      tolerance: np.ndarray, keep: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each group split into its combs (stationary groups only: a drifting comb's tones smear in the
+    time collapse), its other members that are on and off, and its steady ones (``comb`` and
+    ``modulated``: one flag per snippet); parts smaller than ``keep`` are left out of any class
+    (a group none of whose parts is that large stays whole). Returns the parts and which are combs."""
+    median, tol = _group_drifts(groups, drift, tolerance)
+    parts, is_comb = [], []
+    for g, stationary in zip(groups, np.abs(median) <= tol):
+        c = comb[g] & stationary
+        split = [(g[c], True), (g[~c & modulated[g]], False), (g[~c & ~modulated[g]], False)]
+        split = [(p, flag) for p, flag in split if len(p) >= keep] or [(g, bool(c.mean() >= 0.5))]
+        parts += [p for p, _ in split]
+        is_comb += [flag for _, flag in split]
+    return parts, np.array(is_comb, bool)
+
+
+def classes_by_pictures(engine: Engine, sample: Sample, labels: np.ndarray, tolerance: np.ndarray,
+                        keep: int) -> tuple[np.ndarray, dict]:
+    """Labels after :func:`split_by_pictures` and :func:`join_combs` (renumbered, largest class first),
+    with how many classes were split and joined: the vectors see a comb's spacing before its being a
+    comb, and a pulse train or burst close to a steady line of its width."""
+    groups = [np.flatnonzero(labels == k) for k in range(labels.max() + 1)]
+    if not groups:
+        return labels, {"n_picture_splits": 0, "n_comb_joins": 0}
+    members = np.concatenate(groups)
+    comb, modulated = np.zeros(len(labels), bool), np.zeros(len(labels), bool)
+    comb[members], modulated[members] = picture_measures(engine, sample.ids[members])
+    parts, part_is_comb = split_by_pictures(groups, comb, modulated, sample.drift, tolerance, keep)
+    joined = join_combs(parts, sample.drift, tolerance, part_is_comb)
+    info = {"n_picture_splits": len(parts) - len(groups), "n_comb_joins": len(parts) - len(joined)}
+    log.info("classes split by their pictures (combs, on and off, steady): %d more; %d comb classes joined",
+             info["n_picture_splits"], info["n_comb_joins"])
+    return _labels_of(joined, len(labels)), info
+
+
 def _new_build(engine: Engine, model_id: int, request: dict, min_cluster_size: int, sample: int, seed: int,
                rules: verdicts.Rules, rare_sample: int, stage: Callable[[str], None], models_dir: Path | None) -> int:
     """Sample, cluster, and store an unfinished build with its classes and bank (one transaction)."""
@@ -664,13 +729,15 @@ def _new_build(engine: Engine, model_id: int, request: dict, min_cluster_size: i
     combined, labels, tolerance, info = find_all_classes(engine, model_id, drawn, sample, min_cluster_size, seed,
                                                          rules, rare_sample, stage)
     labels, info["n_mode_joins"] = join_modes_of(engine, model_id, models_dir, combined, labels, tolerance, seed)
+    labels, picture_info = classes_by_pictures(engine, combined, labels, tolerance, max(3, min_cluster_size // 2))
+    info.update(picture_info)
     classes, bank_rows, bank_class = _classes_and_bank(combined, labels, tolerance, np.random.default_rng(seed))
     if not classes:
         log.warning("no class of at least %d lookalike snippets among %d: verdicts rest on lookalikes alone",
                     min_cluster_size, len(combined.ids))
     params = {"min_cluster_size": min_cluster_size, "sample": sample, "seed": seed, "method": "hdbscan-leaf",
               "min_samples": MIN_SAMPLES, "merge_similarity": MERGE_SIMILARITY, "nn_quantile": NN_QUANTILE,
-              "mode_similarity": MODE_SIMILARITY, "mode_ratio": MODE_RATIO,
+              "mode_similarity": MODE_SIMILARITY, "mode_ratio": MODE_RATIO, "modulated": measures.MODULATED,
               "bank_per_class": BANK_PER_CLASS, "radius_quantile": RADIUS_QUANTILE,
               "sampling": "tablesample bernoulli", **info,
               "tolerance_floor_hz_s": float(np.nanmedian(drawn.floor)) if np.isfinite(drawn.floor).any() else None,

@@ -5,6 +5,11 @@ carrier the positions sit on the line and the drift is known to a fraction of a 
 the scan; for a burst that is on in a few bins, a comb or a 300 Hz wide box, the positions
 scatter and the drift is known to tenths of a Hz/s. Verdicts compare drift rates, so they need
 to know which: the standard error of the fitted slope says it.
+
+Whether a picture is a *comb* (several evenly spaced tones: intermodulation products, switching
+supplies) is a morphology that the encoder's vectors see by its spacing: two combs of different
+spacing are farther apart than a comb and a single line. RFI classes join stationary combs by
+this measure instead (:func:`is_comb`).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, signal
 
 SMOOTH_CHANNELS = (5, 1)  # each time bin's peak is that of a running mean this wide: the one whose
 # peaks agree on a line more often (5 finds a wide signal's middle; a line one channel wide stands
@@ -22,6 +27,12 @@ ON_FRACTION = 0.5  # ... and the signal is present there when this share of its 
 MAX_AUTOCORRELATION = 0.9  # residuals this correlated or more: the slope's variance x 19 at most
 WANDER_JUMP_CHANNELS = 8  # a path's line-subtracted peak moving more than this between bins is no one path
 NARROW_CHANNELS = 16  # wider than this along the line (a box, a comb): peaks are not given back
+COMB_MIN_TONES = 3  # a comb: at least this many tones ...
+COMB_TONE_SNR = 6.0  # ... each this many noise units (of the time-collapsed spectrum) above its median ...
+COMB_TONE_PROMINENCE = 4.0  # ... standing out of its neighbourhood by this many ...
+COMB_MIN_SPACING = 4  # ... at least this many channels apart (a line's own wiggles are not tones) ...
+COMB_SPACING_SPREAD = 0.15  # ... and evenly spaced: the spacings' standard deviation under this share of their mean
+MODULATED = 0.2  # intensity modulation above this: on and off (steady lines 0, wandering ones up to ~0.2, bursts and pulse trains 0.3-1)
 
 
 def theil_sen(times: np.ndarray, peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -189,3 +200,37 @@ def drift_error_hz_s(images: np.ndarray, channel_hz: float, time_bin_s: float,
     unknown = ~np.isfinite(error)
     error[unknown] = np.sqrt(variance * path_factor(residual, weights))[unknown] * abs(channel_hz)
     return np.hypot(error, wander(times, peaks, weights, residual) * abs(channel_hz))
+
+
+def is_comb(pictures: np.ndarray) -> np.ndarray:
+    """Whether each (n, 16, 256) picture's time-collapsed spectrum holds at least
+    :data:`COMB_MIN_TONES` evenly spaced tones: a comb, whatever its spacing or number of tones.
+    Measured on the spectrum as observed (a stationary comb's tones stay in their channels; a
+    drifting one's smear and are not seen as tones)."""
+    profiles = np.asarray(pictures, dtype=np.float64).reshape(-1, *np.shape(pictures)[-2:]).mean(axis=1)
+    median = np.median(profiles, axis=1, keepdims=True)
+    noise = np.clip(1.4826 * np.median(np.abs(profiles - median), axis=1, keepdims=True), 1e-12, None)
+    out = np.zeros(len(profiles), bool)
+    for i, z in enumerate((profiles - median) / noise):
+        tones, _ = signal.find_peaks(z, height=COMB_TONE_SNR, prominence=COMB_TONE_PROMINENCE,
+                                     distance=COMB_MIN_SPACING)
+        if len(tones) >= COMB_MIN_TONES:
+            spacing = np.diff(tones)
+            out[i] = spacing.std() < COMB_SPACING_SPREAD * spacing.mean()
+    return out
+
+
+def intensity_modulation(pictures: np.ndarray) -> np.ndarray:
+    """How much each (n, 16, 256) picture's signal changes in strength from time bin to time bin:
+    the coefficient of variation of its per-bin heights (:func:`bin_peaks`) with the noise's share
+    of their variance taken away. A steady line stays near 0 (<= 0.25 measured), bursts and pulse
+    trains reach 0.4-1.0."""
+    x = np.asarray(pictures, dtype=np.float32).reshape(-1, *np.shape(pictures)[-2:])
+    if not len(x):
+        return np.empty(0)
+    _, heights = bin_peaks(x, np.arange(x.shape[1], dtype=np.float64))
+    median = np.median(x, axis=2, keepdims=True)
+    noise_variance = ((1.4826 * np.median(np.abs(x - median), axis=2)) ** 2).mean(axis=1)
+    level = np.clip(heights, 0, None)
+    spread = np.sqrt(np.clip(level.var(axis=1) - noise_variance, 0, None))
+    return spread / np.clip(level.mean(axis=1), 1e-9, None)
