@@ -86,6 +86,9 @@ HOLDOUT_SEED_17 = 43_5889_89
 # Fixed (fourteenth session) before it was generated, before stationary comb classes were joined
 # whatever their spacing: measured once, on that change's final code
 HOLDOUT_SEED_18 = 44_7213_60
+# Fixed (fourteenth session) before it was generated, once HOLDOUT_SEED_18 had been measured and before
+# an event missing an ON scan had to be faint: measured once, on that change's final code
+HOLDOUT_SEED_19 = 45_8257_56
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
