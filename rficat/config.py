@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import tomllib
 import urllib.parse
 from dataclasses import dataclass
@@ -110,13 +111,13 @@ def _redacted(url: str) -> str:
 
 
 def ensure_home(settings: Settings) -> Path:
-    """Create ``RFICAT_HOME`` or fail with one clear line."""
+    """Create ``RFICAT_HOME`` or fail with one clear line. The write test uses a file of its own
+    (workers sharing one home start together: a fixed probe name was removed under another's feet)."""
     home = settings.home
     try:
         home.mkdir(parents=True, exist_ok=True)
-        probe = home / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        with tempfile.TemporaryFile(dir=home, prefix=".write-test-"):
+            pass
     except OSError as exc:
         raise RficatError(
             f"RFICAT_HOME {home} is not a writable directory ({exc.strerror or exc})"

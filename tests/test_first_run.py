@@ -167,3 +167,16 @@ def test_root_with_a_private_home_is_refused_in_one_line(empty_home):
     assert "RFICAT_HOME" in lines[0] and "outside the private home" in lines[0]
     assert empty_home.stat().st_mode & 0o7777 == 0o700
     assert not (empty_home / ".rficat" / "pgdata").exists()
+
+
+def test_processes_sharing_a_home_start_together(tmp_path):
+    """Workers sharing one RFICAT_HOME check it at the same moment: each one's write test must not
+    remove another's (a fixed probe name failed one of two benchmark processes started together)."""
+    script = ("import sys; from rficat.config import Settings, ensure_home\n"
+              "s = Settings(home=__import__('pathlib').Path(sys.argv[1]))\n"
+              "for _ in range(300): ensure_home(s)\n")
+    workers = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "home")], stderr=subprocess.PIPE,
+                                text=True) for _ in range(6)]
+    errors = [w.communicate(timeout=120)[1] for w in workers]
+    assert [w.returncode for w in workers] == [0] * 6, errors
+    assert list((tmp_path / "home").iterdir()) == []
