@@ -83,7 +83,9 @@ ABLATION = {"on_off_only": {"use_verdicts": False}, "lookalike_evidence": {"use_
             # before migration 0028: an event must be found in every ON scan
             "classes_rule_0027": {"max_missing_on": 0},
             # before migration 0029: an OFF signal on the event's track drifting a little otherwise left it a candidate
-            "classes_rule_0028": {"off_on_track": False}}
+            "classes_rule_0028": {"off_on_track": False},
+            # before migration 0030: an event of any SNR could be missing from an ON scan
+            "classes_rule_0029": {"missing_on_faint_only": False}}
 RFI_VERDICTS = ("likely_rfi", "known_rfi")
 
 

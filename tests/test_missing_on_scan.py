@@ -6,7 +6,8 @@ not injected), one in the first ON scan only; two more, one in all ON scans and 
 the first, each with a twin in the second OFF scan where its track runs, drifting otherwise (a
 wandering emitter measured at another slope there); and a stationary carrier in all six scans
 (RFI). Before 0028 the line missing from the first ON scan was lost: events started from the
-first ON scan's signals and had to be found in every ON scan.
+first ON scan's signals and had to be found in every ON scan. One more line, missing from the
+first ON scan too, is bright (detection does not miss it: it was not there): since 0030 no event.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from rficat.synthetic import synth
 
 DRIFT = 0.4
 LINES = {"complete": (20_000, (0, 2, 4)), "missed_first": (35_000, (2, 4)), "once": (50_000, (0,)),
-         "twin_complete": (10_000, (0, 2, 4)), "twin_missed_first": (27_000, (2, 4))}
+         "twin_complete": (10_000, (0, 2, 4)), "twin_missed_first": (27_000, (2, 4)),
+         "bright_missed_first": (42_000, (2, 4))}
+SNR = {"bright_missed_first": 150.0}  # the others 30: measured 14-15 (4 Hz wide, between channels)
 TWIN_DRIFT = 0.25  # the twin's drift in the OFF scan: 0.15 Hz/s off, far beyond the drift tolerance
 
 
@@ -38,7 +41,8 @@ def gappy(server_url, tmp_path_factory):
         elapsed = position * spec.obs_length_s
         scan = replace(spec, source_name="GAP_TARGET" if on else f"GAP_OFF_{letter}",
                        mjd_start=spec.mjd_start + elapsed / 86400, seed=4300 + position)
-        signals = [synth.Signal(starts[name] + DRIFT * elapsed * 1e-6, DRIFT, snr=30.0, width_hz=4.0, label=name)
+        signals = [synth.Signal(starts[name] + DRIFT * elapsed * 1e-6, DRIFT, snr=SNR.get(name, 30.0), width_hz=4.0,
+                                label=name)
                    for name, (_, seen) in LINES.items() if position in seen]
         if position == 3:  # the twins: where the lines' tracks are mid-scan, drifting otherwise
             signals += [synth.Signal(starts[name] + DRIFT * (elapsed + spec.obs_length_s / 2) * 1e-6
@@ -85,6 +89,21 @@ def test_a_line_missing_from_one_on_scan_is_reported_once_and_says_where(gappy):
     # 0019), but a line missing from one ON scan is reported only when the OFF scans are clean
     assert len(found["twin_complete"]) == 1 and found["twin_missed_first"] == [], found
     assert not any(abs(e["drift_rate_hz_s"] or 0) < 0.05 for e in events)  # the carrier is in the OFF scans
+    assert found["bright_missed_first"] == []  # bright: not missed by detection in the first ON scan, not there
+
+
+def test_only_a_faint_event_may_be_missing_from_an_on_scan(gappy):
+    """Migration 0030: the bright line seen in two ON scans (SNR >= 20 there: detection finds it)
+    is no event; before 0030 (``missing_on_faint_only=False``) it was one, and the faint line missing
+    from the same scan is one either way."""
+    everyone = _events_of(gappy, cadence.search(gappy["engine"], "gappy", use_verdicts=False,
+                                                missing_on_faint_only=False).to_dict("records"))
+    [bright] = everyone["bright_missed_first"]
+    assert bright["snr"] >= 20 and bright["explanation"].startswith("in 2 of 3 ON scans")
+    [faint] = everyone["missed_first"]
+    assert faint["snr"] < 20
+    default = _events_of(gappy, cadence.search(gappy["engine"], "gappy", use_verdicts=False).to_dict("records"))
+    assert default["bright_missed_first"] == [] and len(default["missed_first"]) == 1
 
 
 def test_every_on_scan_can_still_be_asked_for(gappy, capsys, monkeypatch):
