@@ -13,8 +13,8 @@ with the build's model. Last, each class is split by what its stored pictures sh
 (:mod:`rficat.science.measures`): its combs (evenly spaced tones), its members that are on and
 off (bursts, pulse trains) and its steady ones; stationary combs are then joined into one class
 whatever their spacing. The vectors place two combs of different spacing farther apart than a
-comb and a single line, and a pulse train close to a steady line of its width. A class keeps its own scale (how close its members are to each other),
-not a radius that decides membership.
+comb and a single line, and a pulse train close to a steady line of its width. A class keeps its
+own scale (how close its members are to each other), not a radius that decides membership.
 
 Rare morphologies: a class of 20 members among 10^6 has about one member in a 50,000 sample,
 too few to be seen. So one pass over the catalogue's vectors finds the snippets the sample did
@@ -737,8 +737,8 @@ def _new_build(engine: Engine, model_id: int, request: dict, min_cluster_size: i
                     min_cluster_size, len(combined.ids))
     params = {"min_cluster_size": min_cluster_size, "sample": sample, "seed": seed, "method": "hdbscan-leaf",
               "min_samples": MIN_SAMPLES, "merge_similarity": MERGE_SIMILARITY, "nn_quantile": NN_QUANTILE,
-              "mode_similarity": MODE_SIMILARITY, "mode_ratio": MODE_RATIO, "modulated": measures.MODULATED,
-              "bank_per_class": BANK_PER_CLASS, "radius_quantile": RADIUS_QUANTILE,
+              "mode_similarity": MODE_SIMILARITY, "mode_ratio": MODE_RATIO,
+              "modulated": measures.MODULATED, "bank_per_class": BANK_PER_CLASS, "radius_quantile": RADIUS_QUANTILE,
               "sampling": "tablesample bernoulli", **info,
               "tolerance_floor_hz_s": float(np.nanmedian(drawn.floor)) if np.isfinite(drawn.floor).any() else None,
               "verdict": rules.to_dict(), "request": request}

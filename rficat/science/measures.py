@@ -7,9 +7,10 @@ scatter and the drift is known to tenths of a Hz/s. Verdicts compare drift rates
 to know which: the standard error of the fitted slope says it.
 
 Whether a picture is a *comb* (several evenly spaced tones: intermodulation products, switching
-supplies) is a morphology that the encoder's vectors see by its spacing: two combs of different
-spacing are farther apart than a comb and a single line. RFI classes join stationary combs by
-this measure instead (:func:`is_comb`).
+supplies) and whether it is switched on and off (bursts, pulse trains) are morphologies the
+encoder's vectors see poorly: two combs of different spacing lie farther apart than a comb and a
+single line, a pulse train close to a steady line of its width. RFI classes are split and joined
+by these measures of the pictures themselves (:func:`is_comb`, :func:`intensity_modulation`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ COMB_TONE_SNR = 6.0  # ... each this many noise units (of the time-collapsed spe
 COMB_TONE_PROMINENCE = 4.0  # ... standing out of its neighbourhood by this many ...
 COMB_MIN_SPACING = 4  # ... at least this many channels apart (a line's own wiggles are not tones) ...
 COMB_SPACING_SPREAD = 0.15  # ... and evenly spaced: the spacings' standard deviation under this share of their mean
-MODULATED = 0.2  # intensity modulation above this: on and off (steady lines 0, wandering ones up to ~0.2, bursts and pulse trains 0.3-1)
+MODULATED = 0.2  # intensity modulation above this: on and off (steady lines measure 0, wandering ones
+# up to ~0.2, pulse trains and bursts 0.3-0.5 at the median)
 
 
 def theil_sen(times: np.ndarray, peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -223,8 +225,8 @@ def is_comb(pictures: np.ndarray) -> np.ndarray:
 def intensity_modulation(pictures: np.ndarray) -> np.ndarray:
     """How much each (n, 16, 256) picture's signal changes in strength from time bin to time bin:
     the coefficient of variation of its per-bin heights (:func:`bin_peaks`) with the noise's share
-    of their variance taken away. A steady line stays near 0 (<= 0.25 measured), bursts and pulse
-    trains reach 0.4-1.0."""
+    of their variance taken away. Steady lines measure 0, wandering ones up to ~0.2, pulse trains
+    and bursts 0.3-0.5 at the median (up to 1)."""
     x = np.asarray(pictures, dtype=np.float32).reshape(-1, *np.shape(pictures)[-2:])
     if not len(x):
         return np.empty(0)
