@@ -89,6 +89,9 @@ HOLDOUT_SEED_18 = 44_7213_60
 # Fixed (fourteenth session) before it was generated, once HOLDOUT_SEED_18 had been measured and before
 # an event missing an ON scan had to be faint: measured once, on that change's final code
 HOLDOUT_SEED_19 = 45_8257_56
+# Fixed (fifteenth session) before it was generated, before an event that stays put across the cadence
+# (no drift relative to the telescope) was judged likely RFI: measured once, on that change's final code
+HOLDOUT_SEED_20 = 46_9041_57
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
