@@ -85,7 +85,9 @@ ABLATION = {"on_off_only": {"use_verdicts": False}, "lookalike_evidence": {"use_
             # before migration 0029: an OFF signal on the event's track drifting a little otherwise left it a candidate
             "classes_rule_0028": {"off_on_track": False},
             # before migration 0030: an event of any SNR could be missing from an ON scan
-            "classes_rule_0029": {"missing_on_faint_only": False}}
+            "classes_rule_0029": {"missing_on_faint_only": False},
+            # before migration 0031: an event staying put across the cadence judged by the other rules alone
+            "classes_rule_0030": {"zero_drift": False}}
 RFI_VERDICTS = ("likely_rfi", "known_rfi")
 
 

@@ -6,7 +6,9 @@ between scans, as a transmitter at the target does; the other starts each ON sca
 frequency, as RFI tied to the receiver or the scan schedule does. Neither has a lookalike
 anywhere else, so the verdict rule alone leaves both candidates. A third, stationary, is seen only
 in the ON scans; a stationary carrier of the same shape in every scan (vetoed, far away) is its
-lookalike in the OFF scans.
+lookalike in the OFF scans. Two more stay put across the cadence and have no lookalike: a pulsed
+carrier and one wandering around its frequency (migration 0031: no drift relative to the
+telescope, likely RFI).
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ def track_cadence(server_url, tmp_path_factory):
     directory = tmp_path_factory.mktemp("cadence_track")
     spec = synth.ObservationSpec(n_coarse_channels=1, seed=31)
     starts = {"steady": spec.frequency_mhz(20_000), "reset": spec.frequency_mhz(40_000),
-              "still": spec.frequency_mhz(30_000)}
-    drifts = {"steady": DRIFT, "reset": DRIFT, "still": 0.0}
+              "still": spec.frequency_mhz(30_000), "pulsed": spec.frequency_mhz(10_000),
+              "wandering": spec.frequency_mhz(48_000)}
+    drifts = {"steady": DRIFT, "reset": DRIFT, "still": 0.0, "pulsed": 0.0, "wandering": 0.0}
+    shapes = {"pulsed": {"t_profile": "pulsed", "f_profile": "sinc2", "width_hz": 20.0, "period_s": 45.0},
+              "wandering": {"path": "wandering", "period_s": 200.0}}
 
     def start_of_scan(name: str, position: int) -> float:
         moved = DRIFT * position * spec.obs_length_s * 1e-6 if name == "steady" else 0.0
@@ -40,7 +45,8 @@ def track_cadence(server_url, tmp_path_factory):
         on = letter == "A"
         scan = replace(spec, source_name="TRACK_TARGET" if on else f"TRACK_OFF_{letter}",
                        mjd_start=spec.mjd_start + position * spec.obs_length_s / 86400, seed=3100 + position)
-        signals = [synth.Signal(start_of_scan(name, position), drifts[name], snr=40.0, width_hz=8.0, label=name)
+        signals = [synth.Signal(start_of_scan(name, position), drifts[name], **{"snr": 40.0, "width_hz": 8.0,
+                                                                                **shapes.get(name, {})}, label=name)
                    for name in starts] if on else []
         signals.append(synth.Signal(spec.frequency_mhz(55_000), 0.0, snr=40.0, width_hz=8.0, label="everywhere"))
         path = directory / f"scan{position}_{letter}.h5"
@@ -106,7 +112,7 @@ def test_an_event_that_stays_put_across_the_cadence_pools_evidence_as_a_stationa
         with engine.connect() as conn:
             alone = conn.execute(sa.text("SELECT verdict FROM rficat_verdict(:s)"), {"s": other}).scalar()
         assert alone in ("likely_rfi", "known_rfi")
-        before = _event(track_cadence, "still", cadence_track=False)
+        before = _event(track_cadence, "still", cadence_track=False, zero_drift=False)
         assert before["verdict"] == "candidate", before["explanation"]
         event = _event(track_cadence, "still")
         assert event["judged_snippet_id"] == judged
@@ -117,3 +123,17 @@ def test_an_event_that_stays_put_across_the_cadence_pools_evidence_as_a_stationa
             for sid, drift, error in saved:
                 conn.execute(sa.text("UPDATE snippets SET drift_rate_hz_s = :d, drift_error_hz_s = :e WHERE id = :s"),
                              {"d": drift, "e": error, "s": sid})
+
+
+@pytest.mark.parametrize("name", ["pulsed", "wandering"])
+def test_an_on_only_signal_that_stays_put_across_the_cadence_is_likely_rfi(track_cadence, name):
+    """No lookalike anywhere, so the rule alone leaves it a candidate; it does not move across the
+    cadence (no drift relative to the telescope), so since migration 0031 it is likely RFI, its
+    ON appearances the evidence."""
+    before = _event(track_cadence, name, zero_drift=False)
+    assert before["verdict"] == "candidate" and before["n_lookalikes_elsewhere"] == 0, before["explanation"]
+    event = _event(track_cadence, name)
+    assert event["verdict"] == "likely_rfi" and event["likely_rfi"], event["explanation"]
+    assert "stay put across the cadence" in event["explanation"] and "no drift relative to the telescope" in event["explanation"]
+    assert sorted(e["snippet_id"] for e in event["evidence"]) == sorted(int(i) for i in event["on_snippet_ids"])
+    assert len(event["evidence"]) == 3

@@ -9,7 +9,9 @@ the event's tolerance: no OFF veto; within its tolerance and the OFF sighting's 
 shown to drift otherwise) and the second 0.030 less (shown to drift otherwise). Slow drifts are
 measured on a coarse grid, so measured values cannot be steered this finely from the files.
 Before 0029 the OFF scans' picture of the first, "drifting otherwise", left its event a candidate
-(the local-RFI exception of 0020, meant for an ON-only signal sitting on other RFI).
+(the local-RFI exception of 0020, meant for an ON-only signal sitting on other RFI). Both events stay
+put across the cadence, which since migration 0031 makes them likely RFI whatever the OFF scans
+show; the tests of the OFF-sighting rules turn that off (``zero_drift=False``).
 """
 
 from __future__ import annotations
@@ -80,14 +82,16 @@ def test_the_off_sightings_do_not_veto(twin, name):
 
 
 def test_an_off_sighting_on_the_track_not_shown_to_drift_otherwise_is_the_event_itself(twin):
-    before = _event(twin, "a_little_otherwise", off_on_track=False)
+    before = _event(twin, "a_little_otherwise", off_on_track=False, zero_drift=False)
     assert before["verdict"] == "candidate" and "also in an OFF scan near its track" in before["explanation"]
-    after = _event(twin, "a_little_otherwise")
+    after = _event(twin, "a_little_otherwise", zero_drift=False)
     assert after["verdict"] in ("likely_rfi", "known_rfi") and after["likely_rfi"], after["explanation"]
     assert "also in an OFF scan" not in after["explanation"]
 
 
 def test_an_off_sighting_shown_to_drift_otherwise_still_leaves_a_candidate(twin):
-    event = _event(twin, "otherwise")
+    event = _event(twin, "otherwise", zero_drift=False)
     assert event["verdict"] == "candidate"
     assert "drifting otherwise (off its track, or beyond its tolerance and that signal's together)" in event["explanation"]
+    event = _event(twin, "otherwise")  # it restarts each scan at one frequency: no drift across the cadence
+    assert event["verdict"] == "likely_rfi" and "stay put across the cadence" in event["explanation"]

@@ -129,7 +129,7 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
            class_min_observations: int | None = None, use_classes: bool = True, use_verdicts: bool = True,
            off_drift_consistent: bool = True, on_track: bool = True, local_rfi: bool = True,
            pool_evidence: bool = True, cadence_track: bool = True, max_missing_on: int | None = None,
-           off_on_track: bool = True, missing_on_faint_only: bool = True):
+           off_on_track: bool = True, missing_on_faint_only: bool = True, zero_drift: bool = True):
     """Ranked candidate events of a cadence with their verdicts (SQL: ``rficat_cadence_events``), as a DataFrame.
 
     Each event is judged on its highest-SNR ON snippet by the one verdict rule
@@ -163,6 +163,11 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
     ``missing_on_faint_only`` (default, migration 0030): only an event fainter than SNR 20 in every
     ON scan it is seen in may be missing from one (detection does not miss a brighter signal;
     False: the rule of 0028-0029).
+    ``zero_drift`` (default, migration 0031) makes ``likely_rfi`` a candidate whose ON appearances
+    stay put across the cadence (on one line within 8 channels, moving at most 8 channels over the
+    ON span: 0.019 Hz/s at GBT's resolution over three ON scans): it does not drift relative to the
+    telescope, as RFI from the ground does not (turboSETI drops zero-drift hits by default); False:
+    the rule of 0030.
     """
     from rficat.store.db import SEARCH_SETTINGS, query_frame
 
@@ -172,10 +177,12 @@ def search(engine: Engine, name: str, *, model_id: int | None = None, on_similar
            " p_use_verdicts => :use_verdicts, p_off_drift_consistent => :off_drift,"
            " p_on_track => :on_track, p_local_rfi => :local_rfi, p_pool_evidence => :pool,"
            " p_cadence_track => :cadence_track, p_max_missing_on => CAST(:max_missing_on AS integer),"
-           " p_off_on_track => :off_on_track, p_missing_on_faint_only => :faint_only)")
+           " p_off_on_track => :off_on_track, p_missing_on_faint_only => :faint_only,"
+           " p_zero_drift => :zero_drift)")
     params = {"name": name, "model": model_id, "on_sim": on_similarity, "off_sim": off_similarity,
               "common_sim": common_similarity, "common_min": common_min, "class_min": class_min_observations,
               "use_classes": use_classes, "use_verdicts": use_verdicts, "off_drift": off_drift_consistent,
               "on_track": on_track, "local_rfi": local_rfi, "pool": pool_evidence, "cadence_track": cadence_track,
-              "max_missing_on": max_missing_on, "off_on_track": off_on_track, "faint_only": missing_on_faint_only}
+              "max_missing_on": max_missing_on, "off_on_track": off_on_track, "faint_only": missing_on_faint_only,
+              "zero_drift": zero_drift}
     return query_frame(engine, sql, params, EVENT_COLUMNS, SEARCH_SETTINGS)
