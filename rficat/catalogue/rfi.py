@@ -12,7 +12,8 @@ where a group of the opposite sign is compared by its pictures mirrored in frequ
 with the build's model. Last, each class is split by what its stored pictures show
 (:mod:`rficat.science.measures`): its combs (evenly spaced tones), its members that are on and
 off (bursts, pulse trains) and its steady ones; stationary combs are then joined into one class
-whatever their spacing. The vectors place two combs of different spacing farther apart than a
+whatever their spacing, and classes most of whose members chirp (their paths bend) into one
+whatever their fitted drift. The vectors place two combs of different spacing farther apart than a
 comb and a single line, and a pulse train close to a steady line of its width. A class keeps its
 own scale (how close its members are to each other), not a radius that decides membership.
 
@@ -67,6 +68,7 @@ MODE_SIMILARITY = 0.9  # drifting classes of one drift mode join at this centroi
 MODE_RATIO = 2.0  # ... one drift mode: their drift rates, of either sign, within this factor of each other
 MIRROR_MEMBERS = 64  # members of a drifting class whose pictures are encoded mirrored in frequency
 PICTURE_BATCH = 5_000  # stored pictures read at a time when classes are split by what they show
+CHIRP_SHARE = 0.5  # a class at least this share of whose members chirp (measures.CHIRPING) is a chirp class
 NN_QUANTILE = 0.95  # a class's own scale: this quantile of its members' nearest-member distances
 BANK_PER_CLASS = 500  # members of each class kept for verdicts (a bounded, in-memory sample)
 JUDGE_BATCH = 50_000  # snippets read, judged and committed at a time by a build
@@ -674,15 +676,18 @@ def join_modes_of(engine: Engine, model_id: int, models_dir: Path | None, sample
     return out, len(groups) - len(joined)
 
 
-def picture_measures(engine: Engine, ids: np.ndarray, batch: int = PICTURE_BATCH) -> tuple[np.ndarray, np.ndarray]:
-    """Whether each snippet's stored picture is a comb, and whether it is on and off (intensity
-    modulation above :data:`~rficat.science.measures.MODULATED`); read ``batch`` pictures at a time."""
-    comb, modulated = np.zeros(len(ids), bool), np.zeros(len(ids), bool)
+def picture_measures(engine: Engine, ids: np.ndarray, batch: int = PICTURE_BATCH
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whether each snippet's stored picture is a comb, whether it is on and off (intensity
+    modulation above :data:`~rficat.science.measures.MODULATED`) and whether its path bends (above
+    :data:`~rficat.science.measures.CHIRPING`); read ``batch`` pictures at a time."""
+    comb, modulated, chirp = (np.zeros(len(ids), bool) for _ in range(3))
     for start in range(0, len(ids), batch):
         pictures = search.match_snippets(engine, ids[start:start + batch])
         comb[start:start + batch] = measures.is_comb(pictures)
         modulated[start:start + batch] = measures.intensity_modulation(pictures) > measures.MODULATED
-    return comb, modulated
+        chirp[start:start + batch] = measures.chirping(pictures) > measures.CHIRPING
+    return comb, modulated, chirp
 
 
 def split_by_pictures(groups: list[np.ndarray], comb: np.ndarray, modulated: np.ndarray, drift: np.ndarray,
@@ -702,23 +707,36 @@ def split_by_pictures(groups: list[np.ndarray], comb: np.ndarray, modulated: np.
     return parts, np.array(is_comb, bool)
 
 
+def join_chirps(groups: list[np.ndarray], chirp: np.ndarray) -> list[np.ndarray]:
+    """Groups at least :data:`CHIRP_SHARE` of whose members chirp (``chirp``: one flag per snippet)
+    joined into one: a chirp is one morphology wherever in its sweep a scan caught it (its fitted
+    drift, 0.1 or 0.37 Hz/s, up or down, is not its drift mode). Other groups are left as they were."""
+    chirps = np.array([chirp[g].mean() >= CHIRP_SHARE for g in groups], bool)
+    if chirps.sum() < 2:
+        return list(groups)
+    return [g for g, c in zip(groups, chirps) if not c] + [np.concatenate([g for g, c in zip(groups, chirps) if c])]
+
+
 def classes_by_pictures(engine: Engine, sample: Sample, labels: np.ndarray, tolerance: np.ndarray,
                         keep: int) -> tuple[np.ndarray, dict]:
-    """Labels after :func:`split_by_pictures` and :func:`join_combs` (renumbered, largest class first),
-    with how many classes were split and joined: the vectors see a comb's spacing before its being a
-    comb, and a pulse train or burst close to a steady line of its width."""
+    """Labels after :func:`split_by_pictures`, :func:`join_combs` and :func:`join_chirps` (renumbered,
+    largest class first), with how many classes were split and joined: the vectors see a comb's
+    spacing before its being a comb, a pulse train or burst close to a steady line of its width, and
+    a chirp's drift where it was caught before its bending."""
     groups = [np.flatnonzero(labels == k) for k in range(labels.max() + 1)]
     if not groups:
-        return labels, {"n_picture_splits": 0, "n_comb_joins": 0}
+        return labels, {"n_picture_splits": 0, "n_comb_joins": 0, "n_chirp_joins": 0}
     members = np.concatenate(groups)
-    comb, modulated = np.zeros(len(labels), bool), np.zeros(len(labels), bool)
-    comb[members], modulated[members] = picture_measures(engine, sample.ids[members])
+    comb, modulated, chirp = (np.zeros(len(labels), bool) for _ in range(3))
+    comb[members], modulated[members], chirp[members] = picture_measures(engine, sample.ids[members])
     parts, part_is_comb = split_by_pictures(groups, comb, modulated, sample.drift, tolerance, keep)
     joined = join_combs(parts, sample.drift, tolerance, part_is_comb)
-    info = {"n_picture_splits": len(parts) - len(groups), "n_comb_joins": len(parts) - len(joined)}
-    log.info("classes split by their pictures (combs, on and off, steady): %d more; %d comb classes joined",
-             info["n_picture_splits"], info["n_comb_joins"])
-    return _labels_of(joined, len(labels)), info
+    chirps_joined = join_chirps(joined, chirp)
+    info = {"n_picture_splits": len(parts) - len(groups), "n_comb_joins": len(parts) - len(joined),
+            "n_chirp_joins": len(joined) - len(chirps_joined)}
+    log.info("classes split by their pictures (combs, on and off, steady): %d more; %d comb classes and %d chirp "
+             "classes joined", info["n_picture_splits"], info["n_comb_joins"], info["n_chirp_joins"])
+    return _labels_of(chirps_joined, len(labels)), info
 
 
 def _new_build(engine: Engine, model_id: int, request: dict, min_cluster_size: int, sample: int, seed: int,
@@ -738,7 +756,8 @@ def _new_build(engine: Engine, model_id: int, request: dict, min_cluster_size: i
     params = {"min_cluster_size": min_cluster_size, "sample": sample, "seed": seed, "method": "hdbscan-leaf",
               "min_samples": MIN_SAMPLES, "merge_similarity": MERGE_SIMILARITY, "nn_quantile": NN_QUANTILE,
               "mode_similarity": MODE_SIMILARITY, "mode_ratio": MODE_RATIO,
-              "modulated": measures.MODULATED, "bank_per_class": BANK_PER_CLASS, "radius_quantile": RADIUS_QUANTILE,
+              "modulated": measures.MODULATED, "chirping": measures.CHIRPING, "chirp_share": CHIRP_SHARE,
+              "bank_per_class": BANK_PER_CLASS, "radius_quantile": RADIUS_QUANTILE,
               "sampling": "tablesample bernoulli", **info,
               "tolerance_floor_hz_s": float(np.nanmedian(drawn.floor)) if np.isfinite(drawn.floor).any() else None,
               "verdict": rules.to_dict(), "request": request}

@@ -9,8 +9,11 @@ to know which: the standard error of the fitted slope says it.
 Whether a picture is a *comb* (several evenly spaced tones: intermodulation products, switching
 supplies) and whether it is switched on and off (bursts, pulse trains) are morphologies the
 encoder's vectors see poorly: two combs of different spacing lie farther apart than a comb and a
-single line, a pulse train close to a steady line of its width. RFI classes are split and joined
-by these measures of the pictures themselves (:func:`is_comb`, :func:`intensity_modulation`).
+single line, a pulse train close to a steady line of its width. Nor do they see a *chirp* (a path
+that bends: its drift changes within the scan) as one morphology: two chirps caught at different
+points of their sweeps drift differently, and sweeping up or down, lie in two drift modes. RFI
+classes are split and joined by these measures of the pictures themselves (:func:`is_comb`,
+:func:`intensity_modulation`, :func:`chirping`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ COMB_MIN_SPACING = 4  # ... at least this many channels apart (a line's own wigg
 COMB_SPACING_SPREAD = 0.15  # ... and evenly spaced: the spacings' standard deviation under this share of their mean
 MODULATED = 0.2  # intensity modulation above this: on and off (steady lines measure 0, wandering ones
 # up to ~0.2, pulse trains and bursts 0.3-0.5 at the median)
+CHIRPING = 0.4  # a path bending more than this (channels per picture row, :func:`chirping`) chirps: the
+# evaluation set's chirps measure 0.49-1.51 (10th-90th percentile), every steady kind, comb, box and
+# pulse train 0 to its 90th percentile, random walks 0.21 at the median
 
 
 def theil_sen(times: np.ndarray, peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -194,14 +200,21 @@ def drift_error_hz_s(images: np.ndarray, channel_hz: float, time_bin_s: float,
         x = x[None]
     if not len(x):
         return np.empty(0)
-    times = np.arange(x.shape[1], dtype=np.float64) * time_bin_s
-    peaks, heights = bin_peaks(x, times)
-    weights = np.clip(heights, 1e-12, None)
-    _, variance, residual = _weighted_line(times, peaks, weights)  # the whole scan's line, fitted once
+    times, peaks, weights, variance, residual = _path(x, time_bin_s)
     error = np.full(len(x), np.nan) if known is None else np.asarray(known, dtype=np.float64).copy()
     unknown = ~np.isfinite(error)
     error[unknown] = np.sqrt(variance * path_factor(residual, weights))[unknown] * abs(channel_hz)
     return np.hypot(error, wander(times, peaks, weights, residual) * abs(channel_hz))
+
+
+def _path(x: np.ndarray, time_bin_s: float = 1.0) -> tuple[np.ndarray, ...]:
+    """Bin times, per-bin peaks and weights (:func:`bin_peaks`), and the slope's variance and the
+    residuals of the whole picture's line (fitted once) of (n, t, w) pictures."""
+    times = np.arange(x.shape[1], dtype=np.float64) * time_bin_s
+    peaks, heights = bin_peaks(x, times)
+    weights = np.clip(heights, 1e-12, None)
+    _, variance, residual = _weighted_line(times, peaks, weights)
+    return times, peaks, weights, variance, residual
 
 
 def is_comb(pictures: np.ndarray) -> np.ndarray:
@@ -236,3 +249,14 @@ def intensity_modulation(pictures: np.ndarray) -> np.ndarray:
     level = np.clip(heights, 0, None)
     spread = np.sqrt(np.clip(level.var(axis=1) - noise_variance, 0, None))
     return spread / np.clip(level.mean(axis=1), 1e-9, None)
+
+
+def chirping(pictures: np.ndarray) -> np.ndarray:
+    """How much each (n, 16, 256) picture's path bends, channels per picture row: :func:`wander` of
+    its per-row peaks (the change of slope between the picture's halves beyond what their noise
+    explains; 0 for a straight line of any drift, for a burst or a wide signal whose peaks jump)."""
+    x = np.asarray(pictures, dtype=np.float32).reshape(-1, *np.shape(pictures)[-2:])
+    if not len(x):
+        return np.empty(0)
+    times, peaks, weights, _, residual = _path(x)
+    return wander(times, peaks, weights, residual)
