@@ -13,12 +13,15 @@ telescope, likely RFI).
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
+from conftest import cli_on
 
 from rficat.catalogue import cadence, ingest, rfi
+from rficat.cli import main
 from rficat.store import db
 from rficat.synthetic import synth
 
@@ -58,7 +61,7 @@ def track_cadence(server_url, tmp_path_factory):
             ingest.ingest_file(engine, path, n_noise_per_channel=2)
         cadence.add_cadence(engine, "track", paths)
         rfi.build(engine, min_cluster_size=3)
-        yield {"engine": engine, "starts": starts, "spec": spec}
+        yield {"engine": engine, "starts": starts, "spec": spec, "url": url}
         engine.dispose()
 
 
@@ -137,3 +140,19 @@ def test_an_on_only_signal_that_stays_put_across_the_cadence_is_likely_rfi(track
     assert "stay put across the cadence" in event["explanation"] and "no drift relative to the telescope" in event["explanation"]
     assert sorted(e["snippet_id"] for e in event["evidence"]) == sorted(int(i) for i in event["on_snippet_ids"])
     assert len(event["evidence"]) == 3
+
+
+def test_the_cli_can_keep_zero_drift_events(track_cadence, monkeypatch, capsys):
+    """``rficat cadence search --keep-zero-drift`` (data corrected for the Earth's motion, where a
+    transmitter at rest does not drift): the stationary ON-only events are left to the other rules."""
+    capsys = cli_on(track_cadence["url"], monkeypatch, capsys)
+
+    def verdict_of(*options: str) -> str:
+        assert main(["cadence", "search", "track", "--json", *options]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        reach = 200 * abs(track_cadence["spec"].foff_hz) * 1e-6
+        [row] = [r for r in rows if abs(r["f_center_mhz"] - track_cadence["starts"]["pulsed"]) <= reach]
+        return row["verdict"]
+
+    assert verdict_of() == "likely_rfi"
+    assert verdict_of("--keep-zero-drift") == "candidate"

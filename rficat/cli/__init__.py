@@ -448,7 +448,7 @@ def cmd_cadence_search(args: argparse.Namespace) -> None:
                                 on_similarity=args.on_similarity, off_similarity=args.off_similarity,
                                 common_similarity=args.common_similarity, common_min=args.common_min,
                                 class_min_observations=args.class_min_observations,
-                                max_missing_on=args.max_missing_on)
+                                max_missing_on=args.max_missing_on, zero_drift=not args.keep_zero_drift)
         rows = _jsonable_rows(events)
         if args.plot and rows:
             _plot_cadence_events(catalogue.engine, args.name, rows, args.plot)
@@ -972,6 +972,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                help="ON scans an event may be missing from: detection misses a faint or flickering "
                                     "line in a scan now and then (default: 1 where the cadence has three ON scans or "
                                     "more, else 0; 0 asks for every ON scan, as turboSETI's filter level 3)")
+    search_parser.add_argument("--keep-zero-drift", action="store_true",
+                               help="leave an event that stays put across the cadence to the other rules (default: "
+                                    "likely RFI, no drift relative to the telescope); for data whose frequencies were "
+                                    "corrected for the Earth's motion, where a transmitter at rest does not drift")
     search_parser.add_argument("--off-similarity", type=float, default=0.7,
                                help="a signal this similar near the drift-consistent OFF frequency, drifting like the "
                                     "event, vetoes (default 0.7)")
