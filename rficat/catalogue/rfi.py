@@ -362,10 +362,14 @@ def join_combs(groups: list[np.ndarray], drift: np.ndarray, tolerance: np.ndarra
     one morphology whatever its tone spacing, which the vectors see first. Drifting groups and
     other stationary ones are left as they were."""
     median, tol = _group_drifts(groups, drift, tolerance)
-    combs = np.asarray(comb, bool) & (np.abs(median) <= tol)
-    if combs.sum() < 2:
+    return _join_flagged(groups, np.asarray(comb, bool) & (np.abs(median) <= tol))
+
+
+def _join_flagged(groups: list[np.ndarray], flagged: np.ndarray) -> list[np.ndarray]:
+    """The groups not ``flagged``, then the flagged ones joined into one (as they were if fewer than two)."""
+    if flagged.sum() < 2:
         return list(groups)
-    return [g for g, c in zip(groups, combs) if not c] + [np.concatenate([g for g, c in zip(groups, combs) if c])]
+    return [g for g, f in zip(groups, flagged) if not f] + [np.concatenate([g for g, f in zip(groups, flagged) if f])]
 
 
 def find_classes(z: np.ndarray, drift: np.ndarray, tolerance: np.ndarray, min_cluster_size: int,
@@ -685,8 +689,9 @@ def picture_measures(engine: Engine, ids: np.ndarray, batch: int = PICTURE_BATCH
     for start in range(0, len(ids), batch):
         pictures = search.match_snippets(engine, ids[start:start + batch])
         comb[start:start + batch] = measures.is_comb(pictures)
-        modulated[start:start + batch] = measures.intensity_modulation(pictures) > measures.MODULATED
-        chirp[start:start + batch] = measures.chirping(pictures) > measures.CHIRPING
+        modulation, bending = measures.modulation_and_chirping(pictures)
+        modulated[start:start + batch] = modulation > measures.MODULATED
+        chirp[start:start + batch] = bending > measures.CHIRPING
     return comb, modulated, chirp
 
 
@@ -711,10 +716,7 @@ def join_chirps(groups: list[np.ndarray], chirp: np.ndarray) -> list[np.ndarray]
     """Groups at least :data:`CHIRP_SHARE` of whose members chirp (``chirp``: one flag per snippet)
     joined into one: a chirp is one morphology wherever in its sweep a scan caught it (its fitted
     drift, 0.1 or 0.37 Hz/s, up or down, is not its drift mode). Other groups are left as they were."""
-    chirps = np.array([chirp[g].mean() >= CHIRP_SHARE for g in groups], bool)
-    if chirps.sum() < 2:
-        return list(groups)
-    return [g for g, c in zip(groups, chirps) if not c] + [np.concatenate([g for g, c in zip(groups, chirps) if c])]
+    return _join_flagged(groups, np.array([chirp[g].mean() >= CHIRP_SHARE for g in groups], bool))
 
 
 def classes_by_pictures(engine: Engine, sample: Sample, labels: np.ndarray, tolerance: np.ndarray,

@@ -200,7 +200,7 @@ def drift_error_hz_s(images: np.ndarray, channel_hz: float, time_bin_s: float,
         x = x[None]
     if not len(x):
         return np.empty(0)
-    times, peaks, weights, variance, residual = _path(x, time_bin_s)
+    times, peaks, _, weights, variance, residual = _path(x, time_bin_s)
     error = np.full(len(x), np.nan) if known is None else np.asarray(known, dtype=np.float64).copy()
     unknown = ~np.isfinite(error)
     error[unknown] = np.sqrt(variance * path_factor(residual, weights))[unknown] * abs(channel_hz)
@@ -208,13 +208,18 @@ def drift_error_hz_s(images: np.ndarray, channel_hz: float, time_bin_s: float,
 
 
 def _path(x: np.ndarray, time_bin_s: float = 1.0) -> tuple[np.ndarray, ...]:
-    """Bin times, per-bin peaks and weights (:func:`bin_peaks`), and the slope's variance and the
-    residuals of the whole picture's line (fitted once) of (n, t, w) pictures."""
+    """Bin times, per-bin peaks, heights and weights (:func:`bin_peaks`), and the slope's variance and
+    the residuals of the whole picture's line (fitted once) of (n, t, w) pictures."""
     times = np.arange(x.shape[1], dtype=np.float64) * time_bin_s
     peaks, heights = bin_peaks(x, times)
     weights = np.clip(heights, 1e-12, None)
     _, variance, residual = _weighted_line(times, peaks, weights)
-    return times, peaks, weights, variance, residual
+    return times, peaks, heights, weights, variance, residual
+
+
+def _stack(pictures: np.ndarray) -> np.ndarray:
+    """Pictures as one (n, t, w) float32 array."""
+    return np.asarray(pictures, dtype=np.float32).reshape(-1, *np.shape(pictures)[-2:])
 
 
 def is_comb(pictures: np.ndarray) -> np.ndarray:
@@ -240,10 +245,14 @@ def intensity_modulation(pictures: np.ndarray) -> np.ndarray:
     the coefficient of variation of its per-bin heights (:func:`bin_peaks`) with the noise's share
     of their variance taken away. Steady lines measure 0, wandering ones up to ~0.2, pulse trains
     and bursts 0.3-0.5 at the median (up to 1)."""
-    x = np.asarray(pictures, dtype=np.float32).reshape(-1, *np.shape(pictures)[-2:])
+    x = _stack(pictures)
     if not len(x):
         return np.empty(0)
-    _, heights = bin_peaks(x, np.arange(x.shape[1], dtype=np.float64))
+    return _modulation(x, bin_peaks(x, np.arange(x.shape[1], dtype=np.float64))[1])
+
+
+def _modulation(x: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """:func:`intensity_modulation` of (n, t, w) pictures from their per-bin heights."""
     median = np.median(x, axis=2, keepdims=True)
     noise_variance = ((1.4826 * np.median(np.abs(x - median), axis=2)) ** 2).mean(axis=1)
     level = np.clip(heights, 0, None)
@@ -255,8 +264,18 @@ def chirping(pictures: np.ndarray) -> np.ndarray:
     """How much each (n, 16, 256) picture's path bends, channels per picture row: :func:`wander` of
     its per-row peaks (the change of slope between the picture's halves beyond what their noise
     explains; 0 for a straight line of any drift, for a burst or a wide signal whose peaks jump)."""
-    x = np.asarray(pictures, dtype=np.float32).reshape(-1, *np.shape(pictures)[-2:])
+    x = _stack(pictures)
     if not len(x):
         return np.empty(0)
-    times, peaks, weights, _, residual = _path(x)
+    times, peaks, _, weights, _, residual = _path(x)
     return wander(times, peaks, weights, residual)
+
+
+def modulation_and_chirping(pictures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`intensity_modulation` and :func:`chirping` of each picture, its per-bin peaks found once
+    (the RFI build measures both on every classed member)."""
+    x = _stack(pictures)
+    if not len(x):
+        return np.empty(0), np.empty(0)
+    times, peaks, heights, weights, _, residual = _path(x)
+    return _modulation(x, heights), wander(times, peaks, weights, residual)
