@@ -92,6 +92,9 @@ HOLDOUT_SEED_19 = 45_8257_56
 # Fixed (fifteenth session) before it was generated, before an event that stays put across the cadence
 # (no drift relative to the telescope) was judged likely RFI: measured once, on that change's final code
 HOLDOUT_SEED_20 = 46_9041_57
+# Fixed (sixteenth session) before it was generated, before vetting judged a hit that rficat's cadence search
+# makes no event of as failing the cadence test: measured once, on that change's final code
+HOLDOUT_SEED_21 = 47_9583_15
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
