@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import pytest
 
-from rficat.catalogue import cadence, ingest
+from rficat.catalogue import cadence, ingest, rfi, vet
 from rficat.cli import main
 from rficat.store import db
 from rficat.synthetic import synth
@@ -57,7 +57,7 @@ def gappy(server_url, tmp_path_factory):
         for path in paths:
             ingest.ingest_file(engine, path, n_noise_per_channel=2)
         cadence.add_cadence(engine, "gappy", paths)
-        yield {"engine": engine, "url": url, "starts": starts, "spec": spec}
+        yield {"engine": engine, "url": url, "starts": starts, "spec": spec, "paths": paths}
         engine.dispose()
 
 
@@ -132,3 +132,39 @@ def test_the_viewer_puts_the_track_where_the_event_was_first_seen(gappy):
     start = gappy["starts"]["missed_first"]
     for position in range(6):  # where the line is at each scan's start
         assert abs(at[position] - (start + DRIFT * position * spec.obs_length_s * 1e-6)) <= 16 * abs(spec.foff_hz) * 1e-6
+
+
+def test_vetting_a_hit_of_no_event_fails_the_cadence_test(gappy, tmp_path):
+    """With a cadence, vetting says of a signal what `rficat cadence search` says: the line seen in
+    one ON scan only and the bright line missing from the first ON scan are no events, so a hit on
+    either is likely RFI, though the verdict rule alone (no cadence named) leaves it a candidate;
+    a hit on the complete line takes its event's verdict, and one in an OFF scan is judged alone."""
+    engine, spec, paths = gappy["engine"], gappy["spec"], gappy["paths"]
+    rfi.build(engine, min_cluster_size=3)
+
+    def at(name: str, position: int) -> float:  # where the line's track is mid-scan
+        return gappy["starts"][name] + DRIFT * (position + 0.5) * spec.obs_length_s * 1e-6
+
+    hits = {"once": (0, at("once", 0)), "bright_missed_first": (2, at("bright_missed_first", 2)),
+            "complete": (0, at("complete", 0)), "carrier": (1, spec.frequency_mhz(60_000))}
+    table = tmp_path / "hits.csv"
+    table.write_text("file,f_center_mhz,drift_rate_hz_s\n" + "".join(
+        f"{paths[position]},{f:.9f},{0.0 if name == 'carrier' else DRIFT}\n" for name, (position, f) in hits.items()))
+    alone = dict(zip(hits, vet.vet(engine, [table]).items))
+    vetted = dict(zip(hits, vet.vet(engine, [table], cadence="gappy").items))
+    assert all(v.snippet_source == "catalogue" and v.error is None for v in vetted.values())
+    for name in ("once", "bright_missed_first"):
+        assert alone[name].verdict == "candidate", alone[name].explanation
+        assert vetted[name].verdict == "likely_rfi"
+        assert vetted[name].explanation == (
+            "likely_rfi: it fails cadence gappy's ON/OFF test: rficat cadence search, which follows each signal of "
+            "the ON scans through every scan of the cadence, makes no event of this one (it is not on its drift "
+            "track in enough of the ON scans, or an OFF scan shows it too), so it is no candidate of the cadence; "
+            f"the verdict rule alone: {alone[name].explanation}")
+        assert vetted[name].evidence == alone[name].evidence
+    [complete] = _events_of(gappy, cadence.search(engine, "gappy").to_dict("records"))["complete"]
+    assert vetted["complete"].verdict == complete["verdict"] == "candidate"
+    assert vetted["complete"].explanation.startswith(f"as cadence gappy's event of snippet {complete['snippet_id']}")
+    assert vetted["carrier"].data.role == "OFF"  # the cadence test speaks of ON scans' signals only
+    assert (vetted["carrier"].verdict, vetted["carrier"].explanation) == (alone["carrier"].verdict,
+                                                                          alone["carrier"].explanation)

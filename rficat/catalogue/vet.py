@@ -21,7 +21,9 @@ For each row of a hit table (:mod:`rficat.io.hits`), vetting
    detection measures it, so the rule's own floor (``verdicts.Rules.snr_floor``) leaves hits fainter
    than the encoder was trained on ``unjudged``, in vetting as everywhere. With a cadence, a hit
    whose snippet is an ON appearance of one of its events takes that event's verdict
-   (:func:`judge_as_events`: what ``rficat cadence search`` says of the signal). The drift judged is the one measured
+   (:func:`judge_as_events`: what ``rficat cadence search`` says of the signal), and a hit whose
+   snippet is a signal of an ON scan that no event holds fails the cadence test: the rule's
+   ``candidate`` becomes ``likely_rfi`` (:func:`fail_the_cadence_test`). The drift judged is the one measured
    with the picture: a lookup's snippet's own drift rate and its error (the catalogue's verdict on
    that snippet, by the same rule); for a cut, the table's drift (put back on its grid,
    :func:`on_the_grid`), known to one step of a dedoppler search of the file (one channel over the
@@ -612,26 +614,54 @@ def judge(engine: Engine, query: VerdictQuery) -> list[dict]:
     return [{"verdict": v.verdict, "explanation": v.explanation, "evidence": v.evidence} for v in results]
 
 
-def judge_as_events(engine: Engine, items: Sequence[Vetted], cadence: str) -> set[int]:
+def judge_as_events(engine: Engine, items: Sequence[Vetted], cadence: str) -> tuple[set[int], set[int]]:
     """A hit that is the catalogue's own snippet of an ON appearance of one of the cadence's events
     takes that event's verdict (``rficat cadence search``, which also knows the OFF scans: e.g. a
     signal on top of RFI the OFF scans show drifting otherwise stays a candidate), so vetting and
     cadence search say the same of one signal. Where a snippet appears in several events, a
     candidate's verdict wins (events come ranked candidates first). Returns the ``id()`` of each
-    hit judged so, which the verdict rule then leaves alone."""
+    hit judged so, which the verdict rule then leaves alone, and of each hit whose snippet is a
+    signal of one of the cadence's ON scans that no event holds (:func:`fail_the_cadence_test`)."""
     event_of: dict[int, dict] = {}
     for event in cadences.search(engine, cadence).to_dict("records"):
         for sid in event["on_snippet_ids"] or ():
             event_of.setdefault(int(sid), event)
-    judged = set()
+    judged, no_event = set(), set()
     for item in items:
-        event = event_of.get(item.snippet_id) if item.error is None and item.snippet_id is not None else None
+        if item.error is not None or item.snippet_id is None or item.snippet_source != "catalogue":
+            continue
+        event = event_of.get(item.snippet_id)
         if event is not None:
             item.verdict, item.evidence = event["verdict"], list(event["evidence"] or [])
             item.explanation = (f"as cadence {cadence}'s event of snippet {event['snippet_id']} (rficat cadence "
                                 f"search): {event['explanation']}")
             judged.add(id(item))
-    return judged
+        elif item.data is not None and item.data.role == "ON":
+            no_event.add(id(item))
+    return judged, no_event
+
+
+def fail_the_cadence_test(items: Sequence[Vetted], no_event: set[int], cadence: str) -> int:
+    """A hit whose snippet is a signal of an ON scan of the cadence that none of its events holds
+    fails the cadence test as ``rficat cadence search`` applies it: that search starts from every
+    signal of the ON scans an event may start in and follows it through every scan, so no event
+    means the signal is not on its drift track in enough ON scans (a faint one may be missing from
+    one of three, a bright one from none) or an OFF scan shows it too. The cadence search does not
+    list it as a candidate, so neither does vetting: the verdict rule's ``candidate`` becomes
+    ``likely_rfi`` (the rule's own words and evidence kept); its RFI verdicts and ``unjudged`` stand.
+    This is what turboSETI's filter level 3 does to hits missing from an ON scan, with rficat's
+    more sensitive detection and its tolerance of a faint signal missed once. Returns how many."""
+    failed = 0
+    for item in items:
+        if id(item) in no_event and item.verdict == "candidate":
+            item.verdict = "likely_rfi"
+            item.explanation = (f"likely_rfi: it fails cadence {cadence}'s ON/OFF test: rficat cadence search, "
+                                "which follows each signal of the ON scans through every scan of the cadence, makes "
+                                "no event of this one (it is not on its drift track in enough of the ON scans, or an "
+                                "OFF scan shows it too), so it is no candidate of the cadence; the verdict rule "
+                                f"alone: {item.explanation}")
+            failed += 1
+    return failed
 
 
 # --- the whole run -------------------------------------------------------------------------------
@@ -724,7 +754,8 @@ def vet(engine: Engine, tables: Sequence[str | os.PathLike], *, files: Sequence[
             item.rfi_mask = [label for a, b, label in bands if a <= item.f_center_mhz <= b]
 
     t = time.perf_counter()
-    by_event = judge_as_events(engine, items, cadence) if cadence and model_id is not None else set()
+    by_event, no_event = (judge_as_events(engine, items, cadence) if cadence and model_id is not None
+                          else (set(), set()))
     judged = []  # the SNR floor is the verdict rule's (Rules.snr_floor), measured as detection does
     for item in items:
         if item.error is not None:
@@ -740,6 +771,7 @@ def vet(engine: Engine, tables: Sequence[str | os.PathLike], *, files: Sequence[
         for item, result in zip(judged, judge(engine, verdict_query(judged, model_id))):
             item.verdict, item.explanation, item.evidence = (result["verdict"], result["explanation"],
                                                              list(result.get("evidence") or []))
+    fail_the_cadence_test(items, no_event, cadence)
     seconds["judge"] = time.perf_counter() - t
     known = {v.data.key: v.data for v in items if v.data is not None and v.data.error is None}
     for path in files:
