@@ -398,3 +398,26 @@ def test_the_drift_judged_is_the_one_measured_with_the_picture():
     assert errors[0] == pytest.approx(0.0102042, rel=1e-5)
     assert errors[1] > 3 * errors[0], errors
     assert errors[2] > 2 * errors[0], errors
+
+
+def test_a_hit_turbosetis_event_holds_in_two_on_scans_does_not_fail_the_cadence_test(tmp_path):
+    """The cadence test (no rficat event holds the hit's snippet) turns a candidate into likely RFI,
+    unless the table's own event links the hit across ON scans: then the pipelines disagree and a
+    signal in doubt stays a candidate. Only ON scans' hits, only candidates, are touched."""
+    scans = [vet.DataFile(f"scan{i}.h5", tmp_path / f"scan{i}.h5", role="ON" if i % 2 == 0 else "OFF")
+             for i in range(6)]
+
+    def item(scan: int, event: str | None, verdict: str = "candidate") -> vet.Vetted:
+        hit = hits.HitRow(tmp_path / "events.csv", scan + 1, "turboseti_events", {}, 2250.0, "start", event=event)
+        return vet.Vetted(hit, scans[scan], verdict=verdict, explanation="the rule")
+
+    linked = [item(0, "T_1"), item(2, "T_1")]  # turboSETI's event in two ON scans
+    lone, other_on_off = item(4, "T_2"), [item(0, "T_3"), item(1, "T_3")]
+    unjudged, no_table_event, held = item(2, None, "unjudged"), item(0, None), item(0, None)
+    items = [*linked, lone, *other_on_off, unjudged, no_table_event, held]
+    no_event = {id(v) for v in items if v is not held}
+    assert vet.fail_the_cadence_test(items, no_event, "abacad") == 3
+    assert [v.verdict for v in items] == ["candidate", "candidate", "likely_rfi", "likely_rfi", "candidate",
+                                          "unjudged", "likely_rfi", "candidate"]
+    assert lone.explanation.startswith("likely_rfi: it fails cadence abacad's ON/OFF test")
+    assert lone.explanation.endswith("the verdict rule alone: the rule")

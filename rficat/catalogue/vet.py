@@ -620,8 +620,8 @@ def judge_as_events(engine: Engine, items: Sequence[Vetted], cadence: str) -> tu
     signal on top of RFI the OFF scans show drifting otherwise stays a candidate), so vetting and
     cadence search say the same of one signal. Where a snippet appears in several events, a
     candidate's verdict wins (events come ranked candidates first). Returns the ``id()`` of each
-    hit judged so, which the verdict rule then leaves alone, and of each hit whose snippet is a
-    signal of one of the cadence's ON scans that no event holds (:func:`fail_the_cadence_test`)."""
+    hit judged so, which the verdict rule then leaves alone, and of each hit whose catalogue snippet
+    no event holds (:func:`fail_the_cadence_test`)."""
     event_of: dict[int, dict] = {}
     for event in cadences.search(engine, cadence).to_dict("records"):
         for sid in event["on_snippet_ids"] or ():
@@ -636,7 +636,7 @@ def judge_as_events(engine: Engine, items: Sequence[Vetted], cadence: str) -> tu
             item.explanation = (f"as cadence {cadence}'s event of snippet {event['snippet_id']} (rficat cadence "
                                 f"search): {event['explanation']}")
             judged.add(id(item))
-        elif item.data is not None and item.data.role == "ON":
+        else:
             no_event.add(id(item))
     return judged, no_event
 
@@ -650,10 +650,18 @@ def fail_the_cadence_test(items: Sequence[Vetted], no_event: set[int], cadence: 
     list it as a candidate, so neither does vetting: the verdict rule's ``candidate`` becomes
     ``likely_rfi`` (the rule's own words and evidence kept); its RFI verdicts and ``unjudged`` stand.
     This is what turboSETI's filter level 3 does to hits missing from an ON scan, with rficat's
-    more sensitive detection and its tolerance of a faint signal missed once. Returns how many."""
+    more sensitive detection and its tolerance of a faint signal missed once. Where the table's own
+    event (find_event_pipeline's ``Hit_ID``) holds the hit in two or more ON scans, the two pipelines
+    disagree on whether the signal is there (rficat's detection may have missed a faint one), and a
+    signal in doubt stays a candidate. Returns how many."""
+    on_scans: dict[str, set[str]] = defaultdict(set)  # the ON scans each of the table's events is in
+    for item in items:
+        if item.hit.event and item.data is not None and item.data.role == "ON":
+            on_scans[item.hit.event].add(item.data.key)
     failed = 0
     for item in items:
-        if id(item) in no_event and item.verdict == "candidate":
+        if (id(item) in no_event and item.verdict == "candidate" and item.data is not None
+                and item.data.role == "ON" and len(on_scans.get(item.hit.event, ())) < 2):
             item.verdict = "likely_rfi"
             item.explanation = (f"likely_rfi: it fails cadence {cadence}'s ON/OFF test: rficat cadence search, "
                                 "which follows each signal of the ON scans through every scan of the cadence, makes "
