@@ -95,6 +95,9 @@ HOLDOUT_SEED_20 = 46_9041_57
 # Fixed (sixteenth session) before it was generated, before vetting judged a hit that rficat's cadence search
 # makes no event of as failing the cadence test: measured once, on that change's final code
 HOLDOUT_SEED_21 = 47_9583_15
+# Fixed (sixteenth session) before it was generated, once HOLDOUT_SEED_21 had been measured: for the next
+# change to detection, verdicts, classes or vetting, measured once on that change's final code
+HOLDOUT_SEED_22 = 48_9897_95
 
 CHANNEL_WIDTH_HZ = 2.7939677238464355  # GBT high-resolution product; foff is negative
 TSAMP_S = 18.253611008
