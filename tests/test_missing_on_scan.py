@@ -16,6 +16,7 @@ import json
 from dataclasses import replace
 
 import pytest
+import sqlalchemy as sa
 
 from rficat.catalogue import cadence, ingest, rfi, vet
 from rficat.cli import main
@@ -168,3 +169,15 @@ def test_vetting_a_hit_of_no_event_fails_the_cadence_test(gappy, tmp_path):
     assert vetted["carrier"].data.role == "OFF"  # the cadence test speaks of ON scans' signals only
     assert (vetted["carrier"].verdict, vetted["carrier"].explanation) == (alone["carrier"].verdict,
                                                                           alone["carrier"].explanation)
+    # a scan rficat has not detected on (only hits kept by `rficat vet --store`) was not searched:
+    # no event there says nothing, and the rule's verdict stands
+    with engine.begin() as conn:
+        saved = conn.execute(sa.text("SELECT detection FROM observations WHERE path = :p"), {"p": str(paths[4])}).scalar()
+        conn.execute(sa.text("UPDATE observations SET detection = NULL WHERE path = :p"), {"p": str(paths[4])})
+    try:
+        unsearched = dict(zip(hits, vet.vet(engine, [table], cadence="gappy").items))
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE observations SET detection = CAST(:d AS jsonb) WHERE path = :p"),
+                         {"d": json.dumps(saved), "p": str(paths[4])})
+    assert unsearched["once"].verdict == "candidate" and unsearched["once"].explanation == alone["once"].explanation

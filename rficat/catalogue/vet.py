@@ -621,7 +621,13 @@ def judge_as_events(engine: Engine, items: Sequence[Vetted], cadence: str) -> tu
     cadence search say the same of one signal. Where a snippet appears in several events, a
     candidate's verdict wins (events come ranked candidates first). Returns the ``id()`` of each
     hit judged so, which the verdict rule then leaves alone, and of each hit whose catalogue snippet
-    no event holds (:func:`fail_the_cadence_test`)."""
+    no event holds (:func:`fail_the_cadence_test`), only where rficat's detection has run on every
+    scan of the cadence: a scan holding only hits kept by ``rficat vet --store`` (``detection`` NULL) was
+    not searched, so an event missing there says nothing."""
+    with engine.connect() as conn:
+        searched = conn.execute(sa.text(
+            "SELECT bool_and(o.detection IS NOT NULL) FROM cadences c JOIN cadence_members cm ON cm.cadence_id = c.id"
+            " JOIN observations o ON o.id = cm.observation_id WHERE c.name = :c"), {"c": cadence}).scalar()
     event_of: dict[int, dict] = {}
     for event in cadences.search(engine, cadence).to_dict("records"):
         for sid in event["on_snippet_ids"] or ():
@@ -636,7 +642,7 @@ def judge_as_events(engine: Engine, items: Sequence[Vetted], cadence: str) -> tu
             item.explanation = (f"as cadence {cadence}'s event of snippet {event['snippet_id']} (rficat cadence "
                                 f"search): {event['explanation']}")
             judged.add(id(item))
-        else:
+        elif searched:
             no_event.add(id(item))
     return judged, no_event
 
