@@ -217,9 +217,9 @@ def _path(x: np.ndarray, time_bin_s: float = 1.0) -> tuple[np.ndarray, ...]:
     return times, peaks, heights, weights, variance, residual
 
 
-def _stack(pictures: np.ndarray) -> np.ndarray:
-    """Pictures as one (n, t, w) float32 array."""
-    return np.asarray(pictures, dtype=np.float32).reshape(-1, *np.shape(pictures)[-2:])
+def _stack(pictures: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+    """Pictures as one (n, t, w) array."""
+    return np.asarray(pictures, dtype=dtype).reshape(-1, *np.shape(pictures)[-2:])
 
 
 def is_comb(pictures: np.ndarray) -> np.ndarray:
@@ -227,7 +227,7 @@ def is_comb(pictures: np.ndarray) -> np.ndarray:
     :data:`COMB_MIN_TONES` evenly spaced tones: a comb, whatever its spacing or number of tones.
     Measured on the spectrum as observed (a stationary comb's tones stay in their channels; a
     drifting one's smear and are not seen as tones)."""
-    profiles = np.asarray(pictures, dtype=np.float64).reshape(-1, *np.shape(pictures)[-2:]).mean(axis=1)
+    profiles = _stack(pictures, np.float64).mean(axis=1)
     median = np.median(profiles, axis=1, keepdims=True)
     noise = np.clip(1.4826 * np.median(np.abs(profiles - median), axis=1, keepdims=True), 1e-12, None)
     out = np.zeros(len(profiles), bool)
@@ -245,30 +245,14 @@ def intensity_modulation(pictures: np.ndarray) -> np.ndarray:
     the coefficient of variation of its per-bin heights (:func:`bin_peaks`) with the noise's share
     of their variance taken away. Steady lines measure 0, wandering ones up to ~0.2, pulse trains
     and bursts 0.3-0.5 at the median (up to 1)."""
-    x = _stack(pictures)
-    if not len(x):
-        return np.empty(0)
-    return _modulation(x, bin_peaks(x, np.arange(x.shape[1], dtype=np.float64))[1])
-
-
-def _modulation(x: np.ndarray, heights: np.ndarray) -> np.ndarray:
-    """:func:`intensity_modulation` of (n, t, w) pictures from their per-bin heights."""
-    median = np.median(x, axis=2, keepdims=True)
-    noise_variance = ((1.4826 * np.median(np.abs(x - median), axis=2)) ** 2).mean(axis=1)
-    level = np.clip(heights, 0, None)
-    spread = np.sqrt(np.clip(level.var(axis=1) - noise_variance, 0, None))
-    return spread / np.clip(level.mean(axis=1), 1e-9, None)
+    return modulation_and_chirping(pictures)[0]
 
 
 def chirping(pictures: np.ndarray) -> np.ndarray:
     """How much each (n, 16, 256) picture's path bends, channels per picture row: :func:`wander` of
     its per-row peaks (the change of slope between the picture's halves beyond what their noise
     explains; 0 for a straight line of any drift, for a burst or a wide signal whose peaks jump)."""
-    x = _stack(pictures)
-    if not len(x):
-        return np.empty(0)
-    times, peaks, _, weights, _, residual = _path(x)
-    return wander(times, peaks, weights, residual)
+    return modulation_and_chirping(pictures)[1]
 
 
 def modulation_and_chirping(pictures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -278,4 +262,8 @@ def modulation_and_chirping(pictures: np.ndarray) -> tuple[np.ndarray, np.ndarra
     if not len(x):
         return np.empty(0), np.empty(0)
     times, peaks, heights, weights, _, residual = _path(x)
-    return _modulation(x, heights), wander(times, peaks, weights, residual)
+    median = np.median(x, axis=2, keepdims=True)
+    noise_variance = ((1.4826 * np.median(np.abs(x - median), axis=2)) ** 2).mean(axis=1)
+    level = np.clip(heights, 0, None)
+    spread = np.sqrt(np.clip(level.var(axis=1) - noise_variance, 0, None))
+    return spread / np.clip(level.mean(axis=1), 1e-9, None), wander(times, peaks, weights, residual)
